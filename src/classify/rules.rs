@@ -1,0 +1,598 @@
+//! The rule catalog: rules as data (`rules/**/<id>.toml`), embedded in the binary, extendable with `--rules DIR`.
+//!
+//! Takes TOML text; gives a validated [`Catalog`]. Everything that can be wrong with a rule file is caught
+//! here, at load, with the file and the reason: bad TOML, unknown keys, a regex that does not compile, a
+//! template placeholder that is neither a capture nor a context field, an id that is not the file name, a
+//! duplicate id.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use include_dir::{include_dir, Dir};
+use regex::{Regex, RegexSet};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Location};
+
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
+
+/// Sub-folder of `rules/` holding known deployment topologies rather than rules.
+pub const TOPOLOGY_DIR: &str = "topologies";
+
+/// Fields a template may use besides the rule's own captures.
+pub const CONTEXT_FIELDS: &[&str] = &[
+    "logical_id",
+    "resource_type",
+    "account",
+    "region",
+    "stack_set",
+    "status",
+    "service",
+    "status_code",
+    "error_code",
+    "handler_error_code",
+];
+
+/// The fixed category vocabulary. The category follows the innermost error a message names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    ScpDeny,
+    RcpDeny,
+    PermissionsBoundaryDeny,
+    SessionPolicyDeny,
+    IdentityPolicyMissing,
+    VpcePolicyDeny,
+    AccessDeniedOther,
+    InvalidPrincipal,
+    MalformedPolicy,
+    AlreadyExists,
+    CancelledCascade,
+    StackRollup,
+    StacksetExecutionRole,
+    StacksetTrustedAccess,
+    StacksetFailureTolerance,
+    AccountGate,
+    RegionNotEnabled,
+    AccountSuspended,
+    LimitExceeded,
+    Throttling,
+    Kms,
+    NotFound,
+    InvalidRequest,
+    Validation,
+    CustomResource,
+    StabilizationTimeout,
+    SignalTimeout,
+    DeleteFailed,
+    InternalFailure,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 30] = [
+        Category::ScpDeny,
+        Category::RcpDeny,
+        Category::PermissionsBoundaryDeny,
+        Category::SessionPolicyDeny,
+        Category::IdentityPolicyMissing,
+        Category::VpcePolicyDeny,
+        Category::AccessDeniedOther,
+        Category::InvalidPrincipal,
+        Category::MalformedPolicy,
+        Category::AlreadyExists,
+        Category::CancelledCascade,
+        Category::StackRollup,
+        Category::StacksetExecutionRole,
+        Category::StacksetTrustedAccess,
+        Category::StacksetFailureTolerance,
+        Category::AccountGate,
+        Category::RegionNotEnabled,
+        Category::AccountSuspended,
+        Category::LimitExceeded,
+        Category::Throttling,
+        Category::Kms,
+        Category::NotFound,
+        Category::InvalidRequest,
+        Category::Validation,
+        Category::CustomResource,
+        Category::StabilizationTimeout,
+        Category::SignalTimeout,
+        Category::DeleteFailed,
+        Category::InternalFailure,
+        Category::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::ScpDeny => "scp-deny",
+            Category::RcpDeny => "rcp-deny",
+            Category::PermissionsBoundaryDeny => "permissions-boundary-deny",
+            Category::SessionPolicyDeny => "session-policy-deny",
+            Category::IdentityPolicyMissing => "identity-policy-missing",
+            Category::VpcePolicyDeny => "vpce-policy-deny",
+            Category::AccessDeniedOther => "access-denied-other",
+            Category::InvalidPrincipal => "invalid-principal",
+            Category::MalformedPolicy => "malformed-policy",
+            Category::AlreadyExists => "already-exists",
+            Category::CancelledCascade => "cancelled-cascade",
+            Category::StackRollup => "stack-rollup",
+            Category::StacksetExecutionRole => "stackset-execution-role",
+            Category::StacksetTrustedAccess => "stackset-trusted-access",
+            Category::StacksetFailureTolerance => "stackset-failure-tolerance",
+            Category::AccountGate => "account-gate",
+            Category::RegionNotEnabled => "region-not-enabled",
+            Category::AccountSuspended => "account-suspended",
+            Category::LimitExceeded => "limit-exceeded",
+            Category::Throttling => "throttling",
+            Category::Kms => "kms",
+            Category::NotFound => "not-found",
+            Category::InvalidRequest => "invalid-request",
+            Category::Validation => "validation",
+            Category::CustomResource => "custom-resource",
+            Category::StabilizationTimeout => "stabilization-timeout",
+            Category::SignalTimeout => "signal-timeout",
+            Category::DeleteFailed => "delete-failed",
+            Category::InternalFailure => "internal-failure",
+            Category::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether what a rule matches is a cause, or the effect of another failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Root,
+    Consequence,
+    /// No rule matched.
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Root => "root",
+            Role::Consequence => "consequence",
+            Role::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Captures that must come out exactly.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expect: BTreeMap<String, String>,
+    /// For rules with filters: the failing resource's type and status the example was seen with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    title: String,
+    category: Category,
+    role: Role,
+    #[serde(default = "default_priority")]
+    priority: i32,
+    pattern: String,
+    #[serde(default)]
+    resource_types: Vec<String>,
+    #[serde(default)]
+    statuses: Vec<String>,
+    explanation: String,
+    remediation: String,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    examples: Vec<Example>,
+    #[serde(default)]
+    counter_examples: Vec<Example>,
+}
+
+fn default_priority() -> i32 {
+    50
+}
+
+/// A validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub category: Category,
+    pub role: Role,
+    pub priority: i32,
+    pub regex: Regex,
+    pub resource_types: Vec<String>,
+    pub statuses: Vec<String>,
+    pub explanation: String,
+    pub remediation: String,
+    pub references: Vec<String>,
+    pub examples: Vec<Example>,
+    pub counter_examples: Vec<Example>,
+    /// Where the rule was loaded from (`builtin:access/x.toml` or a path).
+    pub origin: String,
+}
+
+impl Rule {
+    /// Whether the rule's optional filters admit a failure of this resource type and status.
+    pub fn admits(&self, resource_type: Option<&str>, status: Option<&str>) -> bool {
+        let ok = |list: &[String], v: Option<&str>| list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v));
+        ok(&self.resource_types, resource_type) && ok(&self.statuses, status)
+    }
+
+    pub fn capture_names(&self) -> impl Iterator<Item = &str> {
+        self.regex.capture_names().flatten()
+    }
+}
+
+/// A deployment topology: which stack sets provide what others rely on (e.g. Quick Setup DA → TA), and the
+/// runbook for fixing stack sets of that family.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub id: String,
+    pub title: String,
+    /// Stack set name patterns (`*` wildcards) this topology is about.
+    pub stack_sets: Vec<String>,
+    /// Steps that replace the generic "retry the operation" step for root causes in these stack sets.
+    #[serde(default)]
+    pub runbook: Vec<String>,
+    #[serde(default)]
+    pub provides: Vec<Provision>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// "Instances of stack sets named like `stack_set` create the IAM role `role_name` in their account."
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provision {
+    pub stack_set: String,
+    pub role_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_id: Option<String>,
+}
+
+/// All rules, with a `RegexSet` prefilter so one pass over a message finds every candidate rule.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub rules: Vec<Rule>,
+    pub topologies: Vec<Topology>,
+    set: RegexSet,
+}
+
+/// A rule that matched, with its captures.
+#[derive(Debug, Clone)]
+pub struct RuleMatch<'c> {
+    pub rule: &'c Rule,
+    /// Index into the unwrapped layers (0 = outermost).
+    pub layer: usize,
+    pub captures: BTreeMap<String, String>,
+}
+
+struct SourceFile {
+    /// Path relative to the rules root, with `/` separators.
+    rel: String,
+    origin: String,
+    text: String,
+}
+
+impl Catalog {
+    /// The rules compiled into the binary.
+    pub fn builtin() -> Result<Catalog, Error> {
+        Catalog::load(None)
+    }
+
+    /// The built-in rules, plus (overriding by id) the rules under `extra`.
+    pub fn load(extra: Option<&Path>) -> Result<Catalog, Error> {
+        let mut files = Vec::new();
+        collect_builtin(&BUILTIN, &mut files);
+        let (mut rules, mut topologies) = parse_all(files)?;
+        if let Some(dir) = extra {
+            let (user_rules, user_topologies) = parse_all(read_dir(dir)?)?;
+            for r in user_rules {
+                rules.retain(|b| b.id != r.id);
+                rules.push(r);
+            }
+            for t in user_topologies {
+                topologies.retain(|b| b.id != t.id);
+                topologies.push(t);
+            }
+        }
+        Catalog::from_rules(rules, topologies)
+    }
+
+    /// Only the rules under `dir` (for `rules test DIR`).
+    pub fn load_dir_only(dir: &Path) -> Result<Catalog, Error> {
+        let (rules, topologies) = parse_all(read_dir(dir)?)?;
+        Catalog::from_rules(rules, topologies)
+    }
+
+    fn from_rules(mut rules: Vec<Rule>, topologies: Vec<Topology>) -> Result<Catalog, Error> {
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        let set = RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| Error::Rule {
+            location: Location { file: "<catalog>".into(), line: None, column: None },
+            reason: format!("the rules' patterns do not compile together: {e}"),
+        })?;
+        Ok(Catalog { rules, topologies, set })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The best rule for a message: innermost layer first; in a layer, the highest priority among rules whose
+    /// filters admit the failure (ties: the smaller id, so the choice is stable).
+    pub fn best_match<'c>(
+        &'c self,
+        layers: &[&str],
+        resource_type: Option<&str>,
+        status: Option<&str>,
+    ) -> Option<RuleMatch<'c>> {
+        for (layer, text) in layers.iter().enumerate().rev() {
+            let best = self
+                .set
+                .matches(text)
+                .into_iter()
+                .map(|i| &self.rules[i])
+                .filter(|r| r.admits(resource_type, status))
+                .max_by(|a, b| a.priority.cmp(&b.priority).then_with(|| b.id.cmp(&a.id)));
+            if let Some(rule) = best {
+                return Some(RuleMatch { rule, layer, captures: captures(&rule.regex, text) });
+            }
+        }
+        None
+    }
+
+    /// Every rule matching at the layer where the best match is, highest priority first (for rule tests and
+    /// for `explain`'s suggestions).
+    pub fn all_matches_at<'c>(&'c self, text: &str) -> Vec<&'c Rule> {
+        let mut v: Vec<&Rule> = self.set.matches(text).into_iter().map(|i| &self.rules[i]).collect();
+        v.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
+        v
+    }
+}
+
+/// Named captures that participated in the match, by name.
+pub fn captures(regex: &Regex, text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(c) = regex.captures(text) {
+        for name in regex.capture_names().flatten() {
+            if let Some(m) = c.name(name) {
+                out.insert(name.to_owned(), m.as_str().to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn collect_builtin(dir: &Dir<'_>, out: &mut Vec<SourceFile>) {
+    for f in dir.files() {
+        let rel = f.path().to_string_lossy().replace('\\', "/");
+        if let Some(text) = f.contents_utf8() {
+            out.push(SourceFile { origin: format!("rules/{rel}"), rel, text: text.to_owned() });
+        }
+    }
+    for d in dir.dirs() {
+        collect_builtin(d, out);
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Error> {
+    let meta = std::fs::metadata(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    if !meta.is_dir() {
+        return Err(Error::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory of rule files"),
+        });
+    }
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Io {
+            path: e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf()),
+            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop")),
+        })?;
+        let path = entry.path();
+        if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let rel = path.strip_prefix(dir).unwrap_or(path).to_string_lossy().replace('\\', "/");
+        out.push(SourceFile { rel, origin: path.display().to_string(), text });
+    }
+    Ok(out)
+}
+
+fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<Topology>), Error> {
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut topologies = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for f in files {
+        if !f.rel.ends_with(".toml") {
+            continue;
+        }
+        if f.rel.starts_with(&format!("{TOPOLOGY_DIR}/")) {
+            let mut t: Topology = toml::from_str(&f.text).map_err(|e| toml_error(&f, &e))?;
+            t.origin = f.origin.clone();
+            topologies.push(t);
+            continue;
+        }
+        let rule = parse_rule(&f)?;
+        if let Some(first) = seen.insert(rule.id.clone(), f.origin.clone()) {
+            return Err(Error::Rule {
+                location: loc(&f.origin),
+                reason: format!("duplicate rule id {:?}: already defined in {first}", rule.id),
+            });
+        }
+        rules.push(rule);
+    }
+    Ok((rules, topologies))
+}
+
+fn loc(origin: &str) -> Location {
+    Location { file: origin.to_owned(), line: None, column: None }
+}
+
+fn toml_error(f: &SourceFile, e: &toml::de::Error) -> Error {
+    let (line, column) = match e.span() {
+        Some(span) => {
+            let (l, c) = crate::collect::text::line_col(&f.text.as_bytes()[..span.start.min(f.text.len())]);
+            (Some(l), Some(c))
+        }
+        None => (None, None),
+    };
+    Error::Rule {
+        location: Location { file: f.origin.clone(), line, column },
+        reason: e.message().to_owned(),
+    }
+}
+
+fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
+    let raw: RuleFile = toml::from_str(&f.text).map_err(|e| toml_error(f, &e))?;
+    let bad = |reason: String| Error::Rule { location: loc(&f.origin), reason };
+    let stem = f.rel.rsplit('/').next().unwrap_or(&f.rel).trim_end_matches(".toml");
+    if raw.id != stem {
+        return Err(bad(format!("id {:?} does not match the file name {:?} (a rule's file is named after its id)", raw.id, stem)));
+    }
+    if raw.id.is_empty() || !raw.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(bad(format!("id {:?} is not kebab-case", raw.id)));
+    }
+    if raw.role == Role::Unknown {
+        return Err(bad("role must be \"root\" or \"consequence\"".into()));
+    }
+    let regex = Regex::new(&raw.pattern).map_err(|e| bad(format!("pattern does not compile: {e}")))?;
+    let captures: BTreeSet<&str> = regex.capture_names().flatten().collect();
+    for (what, template) in [("explanation", &raw.explanation), ("remediation", &raw.remediation)] {
+        for name in placeholders(template).map_err(|e| bad(format!("{what}: {e}")))? {
+            if !captures.contains(name.as_str()) && !CONTEXT_FIELDS.contains(&name.as_str()) {
+                return Err(bad(format!(
+                    "{what} uses {{{name}}}, which is neither a capture of the pattern ({}) nor a context field ({})",
+                    if captures.is_empty() { "none".to_owned() } else { captures.iter().copied().collect::<Vec<_>>().join(", ") },
+                    CONTEXT_FIELDS.join(", ")
+                )));
+            }
+        }
+    }
+    for ex in &raw.examples {
+        for k in ex.expect.keys() {
+            if !captures.contains(k.as_str()) {
+                return Err(bad(format!("an example expects capture {k:?}, which the pattern does not have")));
+            }
+        }
+    }
+    Ok(Rule {
+        id: raw.id,
+        title: raw.title,
+        category: raw.category,
+        role: raw.role,
+        priority: raw.priority,
+        regex,
+        resource_types: raw.resource_types,
+        statuses: raw.statuses,
+        explanation: raw.explanation.trim().to_owned(),
+        remediation: raw.remediation.trim().to_owned(),
+        references: raw.references,
+        examples: raw.examples,
+        counter_examples: raw.counter_examples,
+        origin: f.origin.clone(),
+    })
+}
+
+/// Names used as `{name}` in a template; `{{` and `}}` are literal braces.
+pub fn placeholders(template: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = template.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().map(|p| p.1) == Some('{') => {
+                chars.next();
+            }
+            '}' if chars.peek().map(|p| p.1) == Some('}') => {
+                chars.next();
+            }
+            '{' => {
+                let rest = &template[i + 1..];
+                let end = rest.find('}').ok_or_else(|| format!("unclosed {{ at byte {i}"))?;
+                let name = &rest[..end];
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(format!("{{{name}}} is not a placeholder name (use {{{{ for a literal brace)"));
+                }
+                out.push(name.to_owned());
+                for _ in 0..=end {
+                    chars.next();
+                }
+            }
+            '}' => return Err(format!("unmatched }} at byte {i} (use }}}} for a literal brace)")),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Fill a template's placeholders; a field that is absent renders as `(unknown)`.
+pub fn render(template: &str, fields: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+        } else if let (true, Some(end)) = (tail.starts_with('{'), tail.find('}')) {
+            let name = &tail[1..end];
+            out.push_str(fields.get(name).map(String::as_str).unwrap_or("(unknown)"));
+            rest = &tail[end + 1..];
+        } else {
+            out.push_str(&tail[..1]);
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_escapes() {
+        assert_eq!(placeholders("a {x} {{literal}} {y_2}").unwrap(), vec!["x", "y_2"]);
+        assert!(placeholders("a {x").is_err());
+        assert!(placeholders("a }").is_err());
+        assert!(placeholders("{not valid}").is_err());
+    }
+
+    #[test]
+    fn render_fills_and_marks_missing() {
+        let mut f = BTreeMap::new();
+        f.insert("x".to_owned(), "1".to_owned());
+        assert_eq!(render("{x} {y} {{z}}", &f), "1 (unknown) {z}");
+    }
+
+    #[test]
+    fn builtin_catalog_loads() {
+        let c = Catalog::builtin().unwrap();
+        assert!(c.rules.len() >= 25, "only {} rules", c.rules.len());
+    }
+}

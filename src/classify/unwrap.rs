@@ -1,0 +1,263 @@
+//! Unwrap the envelopes AWS puts around an error message, so rules see the innermost text.
+//!
+//! Takes a raw status reason; gives its layers (outermost first, each a slice of the original, no copies)
+//! and what the envelopes carried as fields. Envelopes handled, in any nesting:
+//! - StackSet composite `ResourceLogicalId:X, ResourceType:Y, ResourceStatusReason:Z`
+//! - registry handlers' `Resource handler returned message: "M" (RequestToken: ..., HandlerErrorCode: C)`
+//! - custom resources' `Received response status [FAILED] from custom resource. Message returned: M (RequestId: ...)`
+//! - the service tail `(Service: S3, Status Code: 403, Request ID: ..., Extended Request ID: ...)` and its older
+//!   `;`-separated form with `Error Code:` and `Proxy: null`
+//! - `(SDK Attempt Count: N)`
+//! - the tagging wrapper `... Original Resource Provider Error Message: M` (UnauthorizedTaggingOperation).
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Envelope {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logical_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extended_request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdk_attempt_count: Option<String>,
+    /// The message came back from a custom resource (Lambda-backed or SNS-backed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub custom_resource: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwrapped<'a> {
+    /// Outermost first; the last is the innermost message. Never empty.
+    pub layers: Vec<&'a str>,
+    pub envelope: Envelope,
+}
+
+impl<'a> Unwrapped<'a> {
+    pub fn innermost(&self) -> &'a str {
+        self.layers.last().copied().unwrap_or("")
+    }
+}
+
+const COMPOSITE: &str = "ResourceLogicalId:";
+const HANDLER: &str = "Resource handler returned message:";
+const CUSTOM: &str = "Received response status [FAILED] from custom resource. Message returned:";
+const TAGGING: &str = "Original Resource Provider Error Message:";
+
+pub fn unwrap(raw: &str) -> Unwrapped<'_> {
+    let mut env = Envelope::default();
+    let mut layers = vec![raw];
+    let mut cur = trim(raw);
+    if cur != raw {
+        layers.push(cur);
+    }
+    // Each pass peels at most one envelope; a bound guards against pathological input.
+    for _ in 0..32 {
+        let next = peel(cur, &mut env);
+        match next {
+            Some(n) if n != cur => {
+                cur = trim(n);
+                if layers.last() != Some(&cur) {
+                    layers.push(cur);
+                }
+            }
+            _ => break,
+        }
+    }
+    Unwrapped { layers, envelope: env }
+}
+
+/// Trim whitespace and one trailing period (AWS ends most reasons with one, not all).
+fn trim(s: &str) -> &str {
+    let s = s.trim();
+    s.strip_suffix('.').map(str::trim_end).unwrap_or(s)
+}
+
+fn set(slot: &mut Option<String>, value: &str) {
+    if slot.is_none() && !value.is_empty() {
+        *slot = Some(value.trim().to_owned());
+    }
+}
+
+fn peel<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
+    if let Some(rest) = s.strip_prefix(COMPOSITE) {
+        return Some(peel_composite(rest, env));
+    }
+    if let Some(rest) = s.strip_prefix(HANDLER) {
+        return Some(peel_handler(rest.trim_start(), env));
+    }
+    if let Some(rest) = s.strip_prefix(CUSTOM) {
+        env.custom_resource = true;
+        return Some(rest.trim_start());
+    }
+    if let Some(i) = s.find(TAGGING) {
+        return Some(s[i + TAGGING.len()..].trim_start());
+    }
+    peel_tail(s, env)
+}
+
+fn peel_composite<'a>(rest: &'a str, env: &mut Envelope) -> &'a str {
+    // `X, ResourceType:Y, ResourceStatusReason:Z`; logical ids and types never contain ", ".
+    let Some((logical, rest2)) = rest.split_once(", ResourceType:") else { return rest };
+    let Some((rtype, reason)) = rest2.split_once(", ResourceStatusReason:") else { return rest };
+    set(&mut env.logical_id, logical);
+    set(&mut env.resource_type, rtype);
+    reason
+}
+
+fn peel_handler<'a>(rest: &'a str, env: &mut Envelope) -> &'a str {
+    let Some(body) = rest.strip_prefix('"') else { return rest };
+    let body_trim = body.trim_end().trim_end_matches('.');
+    // The trailer is the last `" (RequestToken: ...)` or `" (HandlerErrorCode: ...)`.
+    for marker in ["\" (RequestToken:", "\" (HandlerErrorCode:"] {
+        if let Some(i) = body_trim.rfind(marker) {
+            if body_trim.ends_with(')') {
+                parse_pairs(&body_trim[i + 3..body_trim.len() - 1], env);
+                return &body[..i];
+            }
+        }
+    }
+    // No trailer: the message is quoted to the end.
+    body_trim.strip_suffix('"').unwrap_or(body_trim)
+}
+
+/// Remove one trailing parenthesised group that is a known tail, recording its fields.
+fn peel_tail<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
+    if !s.ends_with(')') {
+        return None;
+    }
+    let open = matching_open(s)?;
+    let inner = &s[open + 1..s.len() - 1];
+    let key = inner.split([':', ';', ',']).next().unwrap_or("").trim();
+    match key {
+        "Service" | "SDK Attempt Count" | "RequestToken" | "HandlerErrorCode" | "RequestId" | "Request ID" => {
+            parse_pairs(inner, env);
+            Some(&s[..open])
+        }
+        _ => None,
+    }
+}
+
+/// Index of the `(` that the final `)` closes.
+fn matching_open(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `Service: S3, Status Code: 403, Request ID: X` or `Service: AmazonS3; Status Code: 403; Error Code: AccessDenied`.
+fn parse_pairs(s: &str, env: &mut Envelope) {
+    let sep = if s.contains(';') { ';' } else { ',' };
+    for part in s.split(sep) {
+        let Some((k, v)) = part.split_once(':') else { continue };
+        let v = v.trim();
+        match k.trim() {
+            "Service" => set(&mut env.service, v),
+            "Status Code" => set(&mut env.status_code, v),
+            "Error Code" => set(&mut env.error_code, v),
+            "Request ID" | "RequestId" => set(&mut env.request_id, v),
+            "Extended Request ID" | "S3 Extended Request ID" => set(&mut env.extended_request_id, v),
+            "SDK Attempt Count" => set(&mut env.sdk_attempt_count, v),
+            "RequestToken" => set(&mut env.request_token, v),
+            "HandlerErrorCode" => set(&mut env.handler_error_code, v),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DA: &str = r#"ResourceLogicalId:DiagnosisBucket, ResourceType:AWS::S3::Bucket, ResourceStatusReason:Resource handler returned message: "User: arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678 is not authorized to perform: s3:PutBucketPublicAccessBlock on resource: "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab" with an explicit deny in a service control policy (Service: S3, Status Code: 403, Request ID: XXXXXXXX, Extended Request ID: IT/XXX1111/XXXXXXX)" (RequestToken: XXXXXXXXXXXXXXXXXXX, HandlerErrorCode: GeneralServiceException)."#;
+
+    #[test]
+    fn reference_case_unwraps_to_the_deny() {
+        let u = unwrap(DA);
+        assert_eq!(
+            u.innermost(),
+            r#"User: arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678 is not authorized to perform: s3:PutBucketPublicAccessBlock on resource: "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab" with an explicit deny in a service control policy"#
+        );
+        let e = &u.envelope;
+        assert_eq!(e.logical_id.as_deref(), Some("DiagnosisBucket"));
+        assert_eq!(e.resource_type.as_deref(), Some("AWS::S3::Bucket"));
+        assert_eq!(e.handler_error_code.as_deref(), Some("GeneralServiceException"));
+        assert_eq!(e.service.as_deref(), Some("S3"));
+        assert_eq!(e.status_code.as_deref(), Some("403"));
+        assert_eq!(e.request_id.as_deref(), Some("XXXXXXXX"));
+        assert_eq!(e.extended_request_id.as_deref(), Some("IT/XXX1111/XXXXXXX"));
+        assert_eq!(u.layers.len(), 4, "{:#?}", u.layers);
+    }
+
+    #[test]
+    fn invalid_principal_keeps_its_inner_quotes() {
+        let raw = r#"Resource handler returned message: "Invalid principal in policy: "AWS":"arn:aws:iam::121212121212:role/ManagedInstance-CrossAccountManagementRole" (Service: Iam, Status Code: 400, Request ID: abc)" (RequestToken: t, HandlerErrorCode: InvalidRequest)"#;
+        let u = unwrap(raw);
+        assert_eq!(
+            u.innermost(),
+            r#"Invalid principal in policy: "AWS":"arn:aws:iam::121212121212:role/ManagedInstance-CrossAccountManagementRole""#
+        );
+        assert_eq!(u.envelope.handler_error_code.as_deref(), Some("InvalidRequest"));
+        assert_eq!(u.envelope.service.as_deref(), Some("Iam"));
+    }
+
+    #[test]
+    fn legacy_semicolon_tail_and_sdk_attempts() {
+        let raw = "API: s3:PutPublicAccessBlock Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: R1; S3 Extended Request ID: E1; Proxy: null) (SDK Attempt Count: 1)";
+        let u = unwrap(raw);
+        assert_eq!(u.innermost(), "API: s3:PutPublicAccessBlock Access Denied");
+        assert_eq!(u.envelope.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(u.envelope.sdk_attempt_count.as_deref(), Some("1"));
+        assert_eq!(u.envelope.extended_request_id.as_deref(), Some("E1"));
+    }
+
+    #[test]
+    fn custom_resource_message_is_unwrapped() {
+        let raw = "Received response status [FAILED] from custom resource. Message returned: User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: ssm:GetParameter (RequestId: 9b1c)";
+        let u = unwrap(raw);
+        assert!(u.envelope.custom_resource);
+        assert_eq!(u.innermost(), "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: ssm:GetParameter");
+    }
+
+    #[test]
+    fn nested_handlers_unwrap_fully() {
+        let raw = r#"Resource handler returned message: "Resource handler returned message: "boom" (RequestToken: a, HandlerErrorCode: InternalFailure)" (RequestToken: b, HandlerErrorCode: GeneralServiceException)"#;
+        let u = unwrap(raw);
+        assert_eq!(u.innermost(), "boom");
+        // The outermost code is kept: it is the one CloudFormation acted on.
+        assert_eq!(u.envelope.handler_error_code.as_deref(), Some("GeneralServiceException"));
+    }
+
+    #[test]
+    fn plain_messages_and_unknown_parentheses_stay() {
+        assert_eq!(unwrap("Resource creation cancelled").layers, vec!["Resource creation cancelled"]);
+        let u = unwrap("Bucket name is invalid (see the naming rules)");
+        assert_eq!(u.innermost(), "Bucket name is invalid (see the naming rules)");
+        assert_eq!(unwrap("").layers, vec![""]);
+        assert_eq!(unwrap(")(").innermost(), ")(");
+    }
+}

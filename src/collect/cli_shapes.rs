@@ -1,0 +1,221 @@
+//! The JSON shapes the AWS CLI prints (`--output json`) for the commands we read, as serde types.
+//!
+//! One document type ([`CliDocument`]) with every top-level key we know as optional, so a file is parsed once
+//! and recognised by which keys it has. Fields AWS may add later are ignored; fields we rely on are typed, so a
+//! wrong type is a clear error with a line and column.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::evidence::{Bundle, Evidence};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CliDocument {
+    #[serde(rename = "StackEvents")]
+    pub stack_events: Option<Vec<CliStackEvent>>,
+    #[serde(rename = "Stacks")]
+    pub stacks: Option<Vec<CliStack>>,
+    /// Shared by list-stack-sets, list-stack-set-operations, list-stack-set-operation-results and
+    /// list-stack-instances; told apart per element by [`CliSummary::kind`].
+    #[serde(rename = "Summaries")]
+    pub summaries: Option<Vec<CliSummary>>,
+    #[serde(rename = "StackSet")]
+    pub stack_set: Option<CliStackSet>,
+    #[serde(rename = "StackSetOperation")]
+    pub stack_set_operation: Option<CliOperation>,
+    #[serde(rename = "StackInstance")]
+    pub stack_instance: Option<CliStackInstance>,
+    /// `aws organizations describe-policy`.
+    #[serde(rename = "Policy")]
+    pub policy: Option<CliPolicy>,
+    /// A bare IAM policy document (`{"Version": ..., "Statement": ...}`), e.g. an SCP saved from the console.
+    #[serde(rename = "Statement")]
+    pub statement: Option<serde::de::IgnoredAny>,
+    // The evidence bundle (see `evidence::Bundle`): recognised by its `schema` key.
+    pub schema: Option<String>,
+    pub generated_by: Option<String>,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub evidence: Option<Evidence>,
+}
+
+impl CliDocument {
+    /// The document as an evidence bundle when it has a `schema` key, else itself back.
+    pub fn split_bundle(self) -> Result<Bundle, Box<Self>> {
+        match self.schema {
+            Some(schema) => Ok(Bundle {
+                schema,
+                generated_by: self.generated_by,
+                collected_at: self.collected_at,
+                evidence: self.evidence.unwrap_or_default(),
+            }),
+            None => Err(Box::new(self)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliStackEvent {
+    pub stack_id: String,
+    pub stack_name: String,
+    pub event_id: Option<String>,
+    pub logical_resource_id: Option<String>,
+    pub physical_resource_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub timestamp: DateTime<Utc>,
+    pub resource_status: String,
+    pub resource_status_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliStack {
+    pub stack_id: String,
+    pub stack_name: String,
+    pub stack_status: String,
+    pub stack_status_reason: Option<String>,
+    pub creation_time: Option<DateTime<Utc>>,
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliSummary {
+    // list-stack-sets
+    pub stack_set_name: Option<String>,
+    pub permission_model: Option<String>,
+    pub description: Option<String>,
+    // list-stack-set-operations
+    pub operation_id: Option<String>,
+    pub action: Option<String>,
+    pub creation_timestamp: Option<DateTime<Utc>>,
+    pub end_timestamp: Option<DateTime<Utc>>,
+    pub status_details: Option<CliStatusDetails>,
+    // list-stack-set-operation-results and list-stack-instances
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub account_gate_result: Option<CliAccountGate>,
+    pub organizational_unit_id: Option<String>,
+    pub stack_set_id: Option<String>,
+    pub stack_id: Option<String>,
+    pub stack_instance_status: Option<CliInstanceStatus>,
+    pub last_operation_id: Option<String>,
+    // shared
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryKind {
+    StackSet,
+    Operation,
+    OperationResult,
+    StackInstance,
+    Unknown,
+}
+
+impl CliSummary {
+    /// Which listing an element comes from, by the fields only that listing has.
+    pub fn kind(&self) -> SummaryKind {
+        if self.account.is_some() && self.region.is_some() {
+            // Instances always name their stack set; operation results never do.
+            if self.stack_set_id.is_some() || self.stack_instance_status.is_some() {
+                SummaryKind::StackInstance
+            } else {
+                SummaryKind::OperationResult
+            }
+        } else if self.operation_id.is_some() && self.action.is_some() {
+            SummaryKind::Operation
+        } else if self.stack_set_name.is_some() {
+            SummaryKind::StackSet
+        } else {
+            SummaryKind::Unknown
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliStatusDetails {
+    pub failed_stack_instances_count: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliAccountGate {
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliInstanceStatus {
+    pub detailed_status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliStackSet {
+    pub stack_set_name: String,
+    pub stack_set_id: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub template_body: Option<String>,
+    #[serde(default)]
+    pub parameters: Vec<CliParameter>,
+    #[serde(rename = "AdministrationRoleARN")]
+    pub administration_role_arn: Option<String>,
+    pub execution_role_name: Option<String>,
+    pub permission_model: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliParameter {
+    pub parameter_key: String,
+    pub parameter_value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliOperation {
+    pub operation_id: String,
+    pub stack_set_id: Option<String>,
+    pub action: Option<String>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub creation_timestamp: Option<DateTime<Utc>>,
+    pub end_timestamp: Option<DateTime<Utc>>,
+    pub status_details: Option<CliStatusDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliStackInstance {
+    pub stack_set_id: Option<String>,
+    pub account: String,
+    pub region: String,
+    pub stack_id: Option<String>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub stack_instance_status: Option<CliInstanceStatus>,
+    pub organizational_unit_id: Option<String>,
+    pub last_operation_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliPolicy {
+    pub policy_summary: CliPolicySummary,
+    pub content: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliPolicySummary {
+    pub id: Option<String>,
+    pub arn: Option<String>,
+    pub name: Option<String>,
+    #[serde(rename = "Type")]
+    pub policy_type: Option<String>,
+}

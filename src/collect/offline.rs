@@ -1,0 +1,400 @@
+//! Offline collection: files, folders and stdin holding AWS CLI JSON or an evidence bundle.
+//!
+//! Each file is recognised by its content, never its name. Files named on the command line must be
+//! recognised (else an error naming the file); files found inside a folder that are not JSON or of an unknown
+//! shape are skipped with a warning. Malformed JSON is always an error: silently dropping a truncated
+//! `describe-stack-events` file would hide evidence.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::cli_shapes::{CliDocument, SummaryKind};
+use super::text::decode;
+use crate::error::{Error, Location};
+use crate::evidence::*;
+
+/// What offline collection gives: the evidence, and one warning per skipped file.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub evidence: Evidence,
+    pub warnings: Vec<String>,
+    pub files_read: usize,
+}
+
+/// Records whose stack set the content does not name wait for the folder name, resolved once all is read.
+#[derive(Default)]
+struct Pending {
+    results: Vec<(OperationResult, Option<String>)>,
+    operations: Vec<(Operation, Option<String>)>,
+}
+
+/// Load every path: a file, a folder (recursively, in name order) or `-` for stdin.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
+    let mut loaded = Loaded::default();
+    let mut pending = Pending::default();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|source| Error::Io { path: path.clone(), source })?;
+            load_bytes("<stdin>", None, &bytes, &mut loaded, &mut pending)?;
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        if meta.is_dir() {
+            load_dir(path, &mut loaded, &mut pending)?;
+        } else {
+            let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            load_bytes(&display(path), folder_name(path), &bytes, &mut loaded, &mut pending)?;
+        }
+    }
+    resolve_pending(&mut loaded.evidence, pending);
+    loaded.evidence.normalize();
+    Ok(loaded)
+}
+
+fn load_dir(dir: &Path, loaded: &mut Loaded, pending: &mut Pending) -> Result<(), Error> {
+    let walker = walkdir::WalkDir::new(dir).sort_by_file_name().follow_links(true);
+    for entry in walker {
+        let entry = entry.map_err(|e| Error::Io {
+            path: e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf()),
+            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop")),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let name = display(path);
+        match load_bytes(&name, folder_name(path), &bytes, loaded, pending) {
+            Ok(()) => {}
+            Err(Error::UnknownShape { location, reason }) | Err(Error::Encoding { location, reason }) => {
+                loaded.warnings.push(format!("skipped {location}: {reason}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn folder_name(path: &Path) -> Option<String> {
+    path.parent()?.file_name()?.to_str().map(str::to_owned)
+}
+
+fn loc(file: &str) -> Location {
+    Location { file: file.to_owned(), line: None, column: None }
+}
+
+/// Parse one document and append what it holds.
+fn load_bytes(
+    file: &str,
+    folder: Option<String>,
+    bytes: &[u8],
+    loaded: &mut Loaded,
+    pending: &mut Pending,
+) -> Result<(), Error> {
+    let text = decode(file, bytes)?;
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(Error::UnknownShape { location: loc(file), reason: "empty file".into() });
+    }
+    if !trimmed.starts_with('{') && !trimmed.starts_with('[') {
+        return Err(Error::UnknownShape {
+            location: loc(file),
+            reason: "not JSON (expected the output of an AWS CLI command with --output json)".into(),
+        });
+    }
+    let doc: CliDocument = serde_json::from_str(&text).map_err(|e| json_error(file, &e))?;
+    let recognised = ingest(file, folder, &text, doc, loaded, pending)?;
+    if !recognised {
+        return Err(Error::UnknownShape {
+            location: loc(file),
+            reason: "JSON of no known shape (expected describe-stack-events, describe-stacks, list-stack-sets, \
+                     describe-stack-set, list-stack-set-operations, describe-stack-set-operation, \
+                     list-stack-set-operation-results, list-stack-instances, describe-stack-instance, \
+                     organizations describe-policy, or a stackset-doctor evidence bundle)"
+                .into(),
+        });
+    }
+    loaded.files_read += 1;
+    Ok(())
+}
+
+fn json_error(file: &str, e: &serde_json::Error) -> Error {
+    let location = Location {
+        file: file.to_owned(),
+        line: (e.line() > 0).then_some(e.line()),
+        column: (e.line() > 0).then_some(e.column()),
+    };
+    // serde_json appends " at line L column C"; the location already says it.
+    let full = e.to_string();
+    let reason = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_owned(),
+        None => full,
+    };
+    Error::Json { location, reason }
+}
+
+fn src(file: &str, pointer: String) -> Option<SourceRef> {
+    Some(SourceRef { file: file.to_owned(), pointer })
+}
+
+/// Turn one parsed document into evidence records. Returns whether any known shape was present.
+fn ingest(
+    file: &str,
+    folder: Option<String>,
+    text: &str,
+    doc: CliDocument,
+    loaded: &mut Loaded,
+    pending: &mut Pending,
+) -> Result<bool, Error> {
+    let ev = &mut loaded.evidence;
+    let mut recognised = false;
+
+    let doc = match doc.split_bundle() {
+        Err(doc) => *doc,
+        Ok(bundle) => {
+        if !bundle.schema.starts_with("stackset-doctor/evidence/") {
+            return Err(Error::UnknownShape {
+                location: loc(file),
+                reason: format!("schema {:?} is not a stackset-doctor evidence bundle", bundle.schema),
+            });
+        }
+        if bundle.schema != BUNDLE_SCHEMA {
+            return Err(Error::BadValue {
+                location: loc(file),
+                reason: format!(
+                    "evidence bundle schema {:?} is not supported by this version (it reads {BUNDLE_SCHEMA})",
+                    bundle.schema
+                ),
+            });
+        }
+        ev.extend(bundle.evidence);
+        return Ok(true);
+        }
+    };
+
+    if let Some(events) = doc.stack_events {
+        recognised = true;
+        for (i, e) in events.into_iter().enumerate() {
+            let parts = arn_parts(&e.stack_id);
+            ev.stack_events.push(StackEvent {
+                stack_set: stack_set_from_stack_name(&e.stack_name).map(str::to_owned),
+                account: parts.map(|p| p.account.to_owned()),
+                region: parts.map(|p| p.region.to_owned()),
+                stack_id: e.stack_id,
+                stack_name: e.stack_name,
+                event_id: e.event_id,
+                logical_id: e.logical_resource_id,
+                physical_id: e.physical_resource_id,
+                resource_type: e.resource_type,
+                timestamp: e.timestamp,
+                status: e.resource_status,
+                status_reason: e.resource_status_reason,
+                source: src(file, format!("/StackEvents/{i}")),
+            });
+        }
+    }
+
+    if let Some(stacks) = doc.stacks {
+        recognised = true;
+        for (i, s) in stacks.into_iter().enumerate() {
+            let parts = arn_parts(&s.stack_id);
+            ev.stacks.push(Stack {
+                stack_set: stack_set_from_stack_name(&s.stack_name).map(str::to_owned),
+                account: parts.map(|p| p.account.to_owned()),
+                region: parts.map(|p| p.region.to_owned()),
+                stack_id: s.stack_id,
+                stack_name: s.stack_name,
+                status: s.stack_status,
+                status_reason: s.stack_status_reason,
+                created: s.creation_time,
+                parent_id: s.parent_id,
+                source: src(file, format!("/Stacks/{i}")),
+            });
+        }
+    }
+
+    if let Some(summaries) = doc.summaries {
+        // An empty listing is a recognised (if uninformative) document.
+        recognised = true;
+        let mut unknown = 0usize;
+        for (i, s) in summaries.into_iter().enumerate() {
+            let pointer = format!("/Summaries/{i}");
+            match s.kind() {
+                SummaryKind::StackSet => ev.stack_sets.push(StackSet {
+                    name: s.stack_set_name.unwrap_or_default(),
+                    id: s.stack_set_id,
+                    status: s.status,
+                    permission_model: s.permission_model,
+                    description: s.description,
+                    source: src(file, pointer),
+                    ..StackSet::default()
+                }),
+                SummaryKind::Operation => pending.operations.push((
+                    Operation {
+                        stack_set: None,
+                        operation_id: s.operation_id.unwrap_or_default(),
+                        action: s.action,
+                        status: s.status.unwrap_or_default(),
+                        status_reason: s.status_reason,
+                        created: s.creation_timestamp,
+                        ended: s.end_timestamp,
+                        failed_instances: s.status_details.and_then(|d| d.failed_stack_instances_count),
+                        source: src(file, pointer),
+                    },
+                    folder.clone(),
+                )),
+                SummaryKind::OperationResult => {
+                    let gate = s.account_gate_result.unwrap_or_default();
+                    pending.results.push((
+                        OperationResult {
+                            stack_set: None,
+                            operation_id: None,
+                            account: s.account.unwrap_or_default(),
+                            region: s.region.unwrap_or_default(),
+                            status: s.status.unwrap_or_default(),
+                            status_reason: s.status_reason,
+                            account_gate_status: gate.status,
+                            account_gate_reason: gate.status_reason,
+                            organizational_unit: s.organizational_unit_id,
+                            source: src(file, pointer),
+                        },
+                        folder.clone(),
+                    ))
+                }
+                SummaryKind::StackInstance => ev.stack_instances.push(StackInstance {
+                    stack_set: s.stack_set_id.as_deref().map(|id| stack_set_name_from_id(id).to_owned()),
+                    account: s.account.unwrap_or_default(),
+                    region: s.region.unwrap_or_default(),
+                    stack_id: s.stack_id,
+                    status: s.status.unwrap_or_default(),
+                    detailed_status: s.stack_instance_status.and_then(|d| d.detailed_status),
+                    status_reason: s.status_reason,
+                    last_operation_id: s.last_operation_id,
+                    organizational_unit: s.organizational_unit_id,
+                    source: src(file, pointer),
+                }),
+                SummaryKind::Unknown => unknown += 1,
+            }
+        }
+        if unknown > 0 {
+            loaded.warnings.push(format!("{file}: {unknown} element(s) of Summaries of no known shape were ignored"));
+        }
+    }
+
+    if let Some(s) = doc.stack_set {
+        recognised = true;
+        ev.stack_sets.push(StackSet {
+            name: s.stack_set_name,
+            id: s.stack_set_id,
+            status: s.status,
+            permission_model: s.permission_model,
+            description: s.description,
+            administration_role_arn: s.administration_role_arn,
+            execution_role_name: s.execution_role_name,
+            template_body: s.template_body,
+            parameters: s
+                .parameters
+                .into_iter()
+                .map(|p| Parameter { key: p.parameter_key, value: p.parameter_value })
+                .collect(),
+            source: src(file, "/StackSet".into()),
+        });
+    }
+
+    if let Some(op) = doc.stack_set_operation {
+        recognised = true;
+        let stack_set = op.stack_set_id.as_deref().map(|id| stack_set_name_from_id(id).to_owned());
+        let record = Operation {
+            stack_set: stack_set.clone(),
+            operation_id: op.operation_id,
+            action: op.action,
+            status: op.status,
+            status_reason: op.status_reason,
+            created: op.creation_timestamp,
+            ended: op.end_timestamp,
+            failed_instances: op.status_details.and_then(|d| d.failed_stack_instances_count),
+            source: src(file, "/StackSetOperation".into()),
+        };
+        if stack_set.is_some() {
+            ev.operations.push(record);
+        } else {
+            pending.operations.push((record, folder.clone()));
+        }
+    }
+
+    if let Some(i) = doc.stack_instance {
+        recognised = true;
+        ev.stack_instances.push(StackInstance {
+            stack_set: i.stack_set_id.as_deref().map(|id| stack_set_name_from_id(id).to_owned()),
+            account: i.account,
+            region: i.region,
+            stack_id: i.stack_id,
+            status: i.status,
+            detailed_status: i.stack_instance_status.and_then(|d| d.detailed_status),
+            status_reason: i.status_reason,
+            last_operation_id: i.last_operation_id,
+            organizational_unit: i.organizational_unit_id,
+            source: src(file, "/StackInstance".into()),
+        });
+    }
+
+    if let Some(p) = doc.policy {
+        recognised = true;
+        ev.policies.push(OrgPolicy {
+            id: p.policy_summary.id,
+            arn: p.policy_summary.arn,
+            name: p.policy_summary.name,
+            policy_type: p.policy_summary.policy_type.unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
+            content: p.content,
+            source: src(file, "/Policy".into()),
+        });
+    } else if doc.statement.is_some() {
+        recognised = true;
+        // A bare policy document: keep its text; its type is unknown, SCP is the common case.
+        let content = text.to_owned();
+        ev.policies.push(OrgPolicy {
+            id: None,
+            arn: None,
+            name: Path::new(file).file_stem().and_then(|s| s.to_str()).map(str::to_owned),
+            policy_type: "SERVICE_CONTROL_POLICY".into(),
+            content,
+            source: src(file, String::new()),
+        });
+    }
+
+    Ok(recognised)
+}
+
+/// Give records that do not name their stack set the name of their folder — when that names a known stack
+/// set, or when only one stack set is known at all.
+fn resolve_pending(ev: &mut Evidence, pending: Pending) {
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    known.extend(ev.stack_sets.iter().map(|s| s.name.clone()));
+    known.extend(ev.stack_instances.iter().filter_map(|i| i.stack_set.clone()));
+    known.extend(ev.stack_events.iter().filter_map(|e| e.stack_set.clone()));
+    known.extend(ev.operations.iter().filter_map(|o| o.stack_set.clone()));
+    let only = if known.len() == 1 { known.iter().next().cloned() } else { None };
+    let pick = |folder: Option<String>| -> Option<String> {
+        match folder {
+            Some(f) if known.contains(&f) => Some(f),
+            Some(f) if only.is_none() => Some(f),
+            _ => only.clone(),
+        }
+    };
+    for (mut r, folder) in pending.results {
+        r.stack_set = pick(folder);
+        ev.operation_results.push(r);
+    }
+    for (mut o, folder) in pending.operations {
+        o.stack_set = pick(folder);
+        ev.operations.push(o);
+    }
+}

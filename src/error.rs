@@ -1,0 +1,68 @@
+//! Typed errors of the library, and the process exit codes the binary maps them to.
+//!
+//! Library code returns [`Error`]; only `main.rs` turns one into text and an exit code, once.
+
+use std::path::PathBuf;
+
+/// Exit codes, documented in the README. Automation relies on them: never renumber.
+pub mod exit {
+    /// The evidence holds no failure.
+    pub const OK: i32 = 0;
+    /// Bad input (unreadable path, malformed JSON, unknown shape, broken rule file) or a runtime error.
+    pub const ERROR: i32 = 1;
+    /// Usage error: unknown flag, missing argument (clap's own code).
+    pub const USAGE: i32 = 2;
+    /// Failures found, and every root cause matched a rule.
+    pub const FAILURES_EXPLAINED: i32 = 3;
+    /// Failures found, and at least one root cause matched no rule.
+    pub const FAILURES_UNEXPLAINED: i32 = 4;
+}
+
+/// Where in an input a problem is: file (or `<stdin>`), and line/column when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{location}: not text: {reason}")]
+    Encoding { location: Location, reason: String },
+    #[error("{location}: malformed JSON: {reason}")]
+    Json { location: Location, reason: String },
+    #[error("{location}: not a recognised input: {reason}")]
+    UnknownShape { location: Location, reason: String },
+    #[error("{location}: {reason}")]
+    BadValue { location: Location, reason: String },
+    #[error("rule file {location}: {reason}")]
+    Rule { location: Location, reason: String },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        exit::ERROR
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

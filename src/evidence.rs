@@ -1,0 +1,359 @@
+//! The evidence model: plain data describing a StackSet deployment, independent of where it came from.
+//!
+//! Takes nothing; gives the types every later stage reads. `collect` fills an [`Evidence`] from saved AWS CLI
+//! JSON (or, later, the AWS SDK); the same value serialised with [`BUNDLE_SCHEMA`] is the evidence bundle, so a
+//! diagnosis can be re-run anywhere from the same facts. No AWS SDK type appears here.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The versioned `schema` key of an evidence bundle. Bump the suffix on any incompatible change.
+pub const BUNDLE_SCHEMA: &str = "stackset-doctor/evidence/v1";
+
+/// Where a record was read from: a file (or `<stdin>`) and a JSON pointer into it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub file: String,
+    pub pointer: String,
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.file, self.pointer)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSet {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub administration_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_role_name: Option<String>,
+    /// The template as the API returns it (YAML or JSON text); used to learn what the stack set creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_body: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<String>,
+    pub operation_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_instances: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+    pub account: String,
+    pub region: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_gate_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_gate_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organizational_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackInstance {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<String>,
+    pub account: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detailed_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_operation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organizational_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stack {
+    pub stack_id: String,
+    pub stack_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackEvent {
+    pub stack_id: String,
+    pub stack_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    pub timestamp: DateTime<Utc>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// An organization policy (SCP or RCP) as `aws organizations describe-policy` returns it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `SERVICE_CONTROL_POLICY` or `RESOURCE_CONTROL_POLICY`.
+    pub policy_type: String,
+    /// The policy document as JSON text.
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// What could not be collected, and why; shown in the report so a gap is never silent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageNote {
+    pub scope: String,
+    pub reason: String,
+}
+
+/// All the facts a diagnosis reads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    #[serde(default)]
+    pub stack_sets: Vec<StackSet>,
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+    #[serde(default)]
+    pub operation_results: Vec<OperationResult>,
+    #[serde(default)]
+    pub stack_instances: Vec<StackInstance>,
+    #[serde(default)]
+    pub stacks: Vec<Stack>,
+    #[serde(default)]
+    pub stack_events: Vec<StackEvent>,
+    #[serde(default)]
+    pub policies: Vec<OrgPolicy>,
+    #[serde(default)]
+    pub coverage: Vec<CoverageNote>,
+}
+
+/// The evidence bundle: one JSON document with a versioned schema key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub schema: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_at: Option<DateTime<Utc>>,
+    pub evidence: Evidence,
+}
+
+impl Evidence {
+    pub fn extend(&mut self, other: Evidence) {
+        self.stack_sets.extend(other.stack_sets);
+        self.operations.extend(other.operations);
+        self.operation_results.extend(other.operation_results);
+        self.stack_instances.extend(other.stack_instances);
+        self.stacks.extend(other.stacks);
+        self.stack_events.extend(other.stack_events);
+        self.policies.extend(other.policies);
+        self.coverage.extend(other.coverage);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stack_sets.is_empty()
+            && self.operations.is_empty()
+            && self.operation_results.is_empty()
+            && self.stack_instances.is_empty()
+            && self.stacks.is_empty()
+            && self.stack_events.is_empty()
+            && self.policies.is_empty()
+    }
+
+    /// Fill in what one record implies about another: a stack's stack set from its events, an operation
+    /// result's operation id from the instance's `LastOperationId` (the results listing does not carry it).
+    pub fn normalize(&mut self) {
+        use std::collections::HashMap;
+        let mut last_op: HashMap<(String, String, String), String> = HashMap::new();
+        for inst in &self.stack_instances {
+            if let (Some(ss), Some(op)) = (&inst.stack_set, &inst.last_operation_id) {
+                last_op.insert((ss.clone(), inst.account.clone(), inst.region.clone()), op.clone());
+            }
+        }
+        for r in &mut self.operation_results {
+            if r.operation_id.is_none() {
+                if let Some(ss) = &r.stack_set {
+                    r.operation_id = last_op.get(&(ss.clone(), r.account.clone(), r.region.clone())).cloned();
+                }
+            }
+        }
+        // Stack sets named only by id (`name:uuid`) elsewhere are keyed by name everywhere.
+        for i in &mut self.stack_instances {
+            if let Some(ss) = &i.stack_set {
+                i.stack_set = Some(stack_set_name_from_id(ss).to_string());
+            }
+        }
+    }
+}
+
+/// `AWS-QuickSetup-SSM-DA-abcde:0b6e...` → `AWS-QuickSetup-SSM-DA-abcde`.
+pub fn stack_set_name_from_id(id: &str) -> &str {
+    match id.rsplit_once(':') {
+        Some((name, uuid)) if looks_like_uuid(uuid) => name,
+        _ => id,
+    }
+}
+
+fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// The stack set a member stack belongs to, from its name `StackSet-<stack set name>-<uuid>`.
+pub fn stack_set_from_stack_name(stack_name: &str) -> Option<&str> {
+    let rest = stack_name.strip_prefix("StackSet-")?;
+    if rest.len() > 37 {
+        let (name, tail) = rest.split_at(rest.len() - 37);
+        if tail.starts_with('-') && looks_like_uuid(&tail[1..]) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// Partition, region and account of an ARN (`arn:aws:cloudformation:us-east-1:123456789012:stack/...`).
+pub fn arn_parts(arn: &str) -> Option<ArnParts<'_>> {
+    let mut it = arn.splitn(6, ':');
+    if it.next()? != "arn" {
+        return None;
+    }
+    Some(ArnParts {
+        partition: it.next()?,
+        service: it.next()?,
+        region: it.next()?,
+        account: it.next()?,
+        resource: it.next()?,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArnParts<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_set_names_come_from_member_stack_names() {
+        assert_eq!(
+            stack_set_from_stack_name("StackSet-AWS-QuickSetup-SSM-DA-abcde-8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"),
+            Some("AWS-QuickSetup-SSM-DA-abcde")
+        );
+        assert_eq!(stack_set_from_stack_name("StackSet-x-notauuid"), None);
+        assert_eq!(stack_set_from_stack_name("my-stack"), None);
+    }
+
+    #[test]
+    fn stack_set_ids_lose_their_uuid() {
+        assert_eq!(stack_set_name_from_id("baseline:8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"), "baseline");
+        assert_eq!(stack_set_name_from_id("baseline"), "baseline");
+    }
+
+    #[test]
+    fn arns_split_into_parts() {
+        let p = arn_parts("arn:aws:cloudformation:ap-northeast-1:121212121212:stack/a/b").unwrap();
+        assert_eq!((p.region, p.account, p.resource), ("ap-northeast-1", "121212121212", "stack/a/b"));
+        assert!(arn_parts("not-an-arn").is_none());
+    }
+}

@@ -1,0 +1,324 @@
+//! The `stackset-doctor` command line: parses arguments, runs the pipeline, renders errors once, and maps
+//! outcomes to the documented exit codes (`error::exit`).
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use stackset_doctor::classify::{self, ruletest, Catalog};
+use stackset_doctor::collect;
+use stackset_doctor::error::{exit, Error};
+use stackset_doctor::report::{self, model, Format, Report};
+
+#[derive(Parser)]
+#[command(
+    name = "stackset-doctor",
+    version,
+    about = "Explains why a CloudFormation StackSet deployment failed — across stack sets, accounts and regions — and what to change.",
+    long_about = "Explains why a CloudFormation StackSet deployment failed — across stack sets, accounts and regions — \
+and what to change.\n\nIt reads what the AWS CLI prints (describe-stack-events, list-stack-set-operation-results, \
+list-stack-instances, ...), unwraps the error messages, classifies them with a rule catalog, links each failure to the \
+failure that caused it (also across stack sets: a role another stack set never created), and reports the root causes \
+with the chain of consequences and the fix.",
+    after_help = "Examples:\n  stackset-doctor diagnose samples/quicksetup-scp-deny\n  aws cloudformation describe-stack-events --stack-name S --output json | stackset-doctor diagnose -\n  stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  stackset-doctor explain 'Resource creation cancelled'\n  stackset-doctor rules list\n\nExit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 failures, some root cause matched no rule."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Diagnose a failed deployment from saved AWS CLI JSON or an evidence bundle.
+    #[command(after_help = "PATH is a file, a folder (read recursively; unrecognised files are skipped with a warning) \
+or - for stdin. Files are recognised by content. Records that do not name their stack set \
+(list-stack-set-operation-results) take it from the name of their folder.\n\nExit codes: 0 no failure; 1 bad input; \
+2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule.")]
+    Diagnose(DiagnoseArgs),
+    /// Classify one message (or, with -, one message per line of stdin).
+    Explain(ExplainArgs),
+    /// List or test the rule catalog.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Args)]
+struct DiagnoseArgs {
+    /// Files, folders, or - for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// A folder of extra rule files (TOML), added to the built-in catalog; same id overrides.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// The message (quote it), or - to read one message per line from stdin.
+    #[arg(value_name = "MESSAGE")]
+    message: String,
+    #[arg(long, short, value_enum, default_value_t = TextOrJson::Text)]
+    format: TextOrJson,
+    /// A folder of extra rule files.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// The failing resource's type, for rules that filter on it.
+    #[arg(long, value_name = "TYPE")]
+    resource_type: Option<String>,
+    /// The failure's status (e.g. CREATE_FAILED), for rules that filter on it.
+    #[arg(long, value_name = "STATUS")]
+    status: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List the rules: id, category, role, priority, title.
+    List {
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        #[arg(long, short, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Run every rule's examples and counter-examples (the built-in catalog, or only the rules in DIR).
+    Test {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = run(cli, &mut out).and_then(|code| out.flush().map(|_| code).map_err(Failure::Io));
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        // A closed pipe (`| head`) is how the reader says it has enough.
+        Err(Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK as u8),
+        Err(Failure::Io(e)) => {
+            eprintln!("stackset-doctor: error: {e}");
+            ExitCode::from(exit::ERROR as u8)
+        }
+        Err(Failure::Input(e)) => {
+            eprintln!("stackset-doctor: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+enum Failure {
+    Input(Error),
+    Io(io::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Input(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
+    match cli.command {
+        Command::Diagnose(args) => diagnose(args, out),
+        Command::Explain(args) => explain(args, out),
+        Command::Rules(RulesCommand::List { rules, format }) => {
+            let catalog = Catalog::load(rules.as_deref())?;
+            rules_list(&catalog, format, out)?;
+            Ok(exit::OK)
+        }
+        Command::Rules(RulesCommand::Test { dir }) => {
+            let catalog = match &dir {
+                Some(d) => Catalog::load_dir_only(d)?,
+                None => Catalog::builtin()?,
+            };
+            rules_test(&catalog, out)
+        }
+    }
+}
+
+fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+    let catalog = Catalog::load(args.rules.as_deref())?;
+    let loaded = collect::load_paths(&args.paths)?;
+    let stderr_tty = io::stderr().is_terminal();
+    for w in &loaded.warnings {
+        eprintln!("stackset-doctor: warning: {}", if stderr_tty { report::sanitize(w) } else { w.clone() });
+    }
+    if loaded.files_read == 0 {
+        return Err(Failure::Input(Error::UnknownShape {
+            location: stackset_doctor::error::Location {
+                file: args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                line: None,
+                column: None,
+            },
+            reason: "no recognised evidence in these paths".into(),
+        }));
+    }
+    if let Some(path) = &args.save {
+        save_bundle(path, &loaded.evidence)?;
+    }
+    let mut d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
+    d.warnings = loaded.warnings;
+    let report = Report::new(&d);
+    report::reporter(args.format).render(&report, out)?;
+    Ok(model::exit_code(&d))
+}
+
+fn save_bundle(path: &std::path::Path, evidence: &stackset_doctor::evidence::Evidence) -> Result<(), Failure> {
+    use stackset_doctor::evidence::{Bundle, BUNDLE_SCHEMA};
+    let bundle = Bundle {
+        schema: BUNDLE_SCHEMA.into(),
+        generated_by: Some(format!("stackset-doctor {}", env!("CARGO_PKG_VERSION"))),
+        collected_at: None,
+        evidence: evidence.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&bundle).map_err(io::Error::other)?;
+    // Write next to the target, then rename: an interrupted run never leaves a half-written bundle.
+    let tmp = path.with_extension("tmp-stackset-doctor");
+    std::fs::write(&tmp, json).map_err(|source| Error::Io { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    Ok(())
+}
+
+fn explain(args: ExplainArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+    let catalog = Catalog::load(args.rules.as_deref())?;
+    let messages: Vec<String> = if args.message == "-" {
+        io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| Error::Io { path: "<stdin>".into(), source })?
+            .into_iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
+    } else {
+        vec![args.message.clone()]
+    };
+    let mut any_unknown = false;
+    for m in &messages {
+        let u = classify::unwrap::unwrap(m);
+        let c = classify::classify_unwrapped(&catalog, &u, args.resource_type.as_deref(), args.status.as_deref());
+        any_unknown |= c.rule.is_none();
+        match args.format {
+            TextOrJson::Json => {
+                let v = serde_json::json!({
+                    "message": m,
+                    "innermost": u.innermost(),
+                    "rule": c.rule,
+                    "category": c.category,
+                    "role": c.role,
+                    "fields": c.fields,
+                });
+                writeln!(out, "{}", serde_json::to_string(&v).map_err(io::Error::other)?)?;
+            }
+            TextOrJson::Text => explain_text(&catalog, &u, &c, out)?,
+        }
+    }
+    Ok(if any_unknown { exit::FAILURES_UNEXPLAINED } else { exit::OK })
+}
+
+fn explain_text(
+    catalog: &Catalog,
+    u: &classify::Unwrapped<'_>,
+    c: &classify::Classification,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let s = report::sanitize;
+    writeln!(out, "message      {}", s(u.innermost()))?;
+    match &c.rule {
+        Some(id) => {
+            writeln!(out, "rule         {id}  ({}, {})", c.category, c.role.as_str())?;
+            if let Some(rule) = catalog.get(id) {
+                writeln!(out, "title        {}", s(&rule.title))?;
+                let f = &c.fields;
+                for (k, v) in f {
+                    writeln!(out, "  {k:<11}{}", s(v))?;
+                }
+                writeln!(out, "explanation  {}", s(&classify::rules::render(&rule.explanation, f)))?;
+                writeln!(out, "remediation  {}", s(&classify::rules::render(&rule.remediation, f)))?;
+            }
+        }
+        None => {
+            writeln!(out, "rule         none: category other, role unknown")?;
+            for (k, v) in &c.fields {
+                writeln!(out, "  {k:<11}{}", s(v))?;
+            }
+            writeln!(out, "hint         write a rule for it (see rules/README.md) and pass --rules DIR")?;
+        }
+    }
+    writeln!(out)
+}
+
+fn rules_list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        TextOrJson::Json => {
+            let v: Vec<_> = catalog
+                .rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "title": r.title, "category": r.category, "role": r.role,
+                        "priority": r.priority, "origin": r.origin, "examples": r.examples.len(),
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&v).map_err(io::Error::other)?)
+        }
+        TextOrJson::Text => {
+            let w = catalog.rules.iter().map(|r| r.id.len()).max().unwrap_or(10);
+            for r in &catalog.rules {
+                writeln!(
+                    out,
+                    "{:<w$}  {:<26} {:<11} {:>3}  {}",
+                    r.id,
+                    r.category.as_str(),
+                    r.role.as_str(),
+                    r.priority,
+                    r.title
+                )?;
+            }
+            writeln!(out, "{} rules, {} topologies", catalog.rules.len(), catalog.topologies.len())
+        }
+    }
+}
+
+fn rules_test(catalog: &Catalog, out: &mut dyn Write) -> Result<i32, Failure> {
+    let t = ruletest::run(catalog);
+    for f in &t.failed {
+        writeln!(out, "FAIL {}", report::sanitize(f))?;
+    }
+    writeln!(out, "by category (examples and counter-examples passing):")?;
+    for (cat, (pass, total)) in &t.by_category {
+        writeln!(out, "  {:<27} {pass}/{total}", cat.as_str())?;
+    }
+    let covered = t.by_category.len();
+    writeln!(out, "{} rules covering {covered} of {} categories", t.rules, classify::Category::ALL.len())?;
+    writeln!(out, "{} passed, {} failed", t.passed, t.failed.len())?;
+    Ok(if t.ok() { exit::OK } else { exit::ERROR })
+}

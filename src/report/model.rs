@@ -1,0 +1,308 @@
+//! The report model: the JSON contract, and what every other format renders.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::classify::{Failure, Sighting};
+use crate::error::exit;
+use crate::graph::LinkKind;
+use crate::trace::{Diagnosis, Remediation};
+
+pub const REPORT_SCHEMA: &str = "stackset-doctor/report/v1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub summary: Summary,
+    pub root_causes: Vec<RootCauseOut>,
+    pub failures: Vec<FailureOut>,
+    /// Links between failures (consequence → cause), for diagrams and automation.
+    pub links: Vec<LinkOut>,
+    pub warnings: Vec<String>,
+    /// Evidence that could not be collected, and why.
+    pub coverage: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// One sentence for a human.
+    pub verdict: String,
+    pub failures: usize,
+    pub root_causes: usize,
+    /// Root causes that matched no rule.
+    pub unexplained_root_causes: usize,
+    pub stack_sets: Vec<String>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    /// The process exit code this report leads to.
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RootCauseOut {
+    pub id: String,
+    pub failure: String,
+    pub rule: Option<String>,
+    pub title: Option<String>,
+    pub category: String,
+    pub stack_set: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub logical_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub status: String,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+    pub explains: Vec<String>,
+    /// Counts of the explained failures, for reading at scale.
+    pub impact: Impact,
+    pub confidence: f32,
+    pub explanation: Option<String>,
+    pub remediation: Remediation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Impact {
+    pub failures: usize,
+    /// Explained failures per stack set.
+    pub stack_sets: BTreeMap<String, usize>,
+    pub accounts: usize,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureOut {
+    pub id: String,
+    pub level: String,
+    pub stack_set: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub stack_name: Option<String>,
+    pub operation_id: Option<String>,
+    pub logical_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub status: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    /// The innermost message, after unwrapping envelopes.
+    pub message: String,
+    /// The status reason as AWS wrote it.
+    pub raw_message: String,
+    pub rule: Option<String>,
+    pub category: String,
+    /// `root` when this failure is a root cause, else `consequence`.
+    pub role: &'static str,
+    /// What the matching rule says of such messages: `root`, `consequence`, or `unknown` (no rule).
+    pub rule_role: &'static str,
+    pub caused_by: Option<String>,
+    pub link: Option<LinkOut>,
+    /// The root cause this failure belongs to (the one its `caused_by` chain ends at).
+    pub root_cause: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    pub sources: Vec<Sighting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkOut {
+    /// The consequence.
+    pub from: String,
+    /// The failure that explains it.
+    pub to: String,
+    pub kind: LinkKind,
+    pub confidence: f32,
+    pub reason: String,
+}
+
+fn fid(d: &Diagnosis, i: usize) -> String {
+    d.failures[i].id.clone()
+}
+
+/// The exit code for a diagnosis (see `error::exit`).
+pub fn exit_code(d: &Diagnosis) -> i32 {
+    if d.failures.is_empty() {
+        exit::OK
+    } else if d.all_explained() {
+        exit::FAILURES_EXPLAINED
+    } else {
+        exit::FAILURES_UNEXPLAINED
+    }
+}
+
+fn sorted<I: IntoIterator<Item = Option<String>>>(it: I) -> Vec<String> {
+    it.into_iter().flatten().collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+impl Report {
+    pub fn new(d: &Diagnosis) -> Report {
+        let root_ids: BTreeMap<usize, String> =
+            d.root_causes.iter().enumerate().map(|(n, r)| (r.failure, format!("R{}", n + 1))).collect();
+
+        let root_of = |mut i: usize| -> Option<String> {
+            for _ in 0..=d.failures.len() {
+                if let Some(id) = root_ids.get(&i) {
+                    return Some(id.clone());
+                }
+                i = d.caused_by[i].as_ref()?.0;
+            }
+            None
+        };
+
+        let failures: Vec<FailureOut> = d
+            .failures
+            .iter()
+            .enumerate()
+            .map(|(i, f)| failure_out(d, i, f, root_ids.contains_key(&i), root_of(i)))
+            .collect();
+
+        let root_causes = d
+            .root_causes
+            .iter()
+            .map(|r| {
+                let f = &d.failures[r.failure];
+                let explained: Vec<&Failure> = r.explains.iter().map(|&j| &d.failures[j]).collect();
+                let mut per_set: BTreeMap<String, usize> = BTreeMap::new();
+                for e in &explained {
+                    *per_set.entry(e.stack_set.clone().unwrap_or_else(|| "(no stack set)".into())).or_default() += 1;
+                }
+                RootCauseOut {
+                    id: root_ids[&r.failure].clone(),
+                    failure: f.id.clone(),
+                    rule: f.class.rule.clone(),
+                    title: f.class.title.clone(),
+                    category: f.class.category.as_str().to_owned(),
+                    stack_set: f.stack_set.clone(),
+                    account: f.account.clone(),
+                    region: f.region.clone(),
+                    logical_id: f.logical_id.clone(),
+                    resource_type: f.resource_type.clone(),
+                    status: f.status.clone(),
+                    message: f.message.clone(),
+                    fields: f.class.fields.clone(),
+                    explains: r.explains.iter().map(|&j| fid(d, j)).collect(),
+                    impact: Impact {
+                        failures: explained.len(),
+                        stack_sets: per_set,
+                        accounts: explained.iter().filter_map(|e| e.account.as_deref()).collect::<BTreeSet<_>>().len(),
+                        regions: sorted(explained.iter().map(|e| e.region.clone())),
+                    },
+                    confidence: r.confidence,
+                    explanation: r.explanation.clone(),
+                    remediation: r.remediation.clone(),
+                }
+            })
+            .collect::<Vec<_>>();
+
+        let exit_code = exit_code(d);
+        let unexplained = d.root_causes.iter().filter(|r| d.failures[r.failure].class.rule.is_none()).count();
+        let stack_sets = sorted(d.failures.iter().map(|f| f.stack_set.clone()));
+        let accounts = sorted(d.failures.iter().map(|f| f.account.clone()));
+        let regions = sorted(d.failures.iter().map(|f| f.region.clone()));
+        let verdict = verdict(d, &root_causes, &stack_sets, &accounts, unexplained);
+
+        Report {
+            schema: REPORT_SCHEMA,
+            tool: Tool { name: "stackset-doctor", version: env!("CARGO_PKG_VERSION") },
+            summary: Summary {
+                verdict,
+                failures: d.failures.len(),
+                root_causes: d.root_causes.len(),
+                unexplained_root_causes: unexplained,
+                stack_sets,
+                accounts,
+                regions,
+                exit_code,
+            },
+            root_causes,
+            failures,
+            links: d
+                .links
+                .iter()
+                .map(|(a, b, l)| LinkOut {
+                    from: fid(d, *a),
+                    to: fid(d, *b),
+                    kind: l.kind,
+                    confidence: l.confidence,
+                    reason: l.reason.clone(),
+                })
+                .collect(),
+            warnings: d.warnings.clone(),
+            coverage: d.coverage.clone(),
+        }
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn verdict(d: &Diagnosis, roots: &[RootCauseOut], sets: &[String], accounts: &[String], unexplained: usize) -> String {
+    if d.failures.is_empty() {
+        return "No failure found in the evidence.".into();
+    }
+    let mut s = format!(
+        "{} in {} and {}, explained by {}",
+        plural(d.failures.len(), "failure", "failures"),
+        plural(sets.len(), "stack set", "stack sets"),
+        plural(accounts.len(), "account", "accounts"),
+        plural(roots.len(), "root cause", "root causes"),
+    );
+    if let Some(top) = roots.first() {
+        s.push_str(&format!(
+            "; the main one is {} ({}) on {} in {}",
+            top.category,
+            top.rule.as_deref().unwrap_or("no rule"),
+            top.logical_id.as_deref().unwrap_or("the stack instance"),
+            top.account.as_deref().unwrap_or("an unknown account"),
+        ));
+        if top.impact.failures > 0 {
+            s.push_str(&format!(", which explains {} more", plural(top.impact.failures, "failure", "failures")));
+        }
+    }
+    if unexplained > 0 {
+        s.push_str(&format!("; {} matched no rule", plural(unexplained, "root cause", "root causes")));
+    }
+    s.push('.');
+    s
+}
+
+fn failure_out(d: &Diagnosis, i: usize, f: &Failure, is_root: bool, root: Option<String>) -> FailureOut {
+    let (caused_by, link) = match &d.caused_by[i] {
+        Some((j, l)) => (
+            Some(fid(d, *j)),
+            Some(LinkOut { from: f.id.clone(), to: fid(d, *j), kind: l.kind, confidence: l.confidence, reason: l.reason.clone() }),
+        ),
+        None => (None, None),
+    };
+    FailureOut {
+        id: f.id.clone(),
+        level: serde_json::to_value(f.level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        stack_set: f.stack_set.clone(),
+        account: f.account.clone(),
+        region: f.region.clone(),
+        stack_name: f.stack_name.clone(),
+        operation_id: f.operation_id.clone(),
+        logical_id: f.logical_id.clone(),
+        resource_type: f.resource_type.clone(),
+        status: f.status.clone(),
+        timestamp: f.timestamp,
+        message: f.message.clone(),
+        raw_message: f.raw_message.clone(),
+        rule: f.class.rule.clone(),
+        category: f.class.category.as_str().to_owned(),
+        role: if is_root { "root" } else { "consequence" },
+        rule_role: f.class.role.as_str(),
+        caused_by,
+        link,
+        root_cause: root,
+        fields: f.class.fields.clone(),
+        sources: f.sources.clone(),
+    }
+}

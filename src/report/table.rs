@@ -1,0 +1,254 @@
+//! The terminal report: a verdict, each root cause with its chain and fix, then a compact table of all
+//! failures. Everything from the input is sanitised (no terminal control characters).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use tabled::settings::Style;
+use tabled::{Table as TabledTable, Tabled};
+
+use super::model::{FailureOut, RootCauseOut};
+use super::{sanitize, Report, Reporter};
+
+pub struct Table;
+
+/// Beyond this many lines a chain is cut short (the JSON report has everything).
+const MAX_CHAIN_LINES: usize = 40;
+/// Beyond this many rows the failure table is cut short.
+const MAX_TABLE_ROWS: usize = 200;
+const WIDTH: usize = 110;
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "ID")]
+    id: String,
+    #[tabled(rename = "Stack set")]
+    stack_set: String,
+    #[tabled(rename = "Account")]
+    account: String,
+    #[tabled(rename = "Region")]
+    region: String,
+    #[tabled(rename = "Resource")]
+    resource: String,
+    #[tabled(rename = "Status")]
+    status: String,
+    #[tabled(rename = "Category")]
+    category: String,
+    #[tabled(rename = "Caused by")]
+    caused_by: String,
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map(sanitize).unwrap_or_else(|| "-".into())
+}
+
+impl Reporter for Table {
+    fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "stackset-doctor: {}", sanitize(&r.summary.verdict))?;
+        for w in &r.warnings {
+            writeln!(out, "warning: {}", sanitize(w))?;
+        }
+        for c in &r.coverage {
+            writeln!(out, "missing evidence: {}", sanitize(c))?;
+        }
+        let by_id: BTreeMap<&str, &FailureOut> = r.failures.iter().map(|f| (f.id.as_str(), f)).collect();
+        let mut children: BTreeMap<&str, Vec<&FailureOut>> = BTreeMap::new();
+        for f in &r.failures {
+            if let Some(c) = &f.caused_by {
+                children.entry(c.as_str()).or_default().push(f);
+            }
+        }
+        for rc in &r.root_causes {
+            writeln!(out)?;
+            root_cause(out, rc, &by_id, &children)?;
+        }
+        if !r.failures.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "ALL FAILURES ({})", r.failures.len())?;
+            let rows: Vec<Row> = r.failures.iter().take(MAX_TABLE_ROWS).map(row).collect();
+            let mut t = TabledTable::new(rows);
+            t.with(Style::sharp());
+            writeln!(out, "{t}")?;
+            if r.failures.len() > MAX_TABLE_ROWS {
+                writeln!(out, "… and {} more (all are in --format json)", r.failures.len() - MAX_TABLE_ROWS)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn row(f: &FailureOut) -> Row {
+    Row {
+        id: f.id.clone(),
+        stack_set: opt(&f.stack_set),
+        account: opt(&f.account),
+        region: opt(&f.region),
+        resource: match (&f.logical_id, &f.resource_type) {
+            (Some(l), Some(t)) => format!("{} ({})", sanitize(l), sanitize(t)),
+            (Some(l), None) => sanitize(l),
+            _ => "(stack instance)".into(),
+        },
+        status: sanitize(&f.status),
+        category: if f.role == "root" { format!("{} ◀ root", f.category) } else { f.category.clone() },
+        caused_by: f.caused_by.clone().unwrap_or_else(|| "-".into()),
+    }
+}
+
+fn root_cause(
+    out: &mut dyn Write,
+    rc: &RootCauseOut,
+    by_id: &BTreeMap<&str, &FailureOut>,
+    children: &BTreeMap<&str, Vec<&FailureOut>>,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "ROOT CAUSE {}  {} · {}  (confidence {:.2})",
+        rc.id,
+        rc.category,
+        sanitize(rc.title.as_deref().unwrap_or("no rule matched this message")),
+        rc.confidence
+    )?;
+    let place = [&rc.stack_set, &rc.account, &rc.region].iter().map(|s| opt(s)).collect::<Vec<_>>().join(" · ");
+    let resource = match (&rc.logical_id, &rc.resource_type) {
+        (Some(l), Some(t)) => format!(" · {} ({})", sanitize(l), sanitize(t)),
+        (Some(l), None) => format!(" · {}", sanitize(l)),
+        _ => String::new(),
+    };
+    writeln!(out, "  where     {place}{resource}  [{}]", rc.failure)?;
+    wrapped(out, "  message   ", &sanitize(&rc.message))?;
+    if let Some(e) = &rc.explanation {
+        wrapped(out, "  why       ", &sanitize(e))?;
+    }
+    if rc.impact.failures > 0 {
+        let sets = rc.impact.stack_sets.iter().map(|(s, n)| format!("{n} in {}", sanitize(s))).collect::<Vec<_>>().join(", ");
+        writeln!(
+            out,
+            "  explains  {} failure{} ({sets}) across {} account{}",
+            rc.impact.failures,
+            if rc.impact.failures == 1 { "" } else { "s" },
+            rc.impact.accounts,
+            if rc.impact.accounts == 1 { "" } else { "s" }
+        )?;
+        writeln!(out, "  chain")?;
+        let mut lines = 0usize;
+        if let Some(root) = by_id.get(rc.failure.as_str()) {
+            writeln!(out, "    {}", node_line(&[root], None))?;
+            chain(out, rc.failure.as_str(), children, "    ", &mut lines)?;
+        }
+        if lines >= MAX_CHAIN_LINES {
+            writeln!(out, "    … chain cut at {MAX_CHAIN_LINES} lines; all {} failures are in --format json", rc.impact.failures)?;
+        }
+    }
+    writeln!(out, "  fix")?;
+    wrapped(out, "    summary  ", &sanitize(&rc.remediation.summary))?;
+    for (n, s) in rc.remediation.steps.iter().enumerate() {
+        wrapped(out, &format!("    {:>2}. ", n + 1), &sanitize(s))?;
+    }
+    if let Some(ex) = &rc.remediation.scp_exemption {
+        if let Some(st) = &ex.statement {
+            writeln!(out, "    patched statement ({}):", sanitize(&st.located_by))?;
+            let json = serde_json::to_string_pretty(&st.patched).unwrap_or_default();
+            for l in json.lines() {
+                writeln!(out, "      {}", sanitize(l))?;
+            }
+        }
+        for w in &ex.warnings {
+            wrapped(out, "    warning  ", &sanitize(w))?;
+        }
+    }
+    Ok(())
+}
+
+/// Siblings with the same stack set, resource, category and message print as one line with a count.
+fn chain(
+    out: &mut dyn Write,
+    parent: &str,
+    children: &BTreeMap<&str, Vec<&FailureOut>>,
+    indent: &str,
+    lines: &mut usize,
+) -> io::Result<()> {
+    let Some(kids) = children.get(parent) else { return Ok(()) };
+    let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
+    for k in kids {
+        match groups.iter_mut().find(|g| {
+            let h = g[0];
+            h.stack_set == k.stack_set && h.logical_id == k.logical_id && h.category == k.category && h.message == k.message
+        }) {
+            Some(g) => g.push(k),
+            None => groups.push(vec![k]),
+        }
+    }
+    let n = groups.len();
+    for (gi, g) in groups.iter().enumerate() {
+        if *lines >= MAX_CHAIN_LINES {
+            return Ok(());
+        }
+        let last = gi + 1 == n;
+        let link = g[0].link.as_ref().map(|l| l.kind.as_str());
+        writeln!(out, "{indent}{}{}", if last { "└─ " } else { "├─ " }, node_line(g, link))?;
+        *lines += 1;
+        let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
+        for f in g {
+            chain(out, &f.id, children, &deeper, lines)?;
+        }
+    }
+    Ok(())
+}
+
+fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
+    let f = group[0];
+    let ids = if group.len() <= 4 {
+        group.iter().map(|g| g.id.as_str()).collect::<Vec<_>>().join(", ")
+    } else {
+        format!("{}, {} … ({} failures)", group[0].id, group[1].id, group.len())
+    };
+    let mut accounts: Vec<&str> = group.iter().filter_map(|g| g.account.as_deref()).collect();
+    accounts.dedup();
+    let mut regions: Vec<&str> = group.iter().filter_map(|g| g.region.as_deref()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let acct = match accounts.len() {
+        0 => "-".to_owned(),
+        1 => accounts[0].to_owned(),
+        n if n <= 3 => accounts.join(", "),
+        n => format!("{n} accounts"),
+    };
+    let where_ = format!(
+        "{} · {} · {}",
+        f.stack_set.as_deref().unwrap_or("-"),
+        acct,
+        if regions.is_empty() { "-".to_owned() } else { regions.join(", ") }
+    );
+    let what = f.logical_id.as_deref().unwrap_or("(stack instance)");
+    let msg = short(&f.message, 90);
+    let link = link.map(|l| format!("  [{l}]")).unwrap_or_default();
+    sanitize(&format!("{ids}  {where_} · {what} {}: {msg}{link}", f.status))
+}
+
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
+}
+
+/// Write `text` after `lead`, wrapping at word boundaries with a hanging indent.
+fn wrapped(out: &mut dyn Write, lead: &str, text: &str) -> io::Result<()> {
+    let indent = " ".repeat(lead.chars().count());
+    let width = WIDTH.saturating_sub(indent.len()).max(40);
+    let mut line = String::new();
+    let mut first = true;
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            writeln!(out, "{}{line}", if first { lead } else { &indent })?;
+            first = false;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    writeln!(out, "{}{line}", if first { lead } else { &indent })
+}
