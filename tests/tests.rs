@@ -1,1 +1,9 @@
+//! Integration tests, built as one binary (see Cargo.toml `autotests = false`).
 
+mod common;
+
+mod cli;
+mod invalid;
+mod reference;
+mod rule_catalog;
+mod samples;

@@ -1,0 +1,125 @@
+//! The command line end to end: exit codes, stdin, explain, rules, bundles.
+
+use crate::common::run;
+
+#[test]
+fn reference_sample_exits_3_and_names_the_cause() {
+    let (code, out, _) = run(&["diagnose", "samples/quicksetup-scp-deny"], None);
+    assert_eq!(code, 3);
+    assert!(out.contains("ROOT CAUSE R1  scp-deny"), "{out}");
+    assert!(out.contains("DiagnosisBucket"));
+    assert!(out.contains("arn:aws:iam::121212121212:role/stacksets-exec-*"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    assert_eq!(run(&["diagnose"], None).0, 2);
+    assert_eq!(run(&["diagnose", "--format", "yaml", "x"], None).0, 2);
+    assert_eq!(run(&["frobnicate"], None).0, 2);
+    let (code, out, _) = run(&["diagnose", "--help"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes"));
+}
+
+#[test]
+fn stack_events_from_stdin() {
+    let events = std::fs::read("samples/encodings/stack-events-utf8-bom.json").unwrap();
+    let (code, out, err) = run(&["diagnose", "--format", "json", "-"], Some(&events));
+    assert_eq!(code, 3, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["root_causes"][0]["category"], "scp-deny");
+}
+
+fn write_events(dir: &std::path::Path, status: &str, reason: &str) -> String {
+    let path = dir.join("events.json");
+    let doc = serde_json::json!({"StackEvents": [{
+        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/app/8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e",
+        "EventId": "e1", "StackName": "app", "LogicalResourceId": "Thing", "PhysicalResourceId": "",
+        "ResourceType": "AWS::SQS::Queue", "Timestamp": "2025-03-10T05:12:01.123000+00:00",
+        "ResourceStatus": status, "ResourceStatusReason": reason
+    }]});
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn healthy_evidence_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_events(dir.path(), "CREATE_COMPLETE", "");
+    let (code, out, _) = run(&["diagnose", &p], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No failure"));
+}
+
+#[test]
+fn unknown_root_cause_exits_4_and_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_events(dir.path(), "CREATE_FAILED", "The frobnicator is out of flux capacitance");
+    let (code, out, _) = run(&["diagnose", &p], None);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("frobnicator"));
+    assert!(out.contains("no rule matched"));
+}
+
+#[test]
+fn explain_json_one_object_per_message() {
+    let input = b"Resource creation cancelled\nThe frobnicator is out of flux capacitance\n";
+    let (code, out, _) = run(&["explain", "--format", "json", "-"], Some(input));
+    assert_eq!(code, 4, "one message matched no rule");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["category"], "cancelled-cascade");
+    assert_eq!(lines[0]["role"], "consequence");
+    assert!(lines[0]["rule"].is_string());
+    assert_eq!(lines[1]["rule"], serde_json::Value::Null);
+    assert_eq!(lines[1]["category"], "other");
+    assert_eq!(lines[1]["role"], "unknown");
+}
+
+#[test]
+fn explain_captures_access_denied_fields() {
+    let msg = r#"Resource handler returned message: "User: arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678 is not authorized to perform: s3:PutBucketPublicAccessBlock on resource: "arn:aws:s3:::b" with an explicit deny in a service control policy: arn:aws:organizations::987654321098:policy/o-abcd1234/service_control_policy/p-abcd1234 (Service: S3, Status Code: 403, Request ID: X)" (RequestToken: t, HandlerErrorCode: GeneralServiceException)"#;
+    let (code, out, _) = run(&["explain", "--format", "json", msg], None);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["category"], "scp-deny");
+    assert_eq!(v["fields"]["action"], "s3:PutBucketPublicAccessBlock");
+    assert_eq!(v["fields"]["resource"], "arn:aws:s3:::b");
+    assert_eq!(v["fields"]["policy_arn"], "arn:aws:organizations::987654321098:policy/o-abcd1234/service_control_policy/p-abcd1234");
+    assert_eq!(v["fields"]["handler_error_code"], "GeneralServiceException");
+}
+
+#[test]
+fn rules_list_and_test() {
+    let (code, out, _) = run(&["rules", "list"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("scp-deny"));
+    let (code, out, _) = run(&["rules", "test"], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(" 0 failed"));
+}
+
+#[test]
+fn saved_bundle_rediagnoses_to_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.json");
+    let b = bundle.display().to_string();
+    let (c1, direct, _) = run(&["diagnose", "--format", "json", "--save", &b, "samples/quicksetup-scp-deny"], None);
+    let (c2, again, _) = run(&["diagnose", "--format", "json", &b], None);
+    assert_eq!((c1, c2), (3, 3));
+    let a: serde_json::Value = serde_json::from_str(&direct).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(a["root_causes"], b["root_causes"]);
+    assert_eq!(a["summary"], b["summary"]);
+}
+
+#[test]
+fn folders_skip_unrecognised_files_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    std::fs::write(dir.path().join("other.json"), "{\"Reservations\": []}").unwrap();
+    std::fs::copy("samples/encodings/stack-events-utf8-bom.json", dir.path().join("events.json")).unwrap();
+    let (code, _, err) = run(&["diagnose", &dir.path().display().to_string()], None);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("notes.txt") && err.contains("other.json"), "{err}");
+}

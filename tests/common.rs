@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use stackset_doctor::classify::Catalog;
+use stackset_doctor::report::{self, Format, Report};
+use stackset_doctor::trace::Diagnosis;
+
+/// Run the pipeline on paths (relative to the package root, where cargo runs tests).
+pub fn diagnose(paths: &[&str]) -> Diagnosis {
+    let catalog = Catalog::builtin().expect("built-in catalog loads");
+    let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+    let loaded = stackset_doctor::collect::load_paths(&paths).expect("sample loads");
+    let mut d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
+    d.warnings = loaded.warnings;
+    d
+}
+
+pub fn render(d: &Diagnosis, format: Format) -> String {
+    let report = Report::new(d);
+    let mut out = Vec::new();
+    report::reporter(format).render(&report, &mut out).expect("render");
+    String::from_utf8(out).expect("utf-8 output")
+}
+
+/// Run the binary; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("binary starts");
+    if let Some(bytes) = stdin {
+        use std::io::Write;
+        let mut s = child.stdin.take().expect("stdin");
+        s.write_all(bytes).expect("write stdin");
+    }
+    let Output { status, stdout, stderr } = child.wait_with_output().expect("binary runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}

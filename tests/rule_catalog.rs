@@ -1,0 +1,47 @@
+//! The rule catalog as a whole: every example passes, ids are stable, the vocabulary is covered.
+
+use stackset_doctor::classify::{ruletest, Catalog};
+
+#[test]
+fn every_rule_example_and_counter_example_passes() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let t = ruletest::run(&catalog);
+    assert!(t.ok(), "rule examples failing:\n{}", t.failed.join("\n"));
+    assert!(t.passed >= 2 * catalog.rules.len());
+}
+
+#[test]
+fn catalog_has_at_least_25_rules() {
+    assert!(Catalog::builtin().unwrap().rules.len() >= 25);
+}
+
+/// A rename or removal shows up in review: ids are stable and never reused.
+#[test]
+fn rule_ids_are_stable() {
+    let catalog = Catalog::builtin().unwrap();
+    let ids: Vec<&str> = catalog.rules.iter().map(|r| r.id.as_str()).collect();
+    insta::assert_snapshot!("rule-ids", ids.join("\n"));
+}
+
+#[test]
+fn every_rule_has_examples_counter_examples_and_sources() {
+    for r in &Catalog::builtin().unwrap().rules {
+        assert!(!r.examples.is_empty(), "{} has no example", r.id);
+        assert!(!r.counter_examples.is_empty(), "{} has no counter-example", r.id);
+        for ex in &r.examples {
+            assert!(ex.source.as_deref().is_some_and(|s| !s.is_empty()), "{}: an example has no source", r.id);
+        }
+    }
+}
+
+#[test]
+fn unknown_messages_are_other_and_unknown_never_forced() {
+    let catalog = Catalog::builtin().unwrap();
+    for m in ["The frobnicator is out of flux capacitance", "", "✓✓✓"] {
+        let u = stackset_doctor::classify::unwrap::unwrap(m);
+        let c = stackset_doctor::classify::classify_unwrapped(&catalog, &u, None, None);
+        assert_eq!(c.rule, None, "{m:?} was classified as {:?}", c.rule);
+        assert_eq!(c.category.as_str(), "other");
+        assert_eq!(c.role.as_str(), "unknown");
+    }
+}
