@@ -98,6 +98,11 @@ enum RulesCommand {
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Print the catalog page (rules/README.md) generated from the rule files.
+    Doc {
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -151,6 +156,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
         Command::Rules(RulesCommand::List { rules, format }) => {
             let catalog = Catalog::load(rules.as_deref())?;
             rules_list(&catalog, format, out)?;
+            Ok(exit::OK)
+        }
+        Command::Rules(RulesCommand::Doc { rules }) => {
+            let catalog = Catalog::load(rules.as_deref())?;
+            write!(out, "{}", classify::rules::catalog_markdown(&catalog))?;
             Ok(exit::OK)
         }
         Command::Rules(RulesCommand::Test { dir }) => {

@@ -45,3 +45,11 @@ fn unknown_messages_are_other_and_unknown_never_forced() {
         assert_eq!(c.role.as_str(), "unknown");
     }
 }
+
+/// rules/README.md is generated; regenerate with `cargo run -- rules doc > rules/README.md`.
+#[test]
+fn catalog_page_is_up_to_date() {
+    let want = stackset_doctor::classify::rules::catalog_markdown(&Catalog::builtin().unwrap());
+    let have = std::fs::read_to_string("rules/README.md").unwrap_or_default();
+    assert!(have == want, "rules/README.md is stale: run `cargo run -- rules doc > rules/README.md`");
+}

@@ -201,7 +201,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
             region: e.region.clone(),
             stack_id: Some(e.stack_id.clone()),
             stack_name: Some(e.stack_name.clone()),
-            operation_id: None,
+            operation_id: e.operation_id.clone(),
             logical_id: e.logical_id.clone(),
             resource_type: e.resource_type.clone(),
             physical_id: e.physical_id.clone().filter(|p| !p.is_empty()),

@@ -5,7 +5,7 @@
 //! wrong type is a clear error with a line and column.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::evidence::{Bundle, Evidence};
 
@@ -34,6 +34,7 @@ pub struct CliDocument {
     // The evidence bundle (see `evidence::Bundle`): recognised by its `schema` key.
     pub schema: Option<String>,
     pub generated_by: Option<String>,
+    #[serde(default, deserialize_with = "ts_opt")]
     pub collected_at: Option<DateTime<Utc>>,
     pub evidence: Option<Evidence>,
 }
@@ -53,6 +54,39 @@ impl CliDocument {
     }
 }
 
+/// Timestamps as the CLI prints them: ISO 8601 (`2025-03-10T05:12:01.123000+00:00`, CLI v2 and
+/// `cli_timestamp_format = iso8601`), the raw `2025-03-10T05:12:01.123Z` (CLI v1's default), or epoch seconds.
+fn parse_ts(v: TsValue) -> Result<DateTime<Utc>, String> {
+    match v {
+        TsValue::Text(s) => DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .or_else(|_| {
+                chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+            })
+            .map_err(|_| format!("invalid timestamp {s:?} (expected ISO 8601, e.g. 2025-03-10T05:12:01.123000+00:00)")),
+        TsValue::Number(n) => DateTime::from_timestamp_millis((n * 1000.0) as i64)
+            .ok_or_else(|| format!("invalid timestamp {n} (epoch seconds out of range)")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TsValue {
+    Text(String),
+    Number(f64),
+}
+
+pub fn ts<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    parse_ts(TsValue::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+pub fn ts_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    match Option::<TsValue>::deserialize(d)? {
+        Some(v) => parse_ts(v).map(Some).map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliStackEvent {
@@ -62,9 +96,12 @@ pub struct CliStackEvent {
     pub logical_resource_id: Option<String>,
     pub physical_resource_id: Option<String>,
     pub resource_type: Option<String>,
+    #[serde(deserialize_with = "ts")]
     pub timestamp: DateTime<Utc>,
     pub resource_status: String,
     pub resource_status_reason: Option<String>,
+    /// Newer CLIs print the StackSet or stack operation an event belongs to.
+    pub operation_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +111,7 @@ pub struct CliStack {
     pub stack_name: String,
     pub stack_status: String,
     pub stack_status_reason: Option<String>,
+    #[serde(default, deserialize_with = "ts_opt")]
     pub creation_time: Option<DateTime<Utc>>,
     pub parent_id: Option<String>,
 }
@@ -88,7 +126,9 @@ pub struct CliSummary {
     // list-stack-set-operations
     pub operation_id: Option<String>,
     pub action: Option<String>,
+    #[serde(default, deserialize_with = "ts_opt")]
     pub creation_timestamp: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "ts_opt")]
     pub end_timestamp: Option<DateTime<Utc>>,
     pub status_details: Option<CliStatusDetails>,
     // list-stack-set-operation-results and list-stack-instances
@@ -184,7 +224,9 @@ pub struct CliOperation {
     pub action: Option<String>,
     pub status: String,
     pub status_reason: Option<String>,
+    #[serde(default, deserialize_with = "ts_opt")]
     pub creation_timestamp: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "ts_opt")]
     pub end_timestamp: Option<DateTime<Utc>>,
     pub status_details: Option<CliStatusDetails>,
 }

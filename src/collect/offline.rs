@@ -110,7 +110,7 @@ fn load_bytes(
             reason: "not JSON (expected the output of an AWS CLI command with --output json)".into(),
         });
     }
-    let doc: CliDocument = serde_json::from_str(&text).map_err(|e| json_error(file, &e))?;
+    let doc = parse_document(file, &text)?;
     let recognised = ingest(file, folder, &text, doc, loaded, pending)?;
     if !recognised {
         return Err(Error::UnknownShape {
@@ -126,6 +126,24 @@ fn load_bytes(
     Ok(())
 }
 
+/// Parse with the path of the offending value kept, so a wrong type says where (`StackEvents[3].Timestamp`).
+fn parse_document(file: &str, text: &str) -> Result<CliDocument, Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let doc: CliDocument = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let mut err = json_error(file, &inner);
+        if let Error::BadValue { reason, .. } = &mut err {
+            if path != "." && !path.is_empty() {
+                *reason = format!("{path}: {reason}");
+            }
+        }
+        err
+    })?;
+    de.end().map_err(|e| json_error(file, &e))?;
+    Ok(doc)
+}
+
 fn json_error(file: &str, e: &serde_json::Error) -> Error {
     let location = Location {
         file: file.to_owned(),
@@ -138,7 +156,11 @@ fn json_error(file: &str, e: &serde_json::Error) -> Error {
         Some(i) => full[..i].to_owned(),
         None => full,
     };
-    Error::Json { location, reason }
+    match e.classify() {
+        // Well-formed JSON with a value of the wrong type or form.
+        serde_json::error::Category::Data => Error::BadValue { location, reason },
+        _ => Error::Json { location, reason },
+    }
 }
 
 fn src(file: &str, pointer: String) -> Option<SourceRef> {
@@ -197,6 +219,7 @@ fn ingest(
                 timestamp: e.timestamp,
                 status: e.resource_status,
                 status_reason: e.resource_status_reason,
+                operation_id: e.operation_id,
                 source: src(file, format!("/StackEvents/{i}")),
             });
         }

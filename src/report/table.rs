@@ -121,13 +121,16 @@ fn root_cause(
     }
     if rc.impact.failures > 0 {
         let sets = rc.impact.stack_sets.iter().map(|(s, n)| format!("{n} in {}", sanitize(s))).collect::<Vec<_>>().join(", ");
+        let accounts = match rc.impact.accounts {
+            0 => String::new(),
+            1 => " in 1 account".to_owned(),
+            n => format!(" across {n} accounts"),
+        };
         writeln!(
             out,
-            "  explains  {} failure{} ({sets}) across {} account{}",
+            "  explains  {} failure{} ({sets}){accounts}",
             rc.impact.failures,
             if rc.impact.failures == 1 { "" } else { "s" },
-            rc.impact.accounts,
-            if rc.impact.accounts == 1 { "" } else { "s" }
         )?;
         writeln!(out, "  chain")?;
         let mut lines = 0usize;
@@ -220,7 +223,7 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
         if regions.is_empty() { "-".to_owned() } else { regions.join(", ") }
     );
     let what = f.logical_id.as_deref().unwrap_or("(stack instance)");
-    let msg = short(&f.message, 90);
+    let msg = if f.message.is_empty() { "(no status reason)".to_owned() } else { short(&f.message, 90) };
     let link = link.map(|l| format!("  [{l}]")).unwrap_or_default();
     sanitize(&format!("{ids}  {where_} · {what} {}: {msg}{link}", f.status))
 }
