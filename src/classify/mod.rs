@@ -363,11 +363,8 @@ fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<Failure> {
             None => {
                 slot.push(out.len());
                 let resource_type = d.resource_type.clone().or_else(|| envelope.resource_type.clone());
-                let level = if d.level > Level::Resource && logical_id.is_some() && d.level != Level::Operation {
-                    Level::Resource
-                } else {
-                    d.level
-                };
+                // An instance result whose composite reason names a resource is that resource's failure.
+                let level = if d.level == Level::Instance && logical_id.is_some() { Level::Resource } else { d.level };
                 out.push(Failure {
                     id: String::new(),
                     level,

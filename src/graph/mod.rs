@@ -149,7 +149,7 @@ impl DeploymentGraph {
                     let child = f
                         .physical_id
                         .as_deref()
-                        .filter(|p| p.contains(":stack/"))
+                        .filter(|p| p.contains(":stack/") && f.stack_id.as_deref() != Some(*p))
                         .and_then(|p| by_stack.get(p))
                         .filter(|_| f.level == Level::Resource);
                     if let Some(child) = child {
@@ -179,9 +179,10 @@ impl DeploymentGraph {
                     let op = by_stack_set.get(&f.stack_set.as_deref()).cloned().unwrap_or_default();
                     let peers: Vec<usize> = op
                         .into_iter()
-                        .filter(|&j| j != i && same_operation(f, &failures[j]) && is_primary(&failures[j]))
+                        .filter(|&j| j != i && failures[j].level != Level::Operation && same_operation(f, &failures[j]))
+                        .filter(|&j| failures[j].class.category != Category::StacksetFailureTolerance)
                         .collect();
-                    for j in representatives(failures, &peers) {
+                    for j in representatives(failures, &primaries_or_all(failures, &peers, i)) {
                         g.link(i, j, LinkKind::FailureTolerance, 0.8, "the operation stopped after this failure");
                     }
                 }
@@ -204,9 +205,9 @@ impl DeploymentGraph {
                         let results: Vec<usize> = op
                             .into_iter()
                             .filter(|&j| j != i && failures[j].level != Level::Operation && same_operation(f, &failures[j]))
-                            .filter(|&j| is_primary(&failures[j]))
+                            .filter(|&j| failures[j].class.category != Category::StacksetFailureTolerance)
                             .collect();
-                        for j in representatives(failures, &results) {
+                        for j in representatives(failures, &primaries_or_all(failures, &results, i)) {
                             g.link(i, j, LinkKind::OperationSummary, 0.9, "a failed instance of this operation");
                         }
                     }

@@ -29,7 +29,7 @@ impl Reporter for Dot {
             let text = format!(
                 "{} {}\\n{}\\n{} · {} · {}",
                 f.id,
-                f.logical_id.as_deref().unwrap_or("stack instance"),
+                f.what(),
                 f.category,
                 f.stack_set.as_deref().unwrap_or("-"),
                 f.account.as_deref().unwrap_or("-"),

@@ -77,10 +77,9 @@ impl Reporter for Markdown {
 }
 
 fn resource(f: &FailureOut) -> String {
-    match (&f.logical_id, &f.resource_type) {
-        (Some(l), Some(t)) => format!("{} ({})", esc(l), esc(t)),
-        (Some(l), None) => esc(l),
-        _ => "(stack instance)".into(),
+    match (f.logical_id.is_some() && f.level != "stack", &f.resource_type) {
+        (true, Some(t)) => format!("{} ({})", esc(f.what()), esc(t)),
+        _ => esc(f.what()),
     }
 }
 
@@ -157,7 +156,7 @@ fn chain(out: &mut dyn Write, r: &Report, id: &str, depth: usize) -> io::Result<
             opt(&f.stack_set),
             opt(&f.account),
             opt(&f.region),
-            f.logical_id.as_deref().map(esc).unwrap_or_else(|| "(stack instance)".into()),
+            esc(f.what()),
             esc(&f.status),
             esc(&f.message),
             link.unwrap_or_default()

@@ -32,7 +32,7 @@ fn label(s: &str) -> String {
 }
 
 pub fn node_text(f: &FailureOut) -> String {
-    let what = f.logical_id.as_deref().unwrap_or("stack instance");
+    let what = f.what();
     format!(
         "{} {}<br/>{}<br/>{} · {} · {}",
         f.id,

@@ -110,6 +110,19 @@ pub struct FailureOut {
     pub sources: Vec<Sighting>,
 }
 
+impl FailureOut {
+    /// What failed, for people: the resource's logical id, or what kind of summary this is.
+    pub fn what(&self) -> &str {
+        match (self.level.as_str(), self.logical_id.as_deref()) {
+            ("stack", _) => "(stack)",
+            (_, Some(l)) => l,
+            ("operation", None) => "(operation)",
+            ("account-gate", None) => "(account gate)",
+            _ => "(stack instance)",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkOut {
     /// The consequence.

@@ -83,10 +83,9 @@ fn row(f: &FailureOut) -> Row {
         stack_set: opt(&f.stack_set),
         account: opt(&f.account),
         region: opt(&f.region),
-        resource: match (&f.logical_id, &f.resource_type) {
-            (Some(l), Some(t)) => format!("{} ({})", sanitize(l), sanitize(t)),
-            (Some(l), None) => sanitize(l),
-            _ => "(stack instance)".into(),
+        resource: match (f.logical_id.is_some() && f.level != "stack", &f.resource_type) {
+            (true, Some(t)) => format!("{} ({})", sanitize(f.what()), sanitize(t)),
+            _ => sanitize(f.what()),
         },
         status: sanitize(&f.status),
         category: if f.role == "root" { format!("{} ◀ root", f.category) } else { f.category.clone() },
@@ -222,7 +221,7 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
         acct,
         if regions.is_empty() { "-".to_owned() } else { regions.join(", ") }
     );
-    let what = f.logical_id.as_deref().unwrap_or("(stack instance)");
+    let what = f.what();
     let msg = if f.message.is_empty() { "(no status reason)".to_owned() } else { short(&f.message, 90) };
     let link = link.map(|l| format!("  [{l}]")).unwrap_or_default();
     sanitize(&format!("{ids}  {where_} · {what} {}: {msg}{link}", f.status))
