@@ -244,6 +244,11 @@ fn explain(args: ExplainArgs, out: &mut dyn Write) -> Result<i32, Failure> {
                     "category": c.category,
                     "role": c.role,
                     "fields": c.fields,
+                    "nearest": if c.rule.is_none() {
+                        catalog.nearest(u.innermost(), 3).iter().map(|(r, _)| r.id.clone()).collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    },
                 });
                 writeln!(out, "{}", serde_json::to_string(&v).map_err(io::Error::other)?)?;
             }
@@ -278,6 +283,11 @@ fn explain_text(
             writeln!(out, "rule         none: category other, role unknown")?;
             for (k, v) in &c.fields {
                 writeln!(out, "  {k:<11}{}", s(v))?;
+            }
+            let near = catalog.nearest(u.innermost(), 3);
+            if !near.is_empty() {
+                let list: Vec<String> = near.iter().map(|(r, s)| format!("{} ({:.0}% alike)", r.id, s * 100.0)).collect();
+                writeln!(out, "nearest      {}", list.join(", "))?;
             }
             writeln!(out, "hint         write a rule for it (see rules/README.md) and pass --rules DIR")?;
         }

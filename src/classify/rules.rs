@@ -650,3 +650,42 @@ pub fn catalog_markdown(catalog: &Catalog) -> String {
     }
     s
 }
+
+fn words(s: &str) -> BTreeSet<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2 && !w.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl Catalog {
+    /// Rules whose example messages share the most words with `text` (Jaccard similarity), best first:
+    /// a starting point for writing a rule for a message no rule matches.
+    pub fn nearest(&self, text: &str, n: usize) -> Vec<(&Rule, f32)> {
+        let want = words(text);
+        if want.is_empty() {
+            return Vec::new();
+        }
+        let mut scored: Vec<(&Rule, f32)> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let best = r
+                    .examples
+                    .iter()
+                    .map(|ex| {
+                        let have = words(&ex.message);
+                        let inter = want.intersection(&have).count() as f32;
+                        let union = want.union(&have).count().max(1) as f32;
+                        inter / union
+                    })
+                    .fold(0.0f32, f32::max);
+                (r, best)
+            })
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)));
+        scored.truncate(n);
+        scored
+    }
+}

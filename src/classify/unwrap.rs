@@ -210,7 +210,7 @@ mod tests {
         assert_eq!(e.status_code.as_deref(), Some("403"));
         assert_eq!(e.request_id.as_deref(), Some("XXXXXXXX"));
         assert_eq!(e.extended_request_id.as_deref(), Some("IT/XXX1111/XXXXXXX"));
-        assert_eq!(u.layers.len(), 4, "{:#?}", u.layers);
+        assert_eq!(u.layers.len(), 5, "{:#?}", u.layers);
     }
 
     #[test]

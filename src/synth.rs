@@ -1,0 +1,299 @@
+//! Synthetic organisation-sized evidence, in the AWS CLI's shapes, for benchmarks and scale tests.
+//!
+//! Takes a size (accounts × regions) and a seed; writes the files a collection would leave: per stack set a
+//! folder with `list-stack-set-operation-results.json`, `list-stack-instances.json`, `describe-stack-set.json`,
+//! and one `describe-stack-events-<account>-<region>.json` per member stack (successful stacks too, with their
+//! full event history). The story: the reference case's SCP deny in the delegated admin account breaks the Quick
+//! Setup DA stack; the TA stack set fails with "Invalid principal" in a few percent of the accounts; elsewhere
+//! independent failures (a bucket name that already exists, a quota) cancel and roll back their stacks.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Deterministic xorshift generator: the same seed gives the same files.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.next() % 1000 < per_mille
+    }
+    fn uuid(&mut self) -> String {
+        let a = self.next();
+        let b = self.next();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | (b >> 48) & 0x3fff,
+            b & 0xffff_ffff_ffff
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SynthConfig {
+    pub accounts: usize,
+    pub regions: Vec<String>,
+    pub seed: u64,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        SynthConfig { accounts: 1000, regions: vec!["us-east-1".into(), "eu-west-1".into()], seed: 42 }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct SynthStats {
+    pub files: usize,
+    pub stacks: usize,
+    pub events: usize,
+    pub bytes: u64,
+    pub failed_stacks: usize,
+}
+
+pub const ADMIN: &str = "100000000001";
+const QS: &str = "k9x2p";
+
+fn account(i: usize) -> String {
+    format!("{:012}", 200_000_000_000u64 + i as u64 * 7)
+}
+
+fn ts(base: i64, offset_ms: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_millis(base * 1000 + offset_ms).unwrap_or_default();
+    t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+/// Write JSON the way the AWS CLI prints it (4-space indent).
+fn write_json(path: &Path, v: &Value, stats: &mut SynthStats) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(4096);
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    v.serialize(&mut ser).map_err(io::Error::other)?;
+    buf.push(b'\n');
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(&buf)?;
+    stats.files += 1;
+    stats.bytes += buf.len() as u64;
+    Ok(())
+}
+
+struct Res {
+    logical: &'static str,
+    rtype: &'static str,
+    props: &'static str,
+}
+
+/// What can happen to one stack.
+enum Outcome {
+    Ok,
+    /// The resource at this index fails with this reason; the others are cancelled.
+    Fail(usize, String),
+}
+
+struct StackSetSpec {
+    name: String,
+    resources: Vec<Res>,
+}
+
+fn stack_events(
+    rng: &mut Rng,
+    ss: &str,
+    acct: &str,
+    region: &str,
+    resources: &[Res],
+    outcome: &Outcome,
+    base: i64,
+) -> (String, Vec<Value>) {
+    let name = format!("StackSet-{ss}-{}", rng.uuid());
+    let stack_id = format!("arn:aws:cloudformation:{region}:{acct}:stack/{name}/{}", rng.uuid());
+    let mut t = 0i64;
+    let mut ev = Vec::new();
+    let mut push = |rng: &mut Rng, t: i64, logical: &str, rtype: &str, status: &str, reason: Option<&str>, props: Option<&str>, phys: &str| {
+        let mut e = json!({
+            "StackId": stack_id, "EventId": rng.uuid(), "StackName": name, "LogicalResourceId": logical,
+            "PhysicalResourceId": phys, "ResourceType": rtype, "Timestamp": ts(base, t), "ResourceStatus": status,
+        });
+        if let Some(r) = reason {
+            e["ResourceStatusReason"] = json!(r);
+        }
+        if let Some(p) = props {
+            e["ResourceProperties"] = json!(p);
+        }
+        ev.push(e);
+    };
+    push(rng, t, &name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", Some("User Initiated"), None, &stack_id);
+    for r in resources {
+        t += 150;
+        push(rng, t, r.logical, r.rtype, "CREATE_IN_PROGRESS", None, Some(r.props), "");
+    }
+    match outcome {
+        Outcome::Ok => {
+            for r in resources {
+                t += 900;
+                push(rng, t, r.logical, r.rtype, "CREATE_IN_PROGRESS", Some("Resource creation Initiated"), Some(r.props), r.logical);
+                t += 2100;
+                push(rng, t, r.logical, r.rtype, "CREATE_COMPLETE", None, Some(r.props), r.logical);
+            }
+            t += 300;
+            push(rng, t, &name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE", None, None, &stack_id);
+        }
+        Outcome::Fail(bad, reason) => {
+            t += 1200;
+            let r = &resources[*bad];
+            push(rng, t, r.logical, r.rtype, "CREATE_FAILED", Some(reason), Some(r.props), "");
+            let mut failed: Vec<&str> = vec![r.logical];
+            for (i, o) in resources.iter().enumerate() {
+                if i != *bad {
+                    t += 40;
+                    push(rng, t, o.logical, o.rtype, "CREATE_FAILED", Some("Resource creation cancelled"), Some(o.props), "");
+                    failed.push(o.logical);
+                }
+            }
+            t += 400;
+            let rollup = format!("The following resource(s) failed to create: [{}]. Rollback requested by user.", failed.join(", "));
+            push(rng, t, &name, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", Some(&rollup), None, &stack_id);
+            for o in resources {
+                t += 500;
+                push(rng, t, o.logical, o.rtype, "DELETE_COMPLETE", None, Some(o.props), "");
+            }
+            t += 300;
+            push(rng, t, &name, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None, None, &stack_id);
+        }
+    }
+    // describe-stack-events lists newest first.
+    ev.reverse();
+    (stack_id, ev)
+}
+
+fn composite(r: &Res, reason: &str) -> String {
+    format!("ResourceLogicalId:{}, ResourceType:{}, ResourceStatusReason:{reason}", r.logical, r.rtype)
+}
+
+fn deny(acct: &str, region: &str) -> String {
+    format!(
+        "Resource handler returned message: \"User: arn:aws:sts::{acct}:assumed-role/stacksets-exec-5e6f7a8b/a1b2c3d4 is not authorized to perform: s3:PutBucketPublicAccessBlock on resource: \"arn:aws:s3:::do-not-delete-ssm-diagnosis-{acct}-{region}-{QS}\" with an explicit deny in a service control policy (Service: S3, Status Code: 403, Request ID: 5Y2H7K9Q1W3E5R7T, Extended Request ID: abc/def/ghi=)\" (RequestToken: 6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f, HandlerErrorCode: GeneralServiceException)"
+    )
+}
+
+fn invalid_principal() -> String {
+    format!(
+        "Resource handler returned message: \"Invalid principal in policy: \"AWS\":\"arn:aws:iam::{ADMIN}:role/ManagedInstance-CrossAccountManagementRole\" (Service: Iam, Status Code: 400, Request ID: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b)\" (RequestToken: 7a8b9c0d-1e2f-3a4b-5c6d-7e8f9a0b1c2d, HandlerErrorCode: InvalidRequest)"
+    )
+}
+
+/// Generate the evidence under `out` (created if missing).
+pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
+    let mut rng = Rng(cfg.seed.max(1));
+    let mut stats = SynthStats::default();
+    std::fs::create_dir_all(out)?;
+    let base = 1_741_583_520i64; // 2025-03-10T05:12:00Z
+    let sets = vec![
+        StackSetSpec {
+            name: format!("AWS-QuickSetup-SSM-TA-{QS}"),
+            resources: vec![Res {
+                logical: "ManagedInstanceCrossAccountExecutionRole",
+                rtype: "AWS::IAM::Role",
+                props: r#"{"RoleName":"ManagedInstance-CrossAccountExecutionRole","AssumeRolePolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::100000000001:role/ManagedInstance-CrossAccountManagementRole"},"Action":"sts:AssumeRole"}]}}"#,
+            }],
+        },
+        StackSetSpec {
+            name: "org-baseline-logging".into(),
+            resources: vec![
+                Res { logical: "LogsBucket", rtype: "AWS::S3::Bucket", props: r#"{"BucketName":"org-central-logs","VersioningConfiguration":{"Status":"Enabled"}}"# },
+                Res { logical: "LogsTopic", rtype: "AWS::SNS::Topic", props: r#"{"TopicName":"org-logs"}"# },
+            ],
+        },
+        StackSetSpec {
+            name: "org-security-guardrails".into(),
+            resources: vec![Res { logical: "GuardrailsKey", rtype: "AWS::KMS::Key", props: r#"{"EnableKeyRotation":"true"}"# }],
+        },
+    ];
+    // The delegated admin's DA stack: the shared root cause.
+    let da = format!("AWS-QuickSetup-SSM-DA-{QS}");
+    let da_dir = out.join(&da);
+    std::fs::create_dir_all(&da_dir)?;
+    let da_res = vec![
+        Res { logical: "ManagedInstanceCrossAccountManagementRole", rtype: "AWS::IAM::Role", props: r#"{"RoleName":"ManagedInstance-CrossAccountManagementRole"}"# },
+        Res { logical: "DiagnosisBucket", rtype: "AWS::S3::Bucket", props: r#"{"BucketName":"do-not-delete-ssm-diagnosis"}"# },
+    ];
+    let region0 = cfg.regions.first().cloned().unwrap_or_else(|| "us-east-1".into());
+    let reason = deny(ADMIN, &region0);
+    let (stack_id, ev) = stack_events(&mut rng, &da, ADMIN, &region0, &da_res, &Outcome::Fail(1, reason.clone()), base);
+    stats.events += ev.len();
+    stats.stacks += 1;
+    stats.failed_stacks += 1;
+    write_json(&da_dir.join(format!("describe-stack-events-{ADMIN}-{region0}.json")), &json!({"StackEvents": ev}), &mut stats)?;
+    let da_op = rng.uuid();
+    write_json(&da_dir.join("list-stack-set-operation-results.json"), &json!({"Summaries": [{
+        "Account": ADMIN, "Region": region0, "Status": "FAILED", "StatusReason": composite(&da_res[1], &reason),
+        "AccountGateResult": {"Status": "SKIPPED", "StatusReason": format!("Function not found: arn:aws:lambda:{region0}:{ADMIN}:function:AWSCloudFormationStackSetAccountGate")},
+        "OrganizationalUnitId": "r-ab12"}]}), &mut stats)?;
+    write_json(&da_dir.join("list-stack-instances.json"), &json!({"Summaries": [{
+        "StackSetId": format!("{da}:{}", rng.uuid()), "Region": region0, "Account": ADMIN, "StackId": stack_id,
+        "Status": "OUTDATED", "StatusReason": composite(&da_res[1], &reason), "StackInstanceStatus": {"DetailedStatus": "FAILED"},
+        "OrganizationalUnitId": "r-ab12", "DriftStatus": "NOT_CHECKED", "LastOperationId": da_op}]}), &mut stats)?;
+
+    for (si, set) in sets.iter().enumerate() {
+        let dir = out.join(&set.name);
+        std::fs::create_dir_all(&dir)?;
+        let set_id = format!("{}:{}", set.name, rng.uuid());
+        let op = rng.uuid();
+        let mut results = Vec::new();
+        let mut instances = Vec::new();
+        for a in 0..cfg.accounts {
+            let acct = account(a);
+            for region in &cfg.regions {
+                let outcome = match si {
+                    // TA: a few percent of accounts meet the missing DA role.
+                    0 if rng.chance(30) => Outcome::Fail(0, invalid_principal()),
+                    // Independent: the bucket name is taken.
+                    1 if rng.chance(5) => Outcome::Fail(0, "Resource handler returned message: \"org-central-logs already exists\" (RequestToken: 3f2e1d0c-9b8a-7f6e-5d4c-3b2a1f0e9d8c, HandlerErrorCode: AlreadyExists)".into()),
+                    // Independent: a KMS quota.
+                    2 if rng.chance(3) => Outcome::Fail(0, "Resource handler returned message: \"You have exceeded the maximum number of customer managed keys for this account (Service: Kms, Status Code: 400, Request ID: 1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d)\" (RequestToken: 9e8d7c6b-5a4f-3e2d-1c0b-a9f8e7d6c5b4, HandlerErrorCode: ServiceLimitExceeded)".into()),
+                    _ => Outcome::Ok,
+                };
+                let offset = base + 60 + (a as i64 % 600);
+                let (stack_id, ev) = stack_events(&mut rng, &set.name, &acct, region, &set.resources, &outcome, offset);
+                stats.events += ev.len();
+                stats.stacks += 1;
+                write_json(&dir.join(format!("describe-stack-events-{acct}-{region}.json")), &json!({"StackEvents": ev}), &mut stats)?;
+                let (status, detailed, reason) = match &outcome {
+                    Outcome::Ok => ("SUCCEEDED", "SUCCEEDED", None),
+                    Outcome::Fail(i, r) => {
+                        stats.failed_stacks += 1;
+                        ("FAILED", "FAILED", Some(composite(&set.resources[*i], r)))
+                    }
+                };
+                let mut res = json!({"Account": acct, "Region": region, "Status": status,
+                    "AccountGateResult": {"Status": "SKIPPED", "StatusReason": format!("Function not found: arn:aws:lambda:{region}:{acct}:function:AWSCloudFormationStackSetAccountGate")},
+                    "OrganizationalUnitId": "ou-ab12-cdef3456"});
+                let mut inst = json!({"StackSetId": set_id, "Region": region, "Account": acct, "StackId": stack_id,
+                    "Status": if reason.is_some() { "OUTDATED" } else { "CURRENT" },
+                    "StackInstanceStatus": {"DetailedStatus": detailed}, "OrganizationalUnitId": "ou-ab12-cdef3456",
+                    "DriftStatus": "NOT_CHECKED", "LastOperationId": op});
+                if let Some(r) = reason {
+                    res["StatusReason"] = json!(r);
+                    inst["StatusReason"] = json!(r);
+                }
+                results.push(res);
+                instances.push(inst);
+            }
+        }
+        write_json(&dir.join("list-stack-set-operation-results.json"), &json!({"Summaries": results}), &mut stats)?;
+        write_json(&dir.join("list-stack-instances.json"), &json!({"Summaries": instances}), &mut stats)?;
+    }
+    Ok(stats)
+}
