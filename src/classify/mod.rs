@@ -190,8 +190,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
         let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
             && e.logical_id.as_deref() == Some(e.stack_name.as_str());
         let reason = e.status_reason.as_deref().unwrap_or("");
-        let failed = is_failed_status(&e.status) || (is_stack && is_rollback_status(&e.status) && !reason.is_empty());
-        if !failed {
+        if !crate::evidence::event_is_failure(&e.status, e.status_reason.as_deref(), is_stack) {
             continue;
         }
         drafts.push(Draft {

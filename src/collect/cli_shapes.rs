@@ -4,15 +4,17 @@
 //! and recognised by which keys it has. Fields AWS may add later are ignored; fields we rely on are typed, so a
 //! wrong type is a clear error with a line and column.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
 use crate::evidence::{Bundle, Evidence};
 
 #[derive(Debug, Default, Deserialize)]
-pub struct CliDocument {
-    #[serde(rename = "StackEvents")]
-    pub stack_events: Option<Vec<CliStackEvent>>,
+pub struct CliDocument<'a> {
+    #[serde(rename = "StackEvents", borrow)]
+    pub stack_events: Option<Vec<CliStackEvent<'a>>>,
     #[serde(rename = "Stacks")]
     pub stacks: Option<Vec<CliStack>>,
     /// Shared by list-stack-sets, list-stack-set-operations, list-stack-set-operation-results and
@@ -39,7 +41,7 @@ pub struct CliDocument {
     pub evidence: Option<Evidence>,
 }
 
-impl CliDocument {
+impl CliDocument<'_> {
     /// The document as an evidence bundle when it has a `schema` key, else itself back.
     pub fn split_bundle(self) -> Result<Bundle, Box<Self>> {
         match self.schema {
@@ -56,52 +58,85 @@ impl CliDocument {
 
 /// Timestamps as the CLI prints them: ISO 8601 (`2025-03-10T05:12:01.123000+00:00`, CLI v2 and
 /// `cli_timestamp_format = iso8601`), the raw `2025-03-10T05:12:01.123Z` (CLI v1's default), or epoch seconds.
-fn parse_ts(v: TsValue) -> Result<DateTime<Utc>, String> {
-    match v {
-        TsValue::Text(s) => DateTime::parse_from_rfc3339(s.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .or_else(|_| {
-                chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
-            })
-            .map_err(|_| format!("invalid timestamp {s:?} (expected ISO 8601, e.g. 2025-03-10T05:12:01.123000+00:00)")),
-        TsValue::Number(n) => DateTime::from_timestamp_millis((n * 1000.0) as i64)
-            .ok_or_else(|| format!("invalid timestamp {n} (epoch seconds out of range)")),
-    }
+fn parse_ts_str(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc()))
+        .map_err(|_| format!("invalid timestamp {s:?} (expected ISO 8601, e.g. 2025-03-10T05:12:01.123000+00:00)"))
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TsValue {
-    Text(String),
-    Number(f64),
+struct TsVisitor;
+
+impl serde::de::Visitor<'_> for TsVisitor {
+    type Value = DateTime<Utc>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a timestamp (ISO 8601 text or epoch seconds)")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        parse_ts_str(v).map_err(E::custom)
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        DateTime::from_timestamp_millis((v * 1000.0) as i64)
+            .ok_or_else(|| E::custom(format!("invalid timestamp {v} (epoch seconds out of range)")))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.visit_f64(v as f64)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.visit_f64(v as f64)
+    }
 }
 
 pub fn ts<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-    parse_ts(TsValue::deserialize(d)?).map_err(serde::de::Error::custom)
+    d.deserialize_any(TsVisitor)
 }
 
 pub fn ts_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    match Option::<TsValue>::deserialize(d)? {
-        Some(v) => parse_ts(v).map(Some).map_err(serde::de::Error::custom),
-        None => Ok(None),
+    struct Opt;
+    impl<'de> serde::de::Visitor<'de> for Opt {
+        type Value = Option<DateTime<Utc>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a timestamp or null")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            ts(d).map(Some)
+        }
     }
+    d.deserialize_option(Opt)
 }
 
+/// Borrowed from the file's text: most events are successful ones that are counted, not kept, so their
+/// strings are never copied.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CliStackEvent {
-    pub stack_id: String,
-    pub stack_name: String,
-    pub event_id: Option<String>,
-    pub logical_resource_id: Option<String>,
-    pub physical_resource_id: Option<String>,
-    pub resource_type: Option<String>,
+pub struct CliStackEvent<'a> {
+    #[serde(borrow)]
+    pub stack_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub stack_name: Cow<'a, str>,
+    #[serde(borrow)]
+    pub event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub logical_resource_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub physical_resource_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub resource_type: Option<Cow<'a, str>>,
     #[serde(deserialize_with = "ts")]
     pub timestamp: DateTime<Utc>,
-    pub resource_status: String,
-    pub resource_status_reason: Option<String>,
+    #[serde(borrow)]
+    pub resource_status: Cow<'a, str>,
+    #[serde(borrow)]
+    pub resource_status_reason: Option<Cow<'a, str>>,
     /// Newer CLIs print the StackSet or stack operation an event belongs to.
-    pub operation_id: Option<String>,
+    #[serde(borrow)]
+    pub operation_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]

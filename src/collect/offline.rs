@@ -20,6 +20,8 @@ pub struct Loaded {
     pub evidence: Evidence,
     pub warnings: Vec<String>,
     pub files_read: usize,
+    /// Stack events read, including the successful ones not kept (see `keep_event`).
+    pub events_read: usize,
 }
 
 /// Records whose stack set the content does not name wait for the folder name, resolved once all is read.
@@ -29,33 +31,79 @@ struct Pending {
     operations: Vec<(Operation, Option<String>)>,
 }
 
-/// Load every path: a file, a folder (recursively, in name order) or `-` for stdin.
+/// One input to read: where it comes from, and whether an unknown shape is an error (named on the command
+/// line) or a warning (found inside a folder).
+struct Input {
+    name: String,
+    folder: Option<String>,
+    path: Option<PathBuf>,
+    stdin: Option<Vec<u8>>,
+    strict: bool,
+}
+
+/// Load every path: a file, a folder (recursively, in name order) or `-` for stdin. Files are parsed in
+/// parallel and merged in input order, so the result does not depend on scheduling.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
-    let mut loaded = Loaded::default();
-    let mut pending = Pending::default();
+    use rayon::prelude::*;
+    let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
                 .map_err(|source| Error::Io { path: path.clone(), source })?;
-            load_bytes("<stdin>", None, &bytes, &mut loaded, &mut pending)?;
+            inputs.push(Input { name: "<stdin>".into(), folder: None, path: None, stdin: Some(bytes), strict: true });
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.clone(), source })?;
         if meta.is_dir() {
-            load_dir(path, &mut loaded, &mut pending)?;
+            list_dir(path, &mut inputs)?;
         } else {
-            let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;
-            load_bytes(&display(path), folder_name(path), &bytes, &mut loaded, &mut pending)?;
+            inputs.push(Input {
+                name: display(path),
+                folder: folder_name(path),
+                path: Some(path.clone()),
+                stdin: None,
+                strict: true,
+            });
         }
+    }
+    let parts: Vec<Result<(Loaded, Pending), Error>> = inputs.into_par_iter().map(load_input).collect();
+    let mut loaded = Loaded::default();
+    let mut pending = Pending::default();
+    for part in parts {
+        let (l, p) = part?;
+        loaded.evidence.extend(l.evidence);
+        loaded.warnings.extend(l.warnings);
+        loaded.files_read += l.files_read;
+        loaded.events_read += l.events_read;
+        pending.results.extend(p.results);
+        pending.operations.extend(p.operations);
     }
     resolve_pending(&mut loaded.evidence, pending);
     loaded.evidence.normalize();
     Ok(loaded)
 }
 
-fn load_dir(dir: &Path, loaded: &mut Loaded, pending: &mut Pending) -> Result<(), Error> {
+fn load_input(input: Input) -> Result<(Loaded, Pending), Error> {
+    let mut loaded = Loaded::default();
+    let mut pending = Pending::default();
+    let bytes = match (input.stdin, &input.path) {
+        (Some(b), _) => b,
+        (None, Some(p)) => std::fs::read(p).map_err(|source| Error::Io { path: p.clone(), source })?,
+        (None, None) => Vec::new(),
+    };
+    match load_bytes(&input.name, input.folder, &bytes, &mut loaded, &mut pending) {
+        Ok(()) => {}
+        Err(Error::UnknownShape { location, reason }) | Err(Error::Encoding { location, reason }) if !input.strict => {
+            loaded.warnings.push(format!("skipped {location}: {reason}"));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok((loaded, pending))
+}
+
+fn list_dir(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), Error> {
     let walker = walkdir::WalkDir::new(dir).sort_by_file_name().follow_links(true);
     for entry in walker {
         let entry = entry.map_err(|e| Error::Io {
@@ -66,15 +114,13 @@ fn load_dir(dir: &Path, loaded: &mut Loaded, pending: &mut Pending) -> Result<()
             continue;
         }
         let path = entry.path();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        let name = display(path);
-        match load_bytes(&name, folder_name(path), &bytes, loaded, pending) {
-            Ok(()) => {}
-            Err(Error::UnknownShape { location, reason }) | Err(Error::Encoding { location, reason }) => {
-                loaded.warnings.push(format!("skipped {location}: {reason}"));
-            }
-            Err(e) => return Err(e),
-        }
+        inputs.push(Input {
+            name: display(path),
+            folder: folder_name(path),
+            path: Some(path.to_path_buf()),
+            stdin: None,
+            strict: false,
+        });
     }
     Ok(())
 }
@@ -127,7 +173,7 @@ fn load_bytes(
 }
 
 /// Parse with the path of the offending value kept, so a wrong type says where (`StackEvents[3].Timestamp`).
-fn parse_document(file: &str, text: &str) -> Result<CliDocument, Error> {
+fn parse_document<'a>(file: &str, text: &'a str) -> Result<CliDocument<'a>, Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let doc: CliDocument = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -172,7 +218,7 @@ fn ingest(
     file: &str,
     folder: Option<String>,
     text: &str,
-    doc: CliDocument,
+    doc: CliDocument<'_>,
     loaded: &mut Loaded,
     pending: &mut Pending,
 ) -> Result<bool, Error> {
@@ -204,22 +250,29 @@ fn ingest(
 
     if let Some(events) = doc.stack_events {
         recognised = true;
+        loaded.events_read += events.len();
+        let own = |c: Option<std::borrow::Cow<'_, str>>| c.map(|c| c.into_owned());
         for (i, e) in events.into_iter().enumerate() {
+            let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
+                && e.logical_resource_id.as_deref() == Some(&*e.stack_name);
+            if !event_is_failure(&e.resource_status, e.resource_status_reason.as_deref(), is_stack) {
+                continue;
+            }
             let parts = arn_parts(&e.stack_id);
             ev.stack_events.push(StackEvent {
                 stack_set: stack_set_from_stack_name(&e.stack_name).map(str::to_owned),
                 account: parts.map(|p| p.account.to_owned()),
                 region: parts.map(|p| p.region.to_owned()),
-                stack_id: e.stack_id,
-                stack_name: e.stack_name,
-                event_id: e.event_id,
-                logical_id: e.logical_resource_id,
-                physical_id: e.physical_resource_id,
-                resource_type: e.resource_type,
+                stack_id: e.stack_id.into_owned(),
+                stack_name: e.stack_name.into_owned(),
+                event_id: own(e.event_id),
+                logical_id: own(e.logical_resource_id),
+                physical_id: own(e.physical_resource_id),
+                resource_type: own(e.resource_type),
                 timestamp: e.timestamp,
-                status: e.resource_status,
-                status_reason: e.resource_status_reason,
-                operation_id: e.operation_id,
+                status: e.resource_status.into_owned(),
+                status_reason: own(e.resource_status_reason),
+                operation_id: own(e.operation_id),
                 source: src(file, format!("/StackEvents/{i}")),
             });
         }
