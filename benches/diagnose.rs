@@ -23,7 +23,10 @@ fn messages() -> Vec<String> {
     // Distinct texts, as across accounts (the classifier in the pipeline caches repeats; this measures the catalog).
     let base = v.clone();
     for n in 0..8 {
-        v.extend(base.iter().map(|m| m.replace("121212121212", &format!("1212121212{n:02}"))));
+        v.extend(
+            base.iter()
+                .map(|m| m.replace("121212121212", &format!("1212121212{n:02}"))),
+        );
     }
     v
 }
@@ -32,19 +35,27 @@ fn messages() -> Vec<String> {
 fn classify_whole_catalog(bencher: Bencher) {
     let catalog = Catalog::builtin().expect("catalog");
     let msgs = messages();
-    bencher.counter(ItemsCount::new(msgs.len())).bench_local(|| {
-        for m in &msgs {
-            let u = unwrap(m);
-            black_box(classify_unwrapped(&catalog, &u, None, Some("CREATE_FAILED")));
-        }
-    });
+    bencher
+        .counter(ItemsCount::new(msgs.len()))
+        .bench_local(|| {
+            for m in &msgs {
+                let u = unwrap(m);
+                black_box(classify_unwrapped(
+                    &catalog,
+                    &u,
+                    None,
+                    Some("CREATE_FAILED"),
+                ));
+            }
+        });
 }
 
 #[divan::bench]
 fn diagnose_reference_sample(bencher: Bencher) {
     let catalog = Catalog::builtin().expect("catalog");
     bencher.bench_local(|| {
-        let loaded = stackset_doctor::collect::load_paths(&["samples/quicksetup-scp-deny".into()]).expect("sample");
+        let loaded = stackset_doctor::collect::load_paths(&["samples/quicksetup-scp-deny".into()])
+            .expect("sample");
         let d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
         black_box(stackset_doctor::report::Report::new(&d));
     });

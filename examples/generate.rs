@@ -14,7 +14,10 @@ fn main() {
         eprintln!("{usage} (ACCOUNTS must be a number)");
         std::process::exit(2);
     };
-    let mut cfg = SynthConfig { accounts, ..SynthConfig::default() };
+    let mut cfg = SynthConfig {
+        accounts,
+        ..SynthConfig::default()
+    };
     let regions: Vec<String> = args.collect();
     if !regions.is_empty() {
         cfg.regions = regions;

@@ -261,13 +261,18 @@ impl Evidence {
         let mut last_op: HashMap<(String, String, String), String> = HashMap::new();
         for inst in &self.stack_instances {
             if let (Some(ss), Some(op)) = (&inst.stack_set, &inst.last_operation_id) {
-                last_op.insert((ss.clone(), inst.account.clone(), inst.region.clone()), op.clone());
+                last_op.insert(
+                    (ss.clone(), inst.account.clone(), inst.region.clone()),
+                    op.clone(),
+                );
             }
         }
         for r in &mut self.operation_results {
             if r.operation_id.is_none() {
                 if let Some(ss) = &r.stack_set {
-                    r.operation_id = last_op.get(&(ss.clone(), r.account.clone(), r.region.clone())).cloned();
+                    r.operation_id = last_op
+                        .get(&(ss.clone(), r.account.clone(), r.region.clone()))
+                        .cloned();
                 }
             }
         }
@@ -286,7 +291,12 @@ impl Evidence {
 pub fn event_is_failure(status: &str, reason: Option<&str>, is_stack: bool) -> bool {
     status.ends_with("_FAILED")
         || (is_stack
-            && matches!(status, "ROLLBACK_IN_PROGRESS" | "UPDATE_ROLLBACK_IN_PROGRESS" | "IMPORT_ROLLBACK_IN_PROGRESS")
+            && matches!(
+                status,
+                "ROLLBACK_IN_PROGRESS"
+                    | "UPDATE_ROLLBACK_IN_PROGRESS"
+                    | "IMPORT_ROLLBACK_IN_PROGRESS"
+            )
             && reason.is_some_and(|r| !r.is_empty()))
 }
 
@@ -349,7 +359,9 @@ mod tests {
     #[test]
     fn stack_set_names_come_from_member_stack_names() {
         assert_eq!(
-            stack_set_from_stack_name("StackSet-AWS-QuickSetup-SSM-DA-abcde-8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"),
+            stack_set_from_stack_name(
+                "StackSet-AWS-QuickSetup-SSM-DA-abcde-8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"
+            ),
             Some("AWS-QuickSetup-SSM-DA-abcde")
         );
         assert_eq!(stack_set_from_stack_name("StackSet-x-notauuid"), None);
@@ -358,14 +370,20 @@ mod tests {
 
     #[test]
     fn stack_set_ids_lose_their_uuid() {
-        assert_eq!(stack_set_name_from_id("baseline:8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"), "baseline");
+        assert_eq!(
+            stack_set_name_from_id("baseline:8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"),
+            "baseline"
+        );
         assert_eq!(stack_set_name_from_id("baseline"), "baseline");
     }
 
     #[test]
     fn arns_split_into_parts() {
         let p = arn_parts("arn:aws:cloudformation:ap-northeast-1:121212121212:stack/a/b").unwrap();
-        assert_eq!((p.region, p.account, p.resource), ("ap-northeast-1", "121212121212", "stack/a/b"));
+        assert_eq!(
+            (p.region, p.account, p.resource),
+            ("ap-northeast-1", "121212121212", "stack/a/b")
+        );
         assert!(arn_parts("not-an-arn").is_none());
     }
 }

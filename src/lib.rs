@@ -29,6 +29,10 @@ pub fn diagnose(evidence: &Evidence, catalog: &Catalog) -> Diagnosis {
     let failures = classify::extract_failures(evidence, catalog);
     let graph = graph::DeploymentGraph::build(&failures, evidence, &catalog.topologies);
     let mut d = trace::trace(failures, &graph, evidence, catalog);
-    d.coverage = evidence.coverage.iter().map(|c| format!("{}: {}", c.scope, c.reason)).collect();
+    d.coverage = evidence
+        .coverage
+        .iter()
+        .map(|c| format!("{}: {}", c.scope, c.reason))
+        .collect();
     d
 }

@@ -32,10 +32,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Diagnose a failed deployment from saved AWS CLI JSON or an evidence bundle.
-    #[command(after_help = "PATH is a file, a folder (read recursively; unrecognised files are skipped with a warning) \
+    #[command(
+        after_help = "PATH is a file, a folder (read recursively; unrecognised files are skipped with a warning) \
 or - for stdin. Files are recognised by content. Records that do not name their stack set \
 (list-stack-set-operation-results) take it from the name of their folder.\n\nExit codes: 0 no failure; 1 bad input; \
-2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule.")]
+2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule."
+    )]
     Diagnose(DiagnoseArgs),
     /// Classify one message (or, with -, one message per line of stdin).
     Explain(ExplainArgs),
@@ -109,7 +111,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return ExitCode::from(code as u8);
         }
@@ -120,7 +126,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         // A closed pipe (`| head`) is how the reader says it has enough.
-        Err(Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK as u8),
+        Err(Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::from(exit::OK as u8)
+        }
         Err(Failure::Io(e)) => {
             eprintln!("stackset-doctor: error: {e}");
             ExitCode::from(exit::ERROR as u8)
@@ -178,12 +186,24 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     let loaded = collect::load_paths(&args.paths)?;
     let stderr_tty = io::stderr().is_terminal();
     for w in &loaded.warnings {
-        eprintln!("stackset-doctor: warning: {}", if stderr_tty { report::sanitize(w) } else { w.clone() });
+        eprintln!(
+            "stackset-doctor: warning: {}",
+            if stderr_tty {
+                report::sanitize(w)
+            } else {
+                w.clone()
+            }
+        );
     }
     if loaded.files_read == 0 {
         return Err(Failure::Input(Error::UnknownShape {
             location: stackset_doctor::error::Location {
-                file: args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                file: args
+                    .paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 line: None,
                 column: None,
             },
@@ -200,7 +220,10 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     Ok(model::exit_code(&d))
 }
 
-fn save_bundle(path: &std::path::Path, evidence: &stackset_doctor::evidence::Evidence) -> Result<(), Failure> {
+fn save_bundle(
+    path: &std::path::Path,
+    evidence: &stackset_doctor::evidence::Evidence,
+) -> Result<(), Failure> {
     use stackset_doctor::evidence::{Bundle, BUNDLE_SCHEMA};
     let bundle = Bundle {
         schema: BUNDLE_SCHEMA.into(),
@@ -211,8 +234,14 @@ fn save_bundle(path: &std::path::Path, evidence: &stackset_doctor::evidence::Evi
     let json = serde_json::to_vec_pretty(&bundle).map_err(io::Error::other)?;
     // Write next to the target, then rename: an interrupted run never leaves a half-written bundle.
     let tmp = path.with_extension("tmp-stackset-doctor");
-    std::fs::write(&tmp, json).map_err(|source| Error::Io { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    std::fs::write(&tmp, json).map_err(|source| Error::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(())
 }
 
@@ -223,7 +252,10 @@ fn explain(args: ExplainArgs, out: &mut dyn Write) -> Result<i32, Failure> {
             .lock()
             .lines()
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| Error::Io { path: "<stdin>".into(), source })?
+            .map_err(|source| Error::Io {
+                path: "<stdin>".into(),
+                source,
+            })?
             .into_iter()
             .filter(|l| !l.trim().is_empty())
             .collect()
@@ -233,7 +265,12 @@ fn explain(args: ExplainArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     let mut any_unknown = false;
     for m in &messages {
         let u = classify::unwrap::unwrap(m);
-        let c = classify::classify_unwrapped(&catalog, &u, args.resource_type.as_deref(), args.status.as_deref());
+        let c = classify::classify_unwrapped(
+            &catalog,
+            &u,
+            args.resource_type.as_deref(),
+            args.status.as_deref(),
+        );
         any_unknown |= c.rule.is_none();
         match args.format {
             TextOrJson::Json => {
@@ -250,12 +287,20 @@ fn explain(args: ExplainArgs, out: &mut dyn Write) -> Result<i32, Failure> {
                         Vec::new()
                     },
                 });
-                writeln!(out, "{}", serde_json::to_string(&v).map_err(io::Error::other)?)?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&v).map_err(io::Error::other)?
+                )?;
             }
             TextOrJson::Text => explain_text(&catalog, &u, &c, out)?,
         }
     }
-    Ok(if any_unknown { exit::FAILURES_UNEXPLAINED } else { exit::OK })
+    Ok(if any_unknown {
+        exit::FAILURES_UNEXPLAINED
+    } else {
+        exit::OK
+    })
 }
 
 fn explain_text(
@@ -268,15 +313,28 @@ fn explain_text(
     writeln!(out, "message      {}", s(u.innermost()))?;
     match &c.rule {
         Some(id) => {
-            writeln!(out, "rule         {id}  ({}, {})", c.category, c.role.as_str())?;
+            writeln!(
+                out,
+                "rule         {id}  ({}, {})",
+                c.category,
+                c.role.as_str()
+            )?;
             if let Some(rule) = catalog.get(id) {
                 writeln!(out, "title        {}", s(&rule.title))?;
                 let f = &c.fields;
                 for (k, v) in f {
                     writeln!(out, "  {k:<11}{}", s(v))?;
                 }
-                writeln!(out, "explanation  {}", s(&classify::rules::render(&rule.explanation, f)))?;
-                writeln!(out, "remediation  {}", s(&classify::rules::render(&rule.remediation, f)))?;
+                writeln!(
+                    out,
+                    "explanation  {}",
+                    s(&classify::rules::render(&rule.explanation, f))
+                )?;
+                writeln!(
+                    out,
+                    "remediation  {}",
+                    s(&classify::rules::render(&rule.remediation, f))
+                )?;
             }
         }
         None => {
@@ -286,10 +344,16 @@ fn explain_text(
             }
             let near = catalog.nearest(u.innermost(), 3);
             if !near.is_empty() {
-                let list: Vec<String> = near.iter().map(|(r, s)| format!("{} ({:.0}% alike)", r.id, s * 100.0)).collect();
+                let list: Vec<String> = near
+                    .iter()
+                    .map(|(r, s)| format!("{} ({:.0}% alike)", r.id, s * 100.0))
+                    .collect();
                 writeln!(out, "nearest      {}", list.join(", "))?;
             }
-            writeln!(out, "hint         write a rule for it (see rules/README.md) and pass --rules DIR")?;
+            writeln!(
+                out,
+                "hint         write a rule for it (see rules/README.md) and pass --rules DIR"
+            )?;
         }
     }
     writeln!(out)
@@ -308,7 +372,11 @@ fn rules_list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io:
                     })
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&v).map_err(io::Error::other)?)
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).map_err(io::Error::other)?
+            )
         }
         TextOrJson::Text => {
             let w = catalog.rules.iter().map(|r| r.id.len()).max().unwrap_or(10);
@@ -323,7 +391,12 @@ fn rules_list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io:
                     r.title
                 )?;
             }
-            writeln!(out, "{} rules, {} topologies", catalog.rules.len(), catalog.topologies.len())
+            writeln!(
+                out,
+                "{} rules, {} topologies",
+                catalog.rules.len(),
+                catalog.topologies.len()
+            )
         }
     }
 }
@@ -338,7 +411,12 @@ fn rules_test(catalog: &Catalog, out: &mut dyn Write) -> Result<i32, Failure> {
         writeln!(out, "  {:<27} {pass}/{total}", cat.as_str())?;
     }
     let covered = t.by_category.len();
-    writeln!(out, "{} rules covering {covered} of {} categories", t.rules, classify::Category::ALL.len())?;
+    writeln!(
+        out,
+        "{} rules covering {covered} of {} categories",
+        t.rules,
+        classify::Category::ALL.len()
+    )?;
     writeln!(out, "{} passed, {} failed", t.passed, t.failed.len())?;
     Ok(if t.ok() { exit::OK } else { exit::ERROR })
 }

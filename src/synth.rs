@@ -51,7 +51,11 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        SynthConfig { accounts: 1000, regions: vec!["us-east-1".into(), "eu-west-1".into()], seed: 42 }
+        SynthConfig {
+            accounts: 1000,
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            seed: 42,
+        }
     }
 }
 
@@ -118,10 +122,20 @@ fn stack_events(
     base: i64,
 ) -> (String, Vec<Value>) {
     let name = format!("StackSet-{ss}-{}", rng.uuid());
-    let stack_id = format!("arn:aws:cloudformation:{region}:{acct}:stack/{name}/{}", rng.uuid());
+    let stack_id = format!(
+        "arn:aws:cloudformation:{region}:{acct}:stack/{name}/{}",
+        rng.uuid()
+    );
     let mut t = 0i64;
     let mut ev = Vec::new();
-    let mut push = |rng: &mut Rng, t: i64, logical: &str, rtype: &str, status: &str, reason: Option<&str>, props: Option<&str>, phys: &str| {
+    let mut push = |rng: &mut Rng,
+                    t: i64,
+                    logical: &str,
+                    rtype: &str,
+                    status: &str,
+                    reason: Option<&str>,
+                    props: Option<&str>,
+                    phys: &str| {
         let mut e = json!({
             "StackId": stack_id, "EventId": rng.uuid(), "StackName": name, "LogicalResourceId": logical,
             "PhysicalResourceId": phys, "ResourceType": rtype, "Timestamp": ts(base, t), "ResourceStatus": status,
@@ -134,43 +148,136 @@ fn stack_events(
         }
         ev.push(e);
     };
-    push(rng, t, &name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", Some("User Initiated"), None, &stack_id);
+    push(
+        rng,
+        t,
+        &name,
+        "AWS::CloudFormation::Stack",
+        "CREATE_IN_PROGRESS",
+        Some("User Initiated"),
+        None,
+        &stack_id,
+    );
     for r in resources {
         t += 150;
-        push(rng, t, r.logical, r.rtype, "CREATE_IN_PROGRESS", None, Some(r.props), "");
+        push(
+            rng,
+            t,
+            r.logical,
+            r.rtype,
+            "CREATE_IN_PROGRESS",
+            None,
+            Some(r.props),
+            "",
+        );
     }
     match outcome {
         Outcome::Ok => {
             for r in resources {
                 t += 900;
-                push(rng, t, r.logical, r.rtype, "CREATE_IN_PROGRESS", Some("Resource creation Initiated"), Some(r.props), r.logical);
+                push(
+                    rng,
+                    t,
+                    r.logical,
+                    r.rtype,
+                    "CREATE_IN_PROGRESS",
+                    Some("Resource creation Initiated"),
+                    Some(r.props),
+                    r.logical,
+                );
                 t += 2100;
-                push(rng, t, r.logical, r.rtype, "CREATE_COMPLETE", None, Some(r.props), r.logical);
+                push(
+                    rng,
+                    t,
+                    r.logical,
+                    r.rtype,
+                    "CREATE_COMPLETE",
+                    None,
+                    Some(r.props),
+                    r.logical,
+                );
             }
             t += 300;
-            push(rng, t, &name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE", None, None, &stack_id);
+            push(
+                rng,
+                t,
+                &name,
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                None,
+                None,
+                &stack_id,
+            );
         }
         Outcome::Fail(bad, reason) => {
             t += 1200;
             let r = &resources[*bad];
-            push(rng, t, r.logical, r.rtype, "CREATE_FAILED", Some(reason), Some(r.props), "");
+            push(
+                rng,
+                t,
+                r.logical,
+                r.rtype,
+                "CREATE_FAILED",
+                Some(reason),
+                Some(r.props),
+                "",
+            );
             let mut failed: Vec<&str> = vec![r.logical];
             for (i, o) in resources.iter().enumerate() {
                 if i != *bad {
                     t += 40;
-                    push(rng, t, o.logical, o.rtype, "CREATE_FAILED", Some("Resource creation cancelled"), Some(o.props), "");
+                    push(
+                        rng,
+                        t,
+                        o.logical,
+                        o.rtype,
+                        "CREATE_FAILED",
+                        Some("Resource creation cancelled"),
+                        Some(o.props),
+                        "",
+                    );
                     failed.push(o.logical);
                 }
             }
             t += 400;
-            let rollup = format!("The following resource(s) failed to create: [{}]. Rollback requested by user.", failed.join(", "));
-            push(rng, t, &name, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", Some(&rollup), None, &stack_id);
+            let rollup = format!(
+                "The following resource(s) failed to create: [{}]. Rollback requested by user.",
+                failed.join(", ")
+            );
+            push(
+                rng,
+                t,
+                &name,
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_IN_PROGRESS",
+                Some(&rollup),
+                None,
+                &stack_id,
+            );
             for o in resources {
                 t += 500;
-                push(rng, t, o.logical, o.rtype, "DELETE_COMPLETE", None, Some(o.props), "");
+                push(
+                    rng,
+                    t,
+                    o.logical,
+                    o.rtype,
+                    "DELETE_COMPLETE",
+                    None,
+                    Some(o.props),
+                    "",
+                );
             }
             t += 300;
-            push(rng, t, &name, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None, None, &stack_id);
+            push(
+                rng,
+                t,
+                &name,
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_COMPLETE",
+                None,
+                None,
+                &stack_id,
+            );
         }
     }
     // describe-stack-events lists newest first.
@@ -179,7 +286,10 @@ fn stack_events(
 }
 
 fn composite(r: &Res, reason: &str) -> String {
-    format!("ResourceLogicalId:{}, ResourceType:{}, ResourceStatusReason:{reason}", r.logical, r.rtype)
+    format!(
+        "ResourceLogicalId:{}, ResourceType:{}, ResourceStatusReason:{reason}",
+        r.logical, r.rtype
+    )
 }
 
 fn deny(acct: &str, region: &str) -> String {
@@ -200,7 +310,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
     let mut stats = SynthStats::default();
     std::fs::create_dir_all(out)?;
     let base = 1_741_583_520i64; // 2025-03-10T05:12:00Z
-    let sets = vec![
+    let sets = [
         StackSetSpec {
             name: format!("AWS-QuickSetup-SSM-TA-{QS}"),
             resources: vec![Res {
@@ -212,13 +322,25 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
         StackSetSpec {
             name: "org-baseline-logging".into(),
             resources: vec![
-                Res { logical: "LogsBucket", rtype: "AWS::S3::Bucket", props: r#"{"BucketName":"org-central-logs","VersioningConfiguration":{"Status":"Enabled"}}"# },
-                Res { logical: "LogsTopic", rtype: "AWS::SNS::Topic", props: r#"{"TopicName":"org-logs"}"# },
+                Res {
+                    logical: "LogsBucket",
+                    rtype: "AWS::S3::Bucket",
+                    props: r#"{"BucketName":"org-central-logs","VersioningConfiguration":{"Status":"Enabled"}}"#,
+                },
+                Res {
+                    logical: "LogsTopic",
+                    rtype: "AWS::SNS::Topic",
+                    props: r#"{"TopicName":"org-logs"}"#,
+                },
             ],
         },
         StackSetSpec {
             name: "org-security-guardrails".into(),
-            resources: vec![Res { logical: "GuardrailsKey", rtype: "AWS::KMS::Key", props: r#"{"EnableKeyRotation":"true"}"# }],
+            resources: vec![Res {
+                logical: "GuardrailsKey",
+                rtype: "AWS::KMS::Key",
+                props: r#"{"EnableKeyRotation":"true"}"#,
+            }],
         },
     ];
     // The delegated admin's DA stack: the shared root cause.
@@ -226,25 +348,57 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
     let da_dir = out.join(&da);
     std::fs::create_dir_all(&da_dir)?;
     let da_res = vec![
-        Res { logical: "ManagedInstanceCrossAccountManagementRole", rtype: "AWS::IAM::Role", props: r#"{"RoleName":"ManagedInstance-CrossAccountManagementRole"}"# },
-        Res { logical: "DiagnosisBucket", rtype: "AWS::S3::Bucket", props: r#"{"BucketName":"do-not-delete-ssm-diagnosis"}"# },
+        Res {
+            logical: "ManagedInstanceCrossAccountManagementRole",
+            rtype: "AWS::IAM::Role",
+            props: r#"{"RoleName":"ManagedInstance-CrossAccountManagementRole"}"#,
+        },
+        Res {
+            logical: "DiagnosisBucket",
+            rtype: "AWS::S3::Bucket",
+            props: r#"{"BucketName":"do-not-delete-ssm-diagnosis"}"#,
+        },
     ];
-    let region0 = cfg.regions.first().cloned().unwrap_or_else(|| "us-east-1".into());
+    let region0 = cfg
+        .regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".into());
     let reason = deny(ADMIN, &region0);
-    let (stack_id, ev) = stack_events(&mut rng, &da, ADMIN, &region0, &da_res, &Outcome::Fail(1, reason.clone()), base);
+    let (stack_id, ev) = stack_events(
+        &mut rng,
+        &da,
+        ADMIN,
+        &region0,
+        &da_res,
+        &Outcome::Fail(1, reason.clone()),
+        base,
+    );
     stats.events += ev.len();
     stats.stacks += 1;
     stats.failed_stacks += 1;
-    write_json(&da_dir.join(format!("describe-stack-events-{ADMIN}-{region0}.json")), &json!({"StackEvents": ev}), &mut stats)?;
+    write_json(
+        &da_dir.join(format!("describe-stack-events-{ADMIN}-{region0}.json")),
+        &json!({"StackEvents": ev}),
+        &mut stats,
+    )?;
     let da_op = rng.uuid();
-    write_json(&da_dir.join("list-stack-set-operation-results.json"), &json!({"Summaries": [{
+    write_json(
+        &da_dir.join("list-stack-set-operation-results.json"),
+        &json!({"Summaries": [{
         "Account": ADMIN, "Region": region0, "Status": "FAILED", "StatusReason": composite(&da_res[1], &reason),
         "AccountGateResult": {"Status": "SKIPPED", "StatusReason": format!("Function not found: arn:aws:lambda:{region0}:{ADMIN}:function:AWSCloudFormationStackSetAccountGate")},
-        "OrganizationalUnitId": "r-ab12"}]}), &mut stats)?;
-    write_json(&da_dir.join("list-stack-instances.json"), &json!({"Summaries": [{
+        "OrganizationalUnitId": "r-ab12"}]}),
+        &mut stats,
+    )?;
+    write_json(
+        &da_dir.join("list-stack-instances.json"),
+        &json!({"Summaries": [{
         "StackSetId": format!("{da}:{}", rng.uuid()), "Region": region0, "Account": ADMIN, "StackId": stack_id,
         "Status": "OUTDATED", "StatusReason": composite(&da_res[1], &reason), "StackInstanceStatus": {"DetailedStatus": "FAILED"},
-        "OrganizationalUnitId": "r-ab12", "DriftStatus": "NOT_CHECKED", "LastOperationId": da_op}]}), &mut stats)?;
+        "OrganizationalUnitId": "r-ab12", "DriftStatus": "NOT_CHECKED", "LastOperationId": da_op}]}),
+        &mut stats,
+    )?;
 
     for (si, set) in sets.iter().enumerate() {
         let dir = out.join(&set.name);
@@ -266,10 +420,22 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
                     _ => Outcome::Ok,
                 };
                 let offset = base + 60 + (a as i64 % 600);
-                let (stack_id, ev) = stack_events(&mut rng, &set.name, &acct, region, &set.resources, &outcome, offset);
+                let (stack_id, ev) = stack_events(
+                    &mut rng,
+                    &set.name,
+                    &acct,
+                    region,
+                    &set.resources,
+                    &outcome,
+                    offset,
+                );
                 stats.events += ev.len();
                 stats.stacks += 1;
-                write_json(&dir.join(format!("describe-stack-events-{acct}-{region}.json")), &json!({"StackEvents": ev}), &mut stats)?;
+                write_json(
+                    &dir.join(format!("describe-stack-events-{acct}-{region}.json")),
+                    &json!({"StackEvents": ev}),
+                    &mut stats,
+                )?;
                 let (status, detailed, reason) = match &outcome {
                     Outcome::Ok => ("SUCCEEDED", "SUCCEEDED", None),
                     Outcome::Fail(i, r) => {
@@ -292,8 +458,16 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
                 instances.push(inst);
             }
         }
-        write_json(&dir.join("list-stack-set-operation-results.json"), &json!({"Summaries": results}), &mut stats)?;
-        write_json(&dir.join("list-stack-instances.json"), &json!({"Summaries": instances}), &mut stats)?;
+        write_json(
+            &dir.join("list-stack-set-operation-results.json"),
+            &json!({"Summaries": results}),
+            &mut stats,
+        )?;
+        write_json(
+            &dir.join("list-stack-instances.json"),
+            &json!({"Summaries": instances}),
+            &mut stats,
+        )?;
     }
     Ok(stats)
 }

@@ -5,7 +5,13 @@
 pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
-    let eq = |a: char, b: char| if ignore_case { a.to_lowercase().eq(b.to_lowercase()) } else { a == b };
+    let eq = |a: char, b: char| {
+        if ignore_case {
+            a.to_lowercase().eq(b.to_lowercase())
+        } else {
+            a == b
+        }
+    };
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
@@ -32,14 +38,22 @@ mod tests {
 
     #[test]
     fn stars_and_question_marks() {
-        assert!(matches("AWS-QuickSetup-*", "AWS-QuickSetup-SSM-DA-abcde", false));
+        assert!(matches(
+            "AWS-QuickSetup-*",
+            "AWS-QuickSetup-SSM-DA-abcde",
+            false
+        ));
         assert!(matches("s3:Put*", "s3:PutBucketPublicAccessBlock", false));
         assert!(matches("s3:put*", "s3:PutBucketPublicAccessBlock", true));
         assert!(!matches("s3:put*", "s3:PutBucketPublicAccessBlock", false));
         assert!(matches("a?c", "abc", false));
         assert!(!matches("a?c", "ac", false));
         assert!(matches("*", "", false));
-        assert!(matches("arn:aws:iam::*:role/*", "arn:aws:iam::1:role/a/b", false));
+        assert!(matches(
+            "arn:aws:iam::*:role/*",
+            "arn:aws:iam::1:role/a/b",
+            false
+        ));
         assert!(!matches("role/*N", "role/x", false));
     }
 }

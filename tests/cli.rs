@@ -54,7 +54,11 @@ fn healthy_evidence_exits_0() {
 #[test]
 fn unknown_root_cause_exits_4_and_is_shown() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_events(dir.path(), "CREATE_FAILED", "The frobnicator is out of flux capacitance");
+    let p = write_events(
+        dir.path(),
+        "CREATE_FAILED",
+        "The frobnicator is out of flux capacitance",
+    );
     let (code, out, _) = run(&["diagnose", &p], None);
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("frobnicator"));
@@ -66,7 +70,10 @@ fn explain_json_one_object_per_message() {
     let input = b"Resource creation cancelled\nThe frobnicator is out of flux capacitance\n";
     let (code, out, _) = run(&["explain", "--format", "json", "-"], Some(input));
     assert_eq!(code, 4, "one message matched no rule");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["category"], "cancelled-cascade");
     assert_eq!(lines[0]["role"], "consequence");
@@ -85,7 +92,10 @@ fn explain_captures_access_denied_fields() {
     assert_eq!(v["category"], "scp-deny");
     assert_eq!(v["fields"]["action"], "s3:PutBucketPublicAccessBlock");
     assert_eq!(v["fields"]["resource"], "arn:aws:s3:::b");
-    assert_eq!(v["fields"]["policy_arn"], "arn:aws:organizations::987654321098:policy/o-abcd1234/service_control_policy/p-abcd1234");
+    assert_eq!(
+        v["fields"]["policy_arn"],
+        "arn:aws:organizations::987654321098:policy/o-abcd1234/service_control_policy/p-abcd1234"
+    );
     assert_eq!(v["fields"]["handler_error_code"], "GeneralServiceException");
 }
 
@@ -104,7 +114,17 @@ fn saved_bundle_rediagnoses_to_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle.json");
     let b = bundle.display().to_string();
-    let (c1, direct, _) = run(&["diagnose", "--format", "json", "--save", &b, "samples/quicksetup-scp-deny"], None);
+    let (c1, direct, _) = run(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "--save",
+            &b,
+            "samples/quicksetup-scp-deny",
+        ],
+        None,
+    );
     let (c2, again, _) = run(&["diagnose", "--format", "json", &b], None);
     assert_eq!((c1, c2), (3, 3));
     let a: serde_json::Value = serde_json::from_str(&direct).unwrap();
@@ -118,8 +138,15 @@ fn folders_skip_unrecognised_files_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
     std::fs::write(dir.path().join("other.json"), "{\"Reservations\": []}").unwrap();
-    std::fs::copy("samples/encodings/stack-events-utf8-bom.json", dir.path().join("events.json")).unwrap();
+    std::fs::copy(
+        "samples/encodings/stack-events-utf8-bom.json",
+        dir.path().join("events.json"),
+    )
+    .unwrap();
     let (code, _, err) = run(&["diagnose", &dir.path().display().to_string()], None);
     assert_eq!(code, 3, "{err}");
-    assert!(err.contains("notes.txt") && err.contains("other.json"), "{err}");
+    assert!(
+        err.contains("notes.txt") && err.contains("other.json"),
+        "{err}"
+    );
 }

@@ -20,7 +20,9 @@ pub fn diagnose(paths: &[&str]) -> Diagnosis {
 pub fn render(d: &Diagnosis, format: Format) -> String {
     let report = Report::new(d);
     let mut out = Vec::new();
-    report::reporter(format).render(&report, &mut out).expect("render");
+    report::reporter(format)
+        .render(&report, &mut out)
+        .expect("render");
     String::from_utf8(out).expect("utf-8 output")
 }
 
@@ -28,14 +30,22 @@ pub fn render(d: &Diagnosis, format: Format) -> String {
 pub fn run(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().expect("binary starts");
     if let Some(bytes) = stdin {
         use std::io::Write;
         let mut s = child.stdin.take().expect("stdin");
         s.write_all(bytes).expect("write stdin");
     }
-    let Output { status, stdout, stderr } = child.wait_with_output().expect("binary runs");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("binary runs");
     (
         status.code().unwrap_or(-1),
         String::from_utf8_lossy(&stdout).into_owned(),

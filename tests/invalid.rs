@@ -5,7 +5,10 @@ use crate::common::run;
 
 fn assert_error(args: &[&str], needles: &[&str]) {
     let (code, out, err) = run(args, None);
-    assert_eq!(code, 1, "{args:?}: exit {code}\nstdout: {out}\nstderr: {err}");
+    assert_eq!(
+        code, 1,
+        "{args:?}: exit {code}\nstdout: {out}\nstderr: {err}"
+    );
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     for n in needles {
         assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
@@ -16,32 +19,55 @@ fn assert_error(args: &[&str], needles: &[&str]) {
 fn malformed_json_names_file_line_and_column() {
     let (_, _, err) = run(&["diagnose", "samples/invalid/malformed.json"], None);
     assert!(
-        regex::Regex::new(r"samples/invalid/malformed\.json:\d+:\d+: malformed JSON").unwrap().is_match(&err),
+        regex::Regex::new(r"samples/invalid/malformed\.json:\d+:\d+: malformed JSON")
+            .unwrap()
+            .is_match(&err),
         "{err}"
     );
-    assert_error(&["diagnose", "samples/invalid/malformed.json"], &["malformed JSON"]);
+    assert_error(
+        &["diagnose", "samples/invalid/malformed.json"],
+        &["malformed JSON"],
+    );
 }
 
 #[test]
 fn unknown_shape_named_on_the_command_line_is_an_error() {
-    assert_error(&["diagnose", "samples/invalid/unknown-shape.json"], &["unknown-shape.json", "not a recognised input"]);
+    assert_error(
+        &["diagnose", "samples/invalid/unknown-shape.json"],
+        &["unknown-shape.json", "not a recognised input"],
+    );
 }
 
 #[test]
 fn garbage_bytes_and_empty_files_are_errors() {
-    assert_error(&["diagnose", "samples/invalid/garbage.bin"], &["garbage.bin"]);
-    assert_error(&["diagnose", "samples/invalid/empty.json"], &["empty.json", "empty file"]);
+    assert_error(
+        &["diagnose", "samples/invalid/garbage.bin"],
+        &["garbage.bin"],
+    );
+    assert_error(
+        &["diagnose", "samples/invalid/empty.json"],
+        &["empty.json", "empty file"],
+    );
 }
 
 #[test]
 fn wrong_types_and_bad_timestamps_name_the_position() {
-    assert_error(&["diagnose", "samples/invalid/wrong-types.json"], &["wrong-types.json:"]);
-    assert_error(&["diagnose", "samples/invalid/bad-timestamp.json"], &["bad-timestamp.json:"]);
+    assert_error(
+        &["diagnose", "samples/invalid/wrong-types.json"],
+        &["wrong-types.json:"],
+    );
+    assert_error(
+        &["diagnose", "samples/invalid/bad-timestamp.json"],
+        &["bad-timestamp.json:"],
+    );
 }
 
 #[test]
 fn unreadable_paths_are_errors() {
-    assert_error(&["diagnose", "samples/does-not-exist"], &["samples/does-not-exist", "cannot read"]);
+    assert_error(
+        &["diagnose", "samples/does-not-exist"],
+        &["samples/does-not-exist", "cannot read"],
+    );
 }
 
 #[test]
@@ -56,15 +82,34 @@ fn broken_rule_files_are_rejected_with_file_and_reason() {
     ];
     for (dir, needle) in cases {
         let path = format!("samples/invalid/rules/{dir}");
-        assert_error(&["diagnose", "--rules", &path, "samples/quicksetup-scp-deny"], &[needle, &format!("rule file")]);
+        assert_error(
+            &["diagnose", "--rules", &path, "samples/quicksetup-scp-deny"],
+            &[needle, "rule file"],
+        );
         assert_error(&["rules", "test", &path], &[needle]);
     }
 }
 
 #[test]
 fn other_encodings_read_the_same_as_utf8() {
-    let (c1, plain, _) = run(&["diagnose", "--format", "json", "samples/encodings/stack-events-utf8-bom.json"], None);
-    let (c2, utf16, _) = run(&["diagnose", "--format", "json", "samples/encodings/stack-events-utf16le.json"], None);
+    let (c1, plain, _) = run(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "samples/encodings/stack-events-utf8-bom.json",
+        ],
+        None,
+    );
+    let (c2, utf16, _) = run(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "samples/encodings/stack-events-utf16le.json",
+        ],
+        None,
+    );
     assert_eq!((c1, c2), (3, 3));
     let strip = |s: &str| -> serde_json::Value {
         let mut v: serde_json::Value = serde_json::from_str(s).unwrap();

@@ -10,7 +10,8 @@ use crate::common::diagnose;
 const SAMPLE: &str = "samples/quicksetup-scp-deny";
 
 fn is_ta(s: &Option<String>) -> bool {
-    s.as_deref().is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-TA-"))
+    s.as_deref()
+        .is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-TA-"))
 }
 
 /// Follow `caused_by` to the end.
@@ -27,15 +28,26 @@ fn chain_end(d: &Diagnosis, mut i: usize) -> usize {
 #[test]
 fn root_cause_is_the_scp_deny_on_diagnosis_bucket() {
     let d = diagnose(&[SAMPLE]);
-    assert_eq!(d.root_causes.len(), 1, "one root cause expected, got {:#?}", d.root_causes);
+    assert_eq!(
+        d.root_causes.len(),
+        1,
+        "one root cause expected, got {:#?}",
+        d.root_causes
+    );
     let rc = &d.root_causes[0];
     let f = &d.failures[rc.failure];
     assert_eq!(f.class.category, Category::ScpDeny);
     assert_eq!(f.logical_id.as_deref(), Some("DiagnosisBucket"));
     assert_eq!(f.resource_type.as_deref(), Some("AWS::S3::Bucket"));
     assert_eq!(f.account.as_deref(), Some("121212121212"));
-    assert!(f.stack_set.as_deref().is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-DA-")));
-    assert_eq!(f.class.fields.get("action").map(String::as_str), Some("s3:PutBucketPublicAccessBlock"));
+    assert!(f
+        .stack_set
+        .as_deref()
+        .is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-DA-")));
+    assert_eq!(
+        f.class.fields.get("action").map(String::as_str),
+        Some("s3:PutBucketPublicAccessBlock")
+    );
     assert_eq!(
         f.class.fields.get("principal").map(String::as_str),
         Some("arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678")
@@ -47,24 +59,50 @@ fn root_cause_is_the_scp_deny_on_diagnosis_bucket() {
 fn every_ta_failure_is_explained_by_the_deny_through_a_cross_stack_set_link() {
     let d = diagnose(&[SAMPLE]);
     let rc = &d.root_causes[0];
-    let ta: Vec<usize> = (0..d.failures.len()).filter(|&i| is_ta(&d.failures[i].stack_set)).collect();
+    let ta: Vec<usize> = (0..d.failures.len())
+        .filter(|&i| is_ta(&d.failures[i].stack_set))
+        .collect();
     assert!(ta.len() >= 3, "the sample has at least three TA accounts");
-    let accounts: std::collections::BTreeSet<_> = ta.iter().filter_map(|&i| d.failures[i].account.clone()).collect();
+    let accounts: std::collections::BTreeSet<_> = ta
+        .iter()
+        .filter_map(|&i| d.failures[i].account.clone())
+        .collect();
     assert!(accounts.len() >= 2);
     for &i in &ta {
-        assert!(rc.explains.contains(&i), "{} is not explained by the root cause", d.failures[i].id);
-        assert_eq!(chain_end(&d, i), rc.failure, "{}'s chain does not end at the deny", d.failures[i].id);
+        assert!(
+            rc.explains.contains(&i),
+            "{} is not explained by the root cause",
+            d.failures[i].id
+        );
+        assert_eq!(
+            chain_end(&d, i),
+            rc.failure,
+            "{}'s chain does not end at the deny",
+            d.failures[i].id
+        );
     }
-    let invalid: Vec<usize> = ta.iter().copied().filter(|&i| d.failures[i].class.category == Category::InvalidPrincipal).collect();
+    let invalid: Vec<usize> = ta
+        .iter()
+        .copied()
+        .filter(|&i| d.failures[i].class.category == Category::InvalidPrincipal)
+        .collect();
     assert!(!invalid.is_empty());
     for i in invalid {
-        let (cause, link) = d.caused_by[i].as_ref().expect("invalid principal has a cause");
+        let (cause, link) = d.caused_by[i]
+            .as_ref()
+            .expect("invalid principal has a cause");
         assert!(
-            matches!(link.kind, LinkKind::TemplateReference | LinkKind::KnownTopology),
+            matches!(
+                link.kind,
+                LinkKind::TemplateReference | LinkKind::KnownTopology
+            ),
             "{:?}",
             link
         );
-        assert!(d.failures[*cause].stack_set.as_deref().is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-DA-")));
+        assert!(d.failures[*cause]
+            .stack_set
+            .as_deref()
+            .is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-DA-")));
         assert_eq!(d.failures[*cause].account.as_deref(), Some("121212121212"));
     }
 }
@@ -74,37 +112,69 @@ fn remediation_exempts_the_iam_role_pattern_not_the_sts_session() {
     let d = diagnose(&[SAMPLE]);
     let rem = &d.root_causes[0].remediation;
     let ex = rem.scp_exemption.as_ref().expect("an SCP exemption");
-    assert_eq!(ex.add_values, vec!["arn:aws:iam::121212121212:role/stacksets-exec-*".to_owned()]);
+    assert_eq!(
+        ex.add_values,
+        vec!["arn:aws:iam::121212121212:role/stacksets-exec-*".to_owned()]
+    );
     assert_eq!(ex.condition_operator, "ArnNotLike");
     assert!(ex.condition_key.eq_ignore_ascii_case("aws:PrincipalArn"));
     assert!(!ex.add_values.iter().any(|v| v.contains(":sts:")));
-    let st = ex.statement.as_ref().expect("the sample's scp.json holds the denying statement");
-    assert!(st.existing_values.iter().any(|v| v == "arn:aws:iam::*:role/test-role"));
+    let st = ex
+        .statement
+        .as_ref()
+        .expect("the sample's scp.json holds the denying statement");
+    assert!(st
+        .existing_values
+        .iter()
+        .any(|v| v == "arn:aws:iam::*:role/test-role"));
     let patched = st.patched["Condition"]["ArnNotLike"]
         .as_object()
         .and_then(|m| m.values().next())
         .and_then(|v| v.as_array())
         .expect("patched ArnNotLike list");
-    assert!(patched.iter().any(|v| v == "arn:aws:iam::121212121212:role/stacksets-exec-*"));
-    assert!(patched.iter().any(|v| v == "arn:aws:iam::*:role/test-role"), "existing exemptions are kept");
-    assert!(!ex.warnings.is_empty(), "the stacksets-exec-* exemption comes with its warning");
+    assert!(patched
+        .iter()
+        .any(|v| v == "arn:aws:iam::121212121212:role/stacksets-exec-*"));
+    assert!(
+        patched.iter().any(|v| v == "arn:aws:iam::*:role/test-role"),
+        "existing exemptions are kept"
+    );
+    assert!(
+        !ex.warnings.is_empty(),
+        "the stacksets-exec-* exemption comes with its warning"
+    );
     let steps = rem.steps.join("\n").to_lowercase();
-    assert!(steps.contains("disable") && steps.contains("enable"), "Quick Setup runbook: {steps}");
+    assert!(
+        steps.contains("disable") && steps.contains("enable"),
+        "Quick Setup runbook: {steps}"
+    );
 }
 
 #[test]
 fn sightings_of_the_same_failure_merge_into_one() {
     let d = diagnose(&[SAMPLE]);
-    let bucket: Vec<_> = d.failures.iter().filter(|f| f.logical_id.as_deref() == Some("DiagnosisBucket")).collect();
-    assert_eq!(bucket.len(), 1, "DiagnosisBucket reported {} times", bucket.len());
-    let kinds: std::collections::BTreeSet<&str> = bucket[0].sources.iter().map(|s| s.kind).collect();
+    let bucket: Vec<_> = d
+        .failures
+        .iter()
+        .filter(|f| f.logical_id.as_deref() == Some("DiagnosisBucket"))
+        .collect();
+    assert_eq!(
+        bucket.len(),
+        1,
+        "DiagnosisBucket reported {} times",
+        bucket.len()
+    );
+    let kinds: std::collections::BTreeSet<&str> =
+        bucket[0].sources.iter().map(|s| s.kind).collect();
     for k in ["stack-event", "operation-result", "stack-instance"] {
         assert!(kinds.contains(k), "missing {k} sighting: {kinds:?}");
     }
 }
 
 fn evidence() -> stackset_doctor::evidence::Evidence {
-    stackset_doctor::collect::load_paths(&[SAMPLE.into()]).expect("sample").evidence
+    stackset_doctor::collect::load_paths(&[SAMPLE.into()])
+        .expect("sample")
+        .evidence
 }
 
 #[test]
@@ -114,7 +184,10 @@ fn admin_side_evidence_alone_finds_the_same_root_cause() {
     let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap());
     assert_eq!(d.root_causes.len(), 1);
     let f = &d.failures[d.root_causes[0].failure];
-    assert_eq!((f.class.category, f.logical_id.as_deref()), (Category::ScpDeny, Some("DiagnosisBucket")));
+    assert_eq!(
+        (f.class.category, f.logical_id.as_deref()),
+        (Category::ScpDeny, Some("DiagnosisBucket"))
+    );
 }
 
 #[test]
@@ -125,7 +198,11 @@ fn without_templates_the_known_topology_links_ta_to_da() {
     }
     let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap());
     assert_eq!(d.root_causes.len(), 1);
-    assert!(d.caused_by.iter().flatten().any(|(_, l)| l.kind == LinkKind::KnownTopology));
+    assert!(d
+        .caused_by
+        .iter()
+        .flatten()
+        .any(|(_, l)| l.kind == LinkKind::KnownTopology));
 }
 
 #[test]
@@ -138,7 +215,12 @@ fn without_templates_or_topologies_timing_still_links_with_lower_confidence() {
     catalog.topologies.clear();
     let d = stackset_doctor::diagnose(&ev, &catalog);
     assert_eq!(d.root_causes.len(), 1, "{:#?}", d.root_causes);
-    let inferred: Vec<_> = d.caused_by.iter().flatten().filter(|(_, l)| l.kind == LinkKind::TimingInference).collect();
+    let inferred: Vec<_> = d
+        .caused_by
+        .iter()
+        .flatten()
+        .filter(|(_, l)| l.kind == LinkKind::TimingInference)
+        .collect();
     assert!(!inferred.is_empty());
     assert!(inferred.iter().all(|(_, l)| l.confidence < 0.8));
 }

@@ -27,9 +27,17 @@ fn rule_ids_are_stable() {
 fn every_rule_has_examples_counter_examples_and_sources() {
     for r in &Catalog::builtin().unwrap().rules {
         assert!(!r.examples.is_empty(), "{} has no example", r.id);
-        assert!(!r.counter_examples.is_empty(), "{} has no counter-example", r.id);
+        assert!(
+            !r.counter_examples.is_empty(),
+            "{} has no counter-example",
+            r.id
+        );
         for ex in &r.examples {
-            assert!(ex.source.as_deref().is_some_and(|s| !s.is_empty()), "{}: an example has no source", r.id);
+            assert!(
+                ex.source.as_deref().is_some_and(|s| !s.is_empty()),
+                "{}: an example has no source",
+                r.id
+            );
         }
     }
 }
@@ -51,5 +59,8 @@ fn unknown_messages_are_other_and_unknown_never_forced() {
 fn catalog_page_is_up_to_date() {
     let want = stackset_doctor::classify::rules::catalog_markdown(&Catalog::builtin().unwrap());
     let have = std::fs::read_to_string("rules/README.md").unwrap_or_default();
-    assert!(have == want, "rules/README.md is stale: run `cargo run -- rules doc > rules/README.md`");
+    assert!(
+        have == want,
+        "rules/README.md is stale: run `cargo run -- rules doc > rules/README.md`"
+    );
 }

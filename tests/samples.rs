@@ -50,8 +50,19 @@ fn json_report_is_the_v1_contract() {
         }
         for f in v["failures"].as_array().unwrap() {
             for key in [
-                "id", "stack_set", "account", "region", "logical_id", "resource_type", "status", "message", "rule",
-                "category", "role", "caused_by", "sources",
+                "id",
+                "stack_set",
+                "account",
+                "region",
+                "logical_id",
+                "resource_type",
+                "status",
+                "message",
+                "rule",
+                "category",
+                "role",
+                "caused_by",
+                "sources",
             ] {
                 assert!(f.get(key).is_some(), "{name}: failure without {key}");
             }
@@ -59,8 +70,19 @@ fn json_report_is_the_v1_contract() {
         }
         for r in v["root_causes"].as_array().unwrap() {
             for key in [
-                "failure", "rule", "category", "stack_set", "account", "region", "logical_id", "resource_type",
-                "message", "fields", "explains", "confidence", "remediation",
+                "failure",
+                "rule",
+                "category",
+                "stack_set",
+                "account",
+                "region",
+                "logical_id",
+                "resource_type",
+                "message",
+                "fields",
+                "explains",
+                "confidence",
+                "remediation",
             ] {
                 assert!(r.get(key).is_some(), "{name}: root cause without {key}");
             }
@@ -76,7 +98,12 @@ fn self_managed_missing_execution_role_is_its_own_root_cause() {
     assert!(!d.root_causes.is_empty());
     for rc in &d.root_causes {
         let f = &d.failures[rc.failure];
-        assert_eq!(f.class.category.as_str(), "stackset-execution-role", "{:?}", f.message);
+        assert_eq!(
+            f.class.category.as_str(),
+            "stackset-execution-role",
+            "{:?}",
+            f.message
+        );
         assert_eq!(f.account.as_deref(), Some("444444444444"));
     }
 }
@@ -89,7 +116,12 @@ fn already_exists_bucket_explains_its_cancelled_siblings() {
     let f = &d.failures[rc.failure];
     assert_eq!(f.class.category.as_str(), "already-exists");
     assert_eq!(f.logical_id.as_deref(), Some("LogsBucket"));
-    let cancelled: Vec<_> = d.failures.iter().enumerate().filter(|(_, f)| f.class.category.as_str() == "cancelled-cascade").collect();
+    let cancelled: Vec<_> = d
+        .failures
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.class.category.as_str() == "cancelled-cascade")
+        .collect();
     assert!(cancelled.len() >= 2);
     for (i, _) in cancelled {
         assert!(rc.explains.contains(&i));
@@ -98,9 +130,14 @@ fn already_exists_bucket_explains_its_cancelled_siblings() {
 
 #[test]
 fn markdown_escapes_what_comes_from_the_input() {
-    let mut ev = stackset_doctor::collect::load_paths(&["samples/bucket-already-exists".into()]).unwrap().evidence;
+    let mut ev = stackset_doctor::collect::load_paths(&["samples/bucket-already-exists".into()])
+        .unwrap()
+        .evidence;
     for e in &mut ev.stack_events {
-        e.logical_id = e.logical_id.as_ref().map(|l| format!("{l}<script>alert(1)</script>|*x*"));
+        e.logical_id = e
+            .logical_id
+            .as_ref()
+            .map(|l| format!("{l}<script>alert(1)</script>|*x*"));
     }
     let d = stackset_doctor::diagnose(&ev, &stackset_doctor::classify::Catalog::builtin().unwrap());
     let md = render(&d, Format::Markdown);

@@ -43,7 +43,14 @@ pub struct Classification {
 
 impl Classification {
     pub fn unknown(fields: BTreeMap<String, String>) -> Self {
-        Classification { rule: None, title: None, category: Category::Other, role: Role::Unknown, priority: 0, fields }
+        Classification {
+            rule: None,
+            title: None,
+            category: Category::Other,
+            role: Role::Unknown,
+            priority: 0,
+            fields,
+        }
     }
 }
 
@@ -90,13 +97,25 @@ pub struct Classifier<'c> {
 
 impl<'c> Classifier<'c> {
     pub fn new(catalog: &'c Catalog) -> Self {
-        Classifier { catalog, cache: HashMap::new() }
+        Classifier {
+            catalog,
+            cache: HashMap::new(),
+        }
     }
 
-    pub fn classify(&mut self, raw: &str, resource_type: Option<&str>, status: &str) -> (Envelope, String, Classification) {
+    pub fn classify(
+        &mut self,
+        raw: &str,
+        resource_type: Option<&str>,
+        status: &str,
+    ) -> (Envelope, String, Classification) {
         let u = unwrap::unwrap(raw);
         let inner = u.innermost().to_owned();
-        let key = (raw.to_owned(), resource_type.map(str::to_owned), status.to_owned());
+        let key = (
+            raw.to_owned(),
+            resource_type.map(str::to_owned),
+            status.to_owned(),
+        );
         if let Some(c) = self.cache.get(&key) {
             return (u.envelope, inner, c.clone());
         }
@@ -108,7 +127,12 @@ impl<'c> Classifier<'c> {
 }
 
 /// Classify one unwrapped message (used by `explain` and by the [`Classifier`]).
-pub fn classify_unwrapped(catalog: &Catalog, u: &Unwrapped<'_>, resource_type: Option<&str>, status: Option<&str>) -> Classification {
+pub fn classify_unwrapped(
+    catalog: &Catalog,
+    u: &Unwrapped<'_>,
+    resource_type: Option<&str>,
+    status: Option<&str>,
+) -> Classification {
     let mut fields = envelope_fields(&u.envelope);
     match catalog.best_match(&u.layers, resource_type, status) {
         Some(m) => {
@@ -149,7 +173,10 @@ fn is_failed_status(s: &str) -> bool {
 
 /// Stack-level statuses whose reason explains a rollback (`The following resource(s) failed to create: [...]`).
 fn is_rollback_status(s: &str) -> bool {
-    matches!(s, "ROLLBACK_IN_PROGRESS" | "UPDATE_ROLLBACK_IN_PROGRESS" | "IMPORT_ROLLBACK_IN_PROGRESS")
+    matches!(
+        s,
+        "ROLLBACK_IN_PROGRESS" | "UPDATE_ROLLBACK_IN_PROGRESS" | "IMPORT_ROLLBACK_IN_PROGRESS"
+    )
 }
 
 struct Draft {
@@ -174,7 +201,12 @@ fn sighting(kind: &'static str, status: &str, source: &Option<SourceRef>) -> Sig
         Some(s) => (s.file.clone(), s.pointer.clone()),
         None => (String::new(), String::new()),
     };
-    Sighting { kind, status: status.to_owned(), file, pointer }
+    Sighting {
+        kind,
+        status: status.to_owned(),
+        file,
+        pointer,
+    }
 }
 
 /// Every failure in the evidence, merged and classified, in a stable order with ids `F1`, `F2`, ...
@@ -182,7 +214,12 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
     let op_time: HashMap<(&str, &str), DateTime<Utc>> = evidence
         .operations
         .iter()
-        .filter_map(|o| Some(((o.stack_set.as_deref()?, o.operation_id.as_str()), o.created?)))
+        .filter_map(|o| {
+            Some((
+                (o.stack_set.as_deref()?, o.operation_id.as_str()),
+                o.created?,
+            ))
+        })
         .collect();
     let mut drafts = Vec::new();
 
@@ -194,7 +231,11 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
             continue;
         }
         drafts.push(Draft {
-            level: if is_stack { Level::Stack } else { Level::Resource },
+            level: if is_stack {
+                Level::Stack
+            } else {
+                Level::Resource
+            },
             stack_set: e.stack_set.clone(),
             account: e.account.clone(),
             region: e.region.clone(),
@@ -213,7 +254,11 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
 
     for s in &evidence.stacks {
         let reason = s.status_reason.as_deref().unwrap_or("");
-        if reason.is_empty() || !(is_failed_status(&s.status) || is_rollback_status(&s.status) || s.status.contains("ROLLBACK")) {
+        if reason.is_empty()
+            || !(is_failed_status(&s.status)
+                || is_rollback_status(&s.status)
+                || s.status.contains("ROLLBACK"))
+        {
             continue;
         }
         drafts.push(Draft {
@@ -280,12 +325,18 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
 
     for i in &evidence.stack_instances {
         let detailed = i.detailed_status.as_deref().unwrap_or("");
-        let failed = matches!(detailed, "FAILED" | "CANCELLED" | "FAILED_IMPORT" | "SKIPPED_SUSPENDED_ACCOUNT" | "INOPERABLE")
-            || i.status == "INOPERABLE";
+        let failed = matches!(
+            detailed,
+            "FAILED" | "CANCELLED" | "FAILED_IMPORT" | "SKIPPED_SUSPENDED_ACCOUNT" | "INOPERABLE"
+        ) || i.status == "INOPERABLE";
         if !failed {
             continue;
         }
-        let status = if detailed.is_empty() { i.status.clone() } else { detailed.to_owned() };
+        let status = if detailed.is_empty() {
+            i.status.clone()
+        } else {
+            detailed.to_owned()
+        };
         drafts.push(Draft {
             level: Level::Instance,
             stack_set: i.stack_set.clone(),
@@ -329,8 +380,26 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
     let mut classifier = Classifier::new(catalog);
     let mut failures = merge(drafts, &mut classifier);
     failures.sort_by(|a, b| {
-        (a.timestamp.is_none(), a.timestamp, &a.stack_set, &a.account, &a.region, a.level, &a.logical_id, &a.message)
-            .cmp(&(b.timestamp.is_none(), b.timestamp, &b.stack_set, &b.account, &b.region, b.level, &b.logical_id, &b.message))
+        (
+            a.timestamp.is_none(),
+            a.timestamp,
+            &a.stack_set,
+            &a.account,
+            &a.region,
+            a.level,
+            &a.logical_id,
+            &a.message,
+        )
+            .cmp(&(
+                b.timestamp.is_none(),
+                b.timestamp,
+                &b.stack_set,
+                &b.account,
+                &b.region,
+                b.level,
+                &b.logical_id,
+                &b.message,
+            ))
     });
     for (i, f) in failures.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);
@@ -342,7 +411,11 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
 
 fn stack_name_of(stack_id: &str) -> Option<String> {
     let p = crate::evidence::arn_parts(stack_id)?;
-    p.resource.strip_prefix("stack/")?.split('/').next().map(str::to_owned)
+    p.resource
+        .strip_prefix("stack/")?
+        .split('/')
+        .next()
+        .map(str::to_owned)
 }
 
 /// Merge sightings of one failure: same stack set, account, region and resource, and the same innermost
@@ -352,18 +425,34 @@ fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<Failure> {
     // (stack set, account, region, logical id) -> indexes into `out`
     let mut groups: HashMap<MergeKey, Vec<usize>> = HashMap::new();
     for d in drafts {
-        let (envelope, message, class) = classifier.classify(&d.raw, d.resource_type.as_deref(), &d.status);
+        let (envelope, message, class) =
+            classifier.classify(&d.raw, d.resource_type.as_deref(), &d.status);
         let logical_id = d.logical_id.clone().or_else(|| envelope.logical_id.clone());
-        let key = (d.stack_set.clone(), d.account.clone(), d.region.clone(), logical_id.clone());
+        let key = (
+            d.stack_set.clone(),
+            d.account.clone(),
+            d.region.clone(),
+            logical_id.clone(),
+        );
         let slot = groups.entry(key).or_default();
-        let same = slot.iter().copied().find(|&i| same_message(&out[i].message, &message));
+        let same = slot
+            .iter()
+            .copied()
+            .find(|&i| same_message(&out[i].message, &message));
         match same {
             Some(i) => absorb(&mut out[i], d, envelope, message, class),
             None => {
                 slot.push(out.len());
-                let resource_type = d.resource_type.clone().or_else(|| envelope.resource_type.clone());
+                let resource_type = d
+                    .resource_type
+                    .clone()
+                    .or_else(|| envelope.resource_type.clone());
                 // An instance result whose composite reason names a resource is that resource's failure.
-                let level = if d.level == Level::Instance && logical_id.is_some() { Level::Resource } else { d.level };
+                let level = if d.level == Level::Instance && logical_id.is_some() {
+                    Level::Resource
+                } else {
+                    d.level
+                };
                 out.push(Failure {
                     id: String::new(),
                     level,
@@ -391,7 +480,12 @@ fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<Failure> {
 }
 
 /// Stack set, account, region, logical id.
-type MergeKey = (Option<String>, Option<String>, Option<String>, Option<String>);
+type MergeKey = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn same_message(a: &str, b: &str) -> bool {
     if a == b {
@@ -404,7 +498,8 @@ fn same_message(a: &str, b: &str) -> bool {
 
 fn absorb(f: &mut Failure, d: Draft, envelope: Envelope, message: String, class: Classification) {
     // The stack event is the most specific sighting: prefer its status, time and message.
-    let more_specific = d.sighting.kind == "stack-event" && f.sources.iter().all(|s| s.kind != "stack-event");
+    let more_specific =
+        d.sighting.kind == "stack-event" && f.sources.iter().all(|s| s.kind != "stack-event");
     if more_specific {
         f.level = d.level;
         f.status = d.status;
@@ -417,7 +512,13 @@ fn absorb(f: &mut Failure, d: Draft, envelope: Envelope, message: String, class:
     macro_rules! fill {
         ($($field:ident),*) => { $( if f.$field.is_none() { f.$field = d.$field; } )* };
     }
-    fill!(stack_id, stack_name, operation_id, resource_type, physical_id);
+    fill!(
+        stack_id,
+        stack_name,
+        operation_id,
+        resource_type,
+        physical_id
+    );
     match (f.timestamp, d.timestamp) {
         (None, t) => f.timestamp = t,
         (Some(a), Some(b)) if b < a => f.timestamp = Some(b),

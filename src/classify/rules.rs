@@ -232,7 +232,9 @@ pub struct Rule {
 impl Rule {
     /// Whether the rule's optional filters admit a failure of this resource type and status.
     pub fn admits(&self, resource_type: Option<&str>, status: Option<&str>) -> bool {
-        let ok = |list: &[String], v: Option<&str>| list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v));
+        let ok = |list: &[String], v: Option<&str>| {
+            list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v))
+        };
         ok(&self.resource_types, resource_type) && ok(&self.statuses, status)
     }
 
@@ -328,11 +330,20 @@ impl Catalog {
 
     fn from_rules(mut rules: Vec<Rule>, topologies: Vec<Topology>) -> Result<Catalog, Error> {
         rules.sort_by(|a, b| a.id.cmp(&b.id));
-        let set = RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| Error::Rule {
-            location: Location { file: "<catalog>".into(), line: None, column: None },
-            reason: format!("the rules' patterns do not compile together: {e}"),
-        })?;
-        Ok(Catalog { rules, topologies, set })
+        let set =
+            RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| Error::Rule {
+                location: Location {
+                    file: "<catalog>".into(),
+                    line: None,
+                    column: None,
+                },
+                reason: format!("the rules' patterns do not compile together: {e}"),
+            })?;
+        Ok(Catalog {
+            rules,
+            topologies,
+            set,
+        })
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -356,7 +367,11 @@ impl Catalog {
                 .filter(|r| r.admits(resource_type, status))
                 .max_by(|a, b| a.priority.cmp(&b.priority).then_with(|| b.id.cmp(&a.id)));
             if let Some(rule) = best {
-                return Some(RuleMatch { rule, layer, captures: captures(&rule.regex, text) });
+                return Some(RuleMatch {
+                    rule,
+                    layer,
+                    captures: captures(&rule.regex, text),
+                });
             }
         }
         None
@@ -365,7 +380,12 @@ impl Catalog {
     /// Every rule matching at the layer where the best match is, highest priority first (for rule tests and
     /// for `explain`'s suggestions).
     pub fn all_matches_at<'c>(&'c self, text: &str) -> Vec<&'c Rule> {
-        let mut v: Vec<&Rule> = self.set.matches(text).into_iter().map(|i| &self.rules[i]).collect();
+        let mut v: Vec<&Rule> = self
+            .set
+            .matches(text)
+            .into_iter()
+            .map(|i| &self.rules[i])
+            .collect();
         v.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
         v
     }
@@ -388,7 +408,11 @@ fn collect_builtin(dir: &Dir<'_>, out: &mut Vec<SourceFile>) {
     for f in dir.files() {
         let rel = f.path().to_string_lossy().replace('\\', "/");
         if let Some(text) = f.contents_utf8() {
-            out.push(SourceFile { origin: format!("rules/{rel}"), rel, text: text.to_owned() });
+            out.push(SourceFile {
+                origin: format!("rules/{rel}"),
+                rel,
+                text: text.to_owned(),
+            });
         }
     }
     for d in dir.dirs() {
@@ -397,26 +421,49 @@ fn collect_builtin(dir: &Dir<'_>, out: &mut Vec<SourceFile>) {
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Error> {
-    let meta = std::fs::metadata(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    let meta = std::fs::metadata(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     if !meta.is_dir() {
         return Err(Error::Io {
             path: dir.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory of rule files"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a directory of rule files",
+            ),
         });
     }
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io {
-            path: e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf()),
-            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop")),
+            path: e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.to_path_buf()),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("file system loop")),
         })?;
         let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("toml") {
+        if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("toml")
+        {
             continue;
         }
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        let rel = path.strip_prefix(dir).unwrap_or(path).to_string_lossy().replace('\\', "/");
-        out.push(SourceFile { rel, origin: path.display().to_string(), text });
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        out.push(SourceFile {
+            rel,
+            origin: path.display().to_string(),
+            text,
+        });
     }
     Ok(out)
 }
@@ -440,7 +487,10 @@ fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<Topology>), E
         if let Some(first) = seen.insert(rule.id.clone(), f.origin.clone()) {
             return Err(Error::Rule {
                 location: loc(&f.origin),
-                reason: format!("duplicate rule id {:?}: already defined in {first}", rule.id),
+                reason: format!(
+                    "duplicate rule id {:?}: already defined in {first}",
+                    rule.id
+                ),
             });
         }
         rules.push(rule);
@@ -449,39 +499,68 @@ fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<Topology>), E
 }
 
 fn loc(origin: &str) -> Location {
-    Location { file: origin.to_owned(), line: None, column: None }
+    Location {
+        file: origin.to_owned(),
+        line: None,
+        column: None,
+    }
 }
 
 fn toml_error(f: &SourceFile, e: &toml::de::Error) -> Error {
     let (line, column) = match e.span() {
         Some(span) => {
-            let (l, c) = crate::collect::text::line_col(&f.text.as_bytes()[..span.start.min(f.text.len())]);
+            let (l, c) =
+                crate::collect::text::line_col(&f.text.as_bytes()[..span.start.min(f.text.len())]);
             (Some(l), Some(c))
         }
         None => (None, None),
     };
     Error::Rule {
-        location: Location { file: f.origin.clone(), line, column },
+        location: Location {
+            file: f.origin.clone(),
+            line,
+            column,
+        },
         reason: e.message().to_owned(),
     }
 }
 
 fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
     let raw: RuleFile = toml::from_str(&f.text).map_err(|e| toml_error(f, &e))?;
-    let bad = |reason: String| Error::Rule { location: loc(&f.origin), reason };
-    let stem = f.rel.rsplit('/').next().unwrap_or(&f.rel).trim_end_matches(".toml");
+    let bad = |reason: String| Error::Rule {
+        location: loc(&f.origin),
+        reason,
+    };
+    let stem = f
+        .rel
+        .rsplit('/')
+        .next()
+        .unwrap_or(&f.rel)
+        .trim_end_matches(".toml");
     if raw.id != stem {
-        return Err(bad(format!("id {:?} does not match the file name {:?} (a rule's file is named after its id)", raw.id, stem)));
+        return Err(bad(format!(
+            "id {:?} does not match the file name {:?} (a rule's file is named after its id)",
+            raw.id, stem
+        )));
     }
-    if raw.id.is_empty() || !raw.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if raw.id.is_empty()
+        || !raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err(bad(format!("id {:?} is not kebab-case", raw.id)));
     }
     if raw.role == Role::Unknown {
         return Err(bad("role must be \"root\" or \"consequence\"".into()));
     }
-    let regex = Regex::new(&raw.pattern).map_err(|e| bad(format!("pattern does not compile: {e}")))?;
+    let regex =
+        Regex::new(&raw.pattern).map_err(|e| bad(format!("pattern does not compile: {e}")))?;
     let captures: BTreeSet<&str> = regex.capture_names().flatten().collect();
-    for (what, template) in [("explanation", &raw.explanation), ("remediation", &raw.remediation)] {
+    for (what, template) in [
+        ("explanation", &raw.explanation),
+        ("remediation", &raw.remediation),
+    ] {
         for name in placeholders(template).map_err(|e| bad(format!("{what}: {e}")))? {
             if !captures.contains(name.as_str()) && !CONTEXT_FIELDS.contains(&name.as_str()) {
                 return Err(bad(format!(
@@ -495,7 +574,9 @@ fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
     for ex in &raw.examples {
         for k in ex.expect.keys() {
             if !captures.contains(k.as_str()) {
-                return Err(bad(format!("an example expects capture {k:?}, which the pattern does not have")));
+                return Err(bad(format!(
+                    "an example expects capture {k:?}, which the pattern does not have"
+                )));
             }
         }
     }
@@ -531,17 +612,25 @@ pub fn placeholders(template: &str) -> Result<Vec<String>, String> {
             }
             '{' => {
                 let rest = &template[i + 1..];
-                let end = rest.find('}').ok_or_else(|| format!("unclosed {{ at byte {i}"))?;
+                let end = rest
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed {{ at byte {i}"))?;
                 let name = &rest[..end];
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(format!("{{{name}}} is not a placeholder name (use {{{{ for a literal brace)"));
+                    return Err(format!(
+                        "{{{name}}} is not a placeholder name (use {{{{ for a literal brace)"
+                    ));
                 }
                 out.push(name.to_owned());
                 for _ in 0..=end {
                     chars.next();
                 }
             }
-            '}' => return Err(format!("unmatched }} at byte {i} (use }}}} for a literal brace)")),
+            '}' => {
+                return Err(format!(
+                    "unmatched }} at byte {i} (use }}}} for a literal brace)"
+                ))
+            }
             _ => {}
         }
     }
@@ -571,32 +660,6 @@ pub fn render(template: &str, fields: &BTreeMap<String, String>) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_and_escapes() {
-        assert_eq!(placeholders("a {x} {{literal}} {y_2}").unwrap(), vec!["x", "y_2"]);
-        assert!(placeholders("a {x").is_err());
-        assert!(placeholders("a }").is_err());
-        assert!(placeholders("{not valid}").is_err());
-    }
-
-    #[test]
-    fn render_fills_and_marks_missing() {
-        let mut f = BTreeMap::new();
-        f.insert("x".to_owned(), "1".to_owned());
-        assert_eq!(render("{x} {y} {{z}}", &f), "1 (unknown) {z}");
-    }
-
-    #[test]
-    fn builtin_catalog_loads() {
-        let c = Catalog::builtin().unwrap();
-        assert!(c.rules.len() >= 25, "only {} rules", c.rules.len());
-    }
-}
-
 /// The catalog page (`rules/README.md`), generated from the rule files; a test fails when it is stale.
 pub fn catalog_markdown(catalog: &Catalog) -> String {
     use std::fmt::Write;
@@ -623,13 +686,25 @@ pub fn catalog_markdown(catalog: &Catalog) -> String {
     for c in Category::ALL {
         let ids = per_cat
             .get(&c)
-            .map(|v| v.iter().map(|r| format!("[`{}`](#{})", r.id, r.id)).collect::<Vec<_>>().join(", "))
+            .map(|v| {
+                v.iter()
+                    .map(|r| format!("[`{}`](#{})", r.id, r.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_else(|| "—".into());
         let _ = writeln!(s, "| `{}` | {ids} |", c.as_str());
     }
     for r in &catalog.rules {
         let _ = writeln!(s, "\n## {}\n", r.id);
-        let _ = writeln!(s, "**{}** — category `{}`, role `{}`, priority {}.\n", r.title, r.category, r.role.as_str(), r.priority);
+        let _ = writeln!(
+            s,
+            "**{}** — category `{}`, role `{}`, priority {}.\n",
+            r.title,
+            r.category,
+            r.role.as_str(),
+            r.priority
+        );
         let _ = writeln!(s, "Pattern: `{}`\n", r.regex.as_str().replace('`', "\\`"));
         if !r.resource_types.is_empty() {
             let _ = writeln!(s, "Resource types: {}\n", r.resource_types.join(", "));
@@ -640,12 +715,28 @@ pub fn catalog_markdown(catalog: &Catalog) -> String {
         let _ = writeln!(s, "What happened: {}\n", r.explanation.replace('\n', " "));
         let _ = writeln!(s, "How to fix: {}\n", r.remediation.replace('\n', " "));
         if !r.references.is_empty() {
-            let _ = writeln!(s, "References: {}\n", r.references.iter().map(|u| format!("<{u}>")).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                s,
+                "References: {}\n",
+                r.references
+                    .iter()
+                    .map(|u| format!("<{u}>"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         let _ = writeln!(s, "Examples ({}):\n", r.examples.len());
         for ex in &r.examples {
-            let src = ex.source.as_deref().map(|u| format!(" — {u}")).unwrap_or_default();
-            let _ = writeln!(s, "- `{}`{src}", ex.message.replace('`', "'").replace('\n', " "));
+            let src = ex
+                .source
+                .as_deref()
+                .map(|u| format!(" — {u}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "- `{}`{src}",
+                ex.message.replace('`', "'").replace('\n', " ")
+            );
         }
     }
     s
@@ -687,5 +778,34 @@ impl Catalog {
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)));
         scored.truncate(n);
         scored
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_escapes() {
+        assert_eq!(
+            placeholders("a {x} {{literal}} {y_2}").unwrap(),
+            vec!["x", "y_2"]
+        );
+        assert!(placeholders("a {x").is_err());
+        assert!(placeholders("a }").is_err());
+        assert!(placeholders("{not valid}").is_err());
+    }
+
+    #[test]
+    fn render_fills_and_marks_missing() {
+        let mut f = BTreeMap::new();
+        f.insert("x".to_owned(), "1".to_owned());
+        assert_eq!(render("{x} {y} {{z}}", &f), "1 (unknown) {z}");
+    }
+
+    #[test]
+    fn builtin_catalog_loads() {
+        let c = Catalog::builtin().unwrap();
+        assert!(c.rules.len() >= 25, "only {} rules", c.rules.len());
     }
 }

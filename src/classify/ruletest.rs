@@ -37,12 +37,22 @@ fn matching_layer(rule: &Rule, ex: &Example) -> Option<(usize, BTreeMap<String, 
 fn check_example(catalog: &Catalog, rule: &Rule, n: usize, ex: &Example) -> Result<(), String> {
     let short: String = ex.message.chars().take(100).collect();
     let Some((_, caps)) = matching_layer(rule, ex) else {
-        return Err(format!("{}: example {} does not match: {short}", rule.id, n + 1));
+        return Err(format!(
+            "{}: example {} does not match: {short}",
+            rule.id,
+            n + 1
+        ));
     };
     for (k, want) in &ex.expect {
         match caps.get(k) {
             Some(got) if got == want => {}
-            got => return Err(format!("{}: example {}: capture {k} is {got:?}, expected {want:?}", rule.id, n + 1)),
+            got => {
+                return Err(format!(
+                    "{}: example {}: capture {k} is {got:?}, expected {want:?}",
+                    rule.id,
+                    n + 1
+                ))
+            }
         }
     }
     let u = unwrap(&ex.message);
@@ -52,7 +62,11 @@ fn check_example(catalog: &Catalog, rule: &Rule, n: usize, ex: &Example) -> Resu
             let rivals: Vec<&str> = catalog
                 .all_matches_at(layer)
                 .into_iter()
-                .filter(|r| r.id != rule.id && r.priority == rule.priority && r.admits(ex.resource_type.as_deref(), ex.status.as_deref()))
+                .filter(|r| {
+                    r.id != rule.id
+                        && r.priority == rule.priority
+                        && r.admits(ex.resource_type.as_deref(), ex.status.as_deref())
+                })
                 .map(|r| r.id.as_str())
                 .collect();
             if rivals.is_empty() {
@@ -67,17 +81,31 @@ fn check_example(catalog: &Catalog, rule: &Rule, n: usize, ex: &Example) -> Resu
                 ))
             }
         }
-        Some(m) => Err(format!("{}: example {} is classified as {} instead: {short}", rule.id, n + 1, m.rule.id)),
-        None => Err(format!("{}: example {} is classified as nothing: {short}", rule.id, n + 1)),
+        Some(m) => Err(format!(
+            "{}: example {} is classified as {} instead: {short}",
+            rule.id,
+            n + 1,
+            m.rule.id
+        )),
+        None => Err(format!(
+            "{}: example {} is classified as nothing: {short}",
+            rule.id,
+            n + 1
+        )),
     }
 }
 
 pub fn run(catalog: &Catalog) -> TestReport {
-    let mut report = TestReport { rules: catalog.rules.len(), ..TestReport::default() };
+    let mut report = TestReport {
+        rules: catalog.rules.len(),
+        ..TestReport::default()
+    };
     for rule in &catalog.rules {
         let entry = report.by_category.entry(rule.category).or_default();
         if rule.examples.is_empty() {
-            report.failed.push(format!("{}: has no example message", rule.id));
+            report
+                .failed
+                .push(format!("{}: has no example message", rule.id));
         }
         for (n, ex) in rule.examples.iter().enumerate() {
             entry.1 += 1;
@@ -93,7 +121,11 @@ pub fn run(catalog: &Catalog) -> TestReport {
             entry.1 += 1;
             if matching_layer(rule, ex).is_some() {
                 let short: String = ex.message.chars().take(100).collect();
-                report.failed.push(format!("{}: counter-example {} matches: {short}", rule.id, n + 1));
+                report.failed.push(format!(
+                    "{}: counter-example {} matches: {short}",
+                    rule.id,
+                    n + 1
+                ));
             } else {
                 entry.0 += 1;
                 report.passed += 1;

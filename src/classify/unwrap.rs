@@ -77,7 +77,10 @@ pub fn unwrap(raw: &str) -> Unwrapped<'_> {
             _ => break,
         }
     }
-    Unwrapped { layers, envelope: env }
+    Unwrapped {
+        layers,
+        envelope: env,
+    }
 }
 
 /// Trim whitespace and one trailing period (AWS ends most reasons with one, not all).
@@ -111,15 +114,21 @@ fn peel<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
 
 fn peel_composite<'a>(rest: &'a str, env: &mut Envelope) -> &'a str {
     // `X, ResourceType:Y, ResourceStatusReason:Z`; logical ids and types never contain ", ".
-    let Some((logical, rest2)) = rest.split_once(", ResourceType:") else { return rest };
-    let Some((rtype, reason)) = rest2.split_once(", ResourceStatusReason:") else { return rest };
+    let Some((logical, rest2)) = rest.split_once(", ResourceType:") else {
+        return rest;
+    };
+    let Some((rtype, reason)) = rest2.split_once(", ResourceStatusReason:") else {
+        return rest;
+    };
     set(&mut env.logical_id, logical);
     set(&mut env.resource_type, rtype);
     reason
 }
 
 fn peel_handler<'a>(rest: &'a str, env: &mut Envelope) -> &'a str {
-    let Some(body) = rest.strip_prefix('"') else { return rest };
+    let Some(body) = rest.strip_prefix('"') else {
+        return rest;
+    };
     let body_trim = body.trim_end().trim_end_matches('.');
     // The trailer is the last `" (RequestToken: ...)` or `" (HandlerErrorCode: ...)`.
     for marker in ["\" (RequestToken:", "\" (HandlerErrorCode:"] {
@@ -143,7 +152,8 @@ fn peel_tail<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
     let inner = &s[open + 1..s.len() - 1];
     let key = inner.split([':', ';', ',']).next().unwrap_or("").trim();
     match key {
-        "Service" | "SDK Attempt Count" | "RequestToken" | "HandlerErrorCode" | "RequestId" | "Request ID" => {
+        "Service" | "SDK Attempt Count" | "RequestToken" | "HandlerErrorCode" | "RequestId"
+        | "Request ID" => {
             parse_pairs(inner, env);
             Some(&s[..open])
         }
@@ -173,14 +183,18 @@ fn matching_open(s: &str) -> Option<usize> {
 fn parse_pairs(s: &str, env: &mut Envelope) {
     let sep = if s.contains(';') { ';' } else { ',' };
     for part in s.split(sep) {
-        let Some((k, v)) = part.split_once(':') else { continue };
+        let Some((k, v)) = part.split_once(':') else {
+            continue;
+        };
         let v = v.trim();
         match k.trim() {
             "Service" => set(&mut env.service, v),
             "Status Code" => set(&mut env.status_code, v),
             "Error Code" => set(&mut env.error_code, v),
             "Request ID" | "RequestId" => set(&mut env.request_id, v),
-            "Extended Request ID" | "S3 Extended Request ID" => set(&mut env.extended_request_id, v),
+            "Extended Request ID" | "S3 Extended Request ID" => {
+                set(&mut env.extended_request_id, v)
+            }
             "SDK Attempt Count" => set(&mut env.sdk_attempt_count, v),
             "RequestToken" => set(&mut env.request_token, v),
             "HandlerErrorCode" => set(&mut env.handler_error_code, v),
@@ -205,7 +219,10 @@ mod tests {
         let e = &u.envelope;
         assert_eq!(e.logical_id.as_deref(), Some("DiagnosisBucket"));
         assert_eq!(e.resource_type.as_deref(), Some("AWS::S3::Bucket"));
-        assert_eq!(e.handler_error_code.as_deref(), Some("GeneralServiceException"));
+        assert_eq!(
+            e.handler_error_code.as_deref(),
+            Some("GeneralServiceException")
+        );
         assert_eq!(e.service.as_deref(), Some("S3"));
         assert_eq!(e.status_code.as_deref(), Some("403"));
         assert_eq!(e.request_id.as_deref(), Some("XXXXXXXX"));
@@ -221,7 +238,10 @@ mod tests {
             u.innermost(),
             r#"Invalid principal in policy: "AWS":"arn:aws:iam::121212121212:role/ManagedInstance-CrossAccountManagementRole""#
         );
-        assert_eq!(u.envelope.handler_error_code.as_deref(), Some("InvalidRequest"));
+        assert_eq!(
+            u.envelope.handler_error_code.as_deref(),
+            Some("InvalidRequest")
+        );
         assert_eq!(u.envelope.service.as_deref(), Some("Iam"));
     }
 
@@ -240,7 +260,10 @@ mod tests {
         let raw = "Received response status [FAILED] from custom resource. Message returned: User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: ssm:GetParameter (RequestId: 9b1c)";
         let u = unwrap(raw);
         assert!(u.envelope.custom_resource);
-        assert_eq!(u.innermost(), "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: ssm:GetParameter");
+        assert_eq!(
+            u.innermost(),
+            "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: ssm:GetParameter"
+        );
     }
 
     #[test]
@@ -249,14 +272,23 @@ mod tests {
         let u = unwrap(raw);
         assert_eq!(u.innermost(), "boom");
         // The outermost code is kept: it is the one CloudFormation acted on.
-        assert_eq!(u.envelope.handler_error_code.as_deref(), Some("GeneralServiceException"));
+        assert_eq!(
+            u.envelope.handler_error_code.as_deref(),
+            Some("GeneralServiceException")
+        );
     }
 
     #[test]
     fn plain_messages_and_unknown_parentheses_stay() {
-        assert_eq!(unwrap("Resource creation cancelled").layers, vec!["Resource creation cancelled"]);
+        assert_eq!(
+            unwrap("Resource creation cancelled").layers,
+            vec!["Resource creation cancelled"]
+        );
         let u = unwrap("Bucket name is invalid (see the naming rules)");
-        assert_eq!(u.innermost(), "Bucket name is invalid (see the naming rules)");
+        assert_eq!(
+            u.innermost(),
+            "Bucket name is invalid (see the naming rules)"
+        );
         assert_eq!(unwrap("").layers, vec![""]);
         assert_eq!(unwrap(")(").innermost(), ")(");
     }

@@ -76,8 +76,11 @@ impl serde::de::Visitor<'_> for TsVisitor {
         parse_ts_str(v).map_err(E::custom)
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        DateTime::from_timestamp_millis((v * 1000.0) as i64)
-            .ok_or_else(|| E::custom(format!("invalid timestamp {v} (epoch seconds out of range)")))
+        DateTime::from_timestamp_millis((v * 1000.0) as i64).ok_or_else(|| {
+            E::custom(format!(
+                "invalid timestamp {v} (epoch seconds out of range)"
+            ))
+        })
     }
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
         self.visit_f64(v as f64)

@@ -51,11 +51,23 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
-                .map_err(|source| Error::Io { path: path.clone(), source })?;
-            inputs.push(Input { name: "<stdin>".into(), folder: None, path: None, stdin: Some(bytes), strict: true });
+                .map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            inputs.push(Input {
+                name: "<stdin>".into(),
+                folder: None,
+                path: None,
+                stdin: Some(bytes),
+                strict: true,
+            });
             continue;
         }
-        let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
         if meta.is_dir() {
             list_dir(path, &mut inputs)?;
         } else {
@@ -68,7 +80,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
             });
         }
     }
-    let parts: Vec<Result<(Loaded, Pending), Error>> = inputs.into_par_iter().map(load_input).collect();
+    let parts: Vec<Result<(Loaded, Pending), Error>> =
+        inputs.into_par_iter().map(load_input).collect();
     let mut loaded = Loaded::default();
     let mut pending = Pending::default();
     for part in parts {
@@ -90,13 +103,21 @@ fn load_input(input: Input) -> Result<(Loaded, Pending), Error> {
     let mut pending = Pending::default();
     let bytes = match (input.stdin, &input.path) {
         (Some(b), _) => b,
-        (None, Some(p)) => std::fs::read(p).map_err(|source| Error::Io { path: p.clone(), source })?,
+        (None, Some(p)) => std::fs::read(p).map_err(|source| Error::Io {
+            path: p.clone(),
+            source,
+        })?,
         (None, None) => Vec::new(),
     };
     match load_bytes(&input.name, input.folder, &bytes, &mut loaded, &mut pending) {
         Ok(()) => {}
-        Err(Error::UnknownShape { location, reason }) | Err(Error::Encoding { location, reason }) if !input.strict => {
-            loaded.warnings.push(format!("skipped {location}: {reason}"));
+        Err(Error::UnknownShape { location, reason })
+        | Err(Error::Encoding { location, reason })
+            if !input.strict =>
+        {
+            loaded
+                .warnings
+                .push(format!("skipped {location}: {reason}"));
         }
         Err(e) => return Err(e),
     }
@@ -104,11 +125,18 @@ fn load_input(input: Input) -> Result<(Loaded, Pending), Error> {
 }
 
 fn list_dir(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), Error> {
-    let walker = walkdir::WalkDir::new(dir).sort_by_file_name().follow_links(true);
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .follow_links(true);
     for entry in walker {
         let entry = entry.map_err(|e| Error::Io {
-            path: e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf()),
-            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop")),
+            path: e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.to_path_buf()),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("file system loop")),
         })?;
         if !entry.file_type().is_file() {
             continue;
@@ -134,7 +162,11 @@ fn folder_name(path: &Path) -> Option<String> {
 }
 
 fn loc(file: &str) -> Location {
-    Location { file: file.to_owned(), line: None, column: None }
+    Location {
+        file: file.to_owned(),
+        line: None,
+        column: None,
+    }
 }
 
 /// Parse one document and append what it holds.
@@ -148,12 +180,16 @@ fn load_bytes(
     let text = decode(file, bytes)?;
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Err(Error::UnknownShape { location: loc(file), reason: "empty file".into() });
+        return Err(Error::UnknownShape {
+            location: loc(file),
+            reason: "empty file".into(),
+        });
     }
     if !trimmed.starts_with('{') && !trimmed.starts_with('[') {
         return Err(Error::UnknownShape {
             location: loc(file),
-            reason: "not JSON (expected the output of an AWS CLI command with --output json)".into(),
+            reason: "not JSON (expected the output of an AWS CLI command with --output json)"
+                .into(),
         });
     }
     let doc = parse_document(file, &text)?;
@@ -210,7 +246,10 @@ fn json_error(file: &str, e: &serde_json::Error) -> Error {
 }
 
 fn src(file: &str, pointer: String) -> Option<SourceRef> {
-    Some(SourceRef { file: file.to_owned(), pointer })
+    Some(SourceRef {
+        file: file.to_owned(),
+        pointer,
+    })
 }
 
 /// Turn one parsed document into evidence records. Returns whether any known shape was present.
@@ -228,23 +267,26 @@ fn ingest(
     let doc = match doc.split_bundle() {
         Err(doc) => *doc,
         Ok(bundle) => {
-        if !bundle.schema.starts_with("stackset-doctor/evidence/") {
-            return Err(Error::UnknownShape {
-                location: loc(file),
-                reason: format!("schema {:?} is not a stackset-doctor evidence bundle", bundle.schema),
-            });
-        }
-        if bundle.schema != BUNDLE_SCHEMA {
-            return Err(Error::BadValue {
+            if !bundle.schema.starts_with("stackset-doctor/evidence/") {
+                return Err(Error::UnknownShape {
+                    location: loc(file),
+                    reason: format!(
+                        "schema {:?} is not a stackset-doctor evidence bundle",
+                        bundle.schema
+                    ),
+                });
+            }
+            if bundle.schema != BUNDLE_SCHEMA {
+                return Err(Error::BadValue {
                 location: loc(file),
                 reason: format!(
                     "evidence bundle schema {:?} is not supported by this version (it reads {BUNDLE_SCHEMA})",
                     bundle.schema
                 ),
             });
-        }
-        ev.extend(bundle.evidence);
-        return Ok(true);
+            }
+            ev.extend(bundle.evidence);
+            return Ok(true);
         }
     };
 
@@ -255,7 +297,11 @@ fn ingest(
         for (i, e) in events.into_iter().enumerate() {
             let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
                 && e.logical_resource_id.as_deref() == Some(&*e.stack_name);
-            if !event_is_failure(&e.resource_status, e.resource_status_reason.as_deref(), is_stack) {
+            if !event_is_failure(
+                &e.resource_status,
+                e.resource_status_reason.as_deref(),
+                is_stack,
+            ) {
                 continue;
             }
             let parts = arn_parts(&e.stack_id);
@@ -322,7 +368,9 @@ fn ingest(
                         status_reason: s.status_reason,
                         created: s.creation_timestamp,
                         ended: s.end_timestamp,
-                        failed_instances: s.status_details.and_then(|d| d.failed_stack_instances_count),
+                        failed_instances: s
+                            .status_details
+                            .and_then(|d| d.failed_stack_instances_count),
                         source: src(file, pointer),
                     },
                     folder.clone(),
@@ -346,7 +394,10 @@ fn ingest(
                     ))
                 }
                 SummaryKind::StackInstance => ev.stack_instances.push(StackInstance {
-                    stack_set: s.stack_set_id.as_deref().map(|id| stack_set_name_from_id(id).to_owned()),
+                    stack_set: s
+                        .stack_set_id
+                        .as_deref()
+                        .map(|id| stack_set_name_from_id(id).to_owned()),
                     account: s.account.unwrap_or_default(),
                     region: s.region.unwrap_or_default(),
                     stack_id: s.stack_id,
@@ -361,7 +412,9 @@ fn ingest(
             }
         }
         if unknown > 0 {
-            loaded.warnings.push(format!("{file}: {unknown} element(s) of Summaries of no known shape were ignored"));
+            loaded.warnings.push(format!(
+                "{file}: {unknown} element(s) of Summaries of no known shape were ignored"
+            ));
         }
     }
 
@@ -379,7 +432,10 @@ fn ingest(
             parameters: s
                 .parameters
                 .into_iter()
-                .map(|p| Parameter { key: p.parameter_key, value: p.parameter_value })
+                .map(|p| Parameter {
+                    key: p.parameter_key,
+                    value: p.parameter_value,
+                })
                 .collect(),
             source: src(file, "/StackSet".into()),
         });
@@ -387,7 +443,10 @@ fn ingest(
 
     if let Some(op) = doc.stack_set_operation {
         recognised = true;
-        let stack_set = op.stack_set_id.as_deref().map(|id| stack_set_name_from_id(id).to_owned());
+        let stack_set = op
+            .stack_set_id
+            .as_deref()
+            .map(|id| stack_set_name_from_id(id).to_owned());
         let record = Operation {
             stack_set: stack_set.clone(),
             operation_id: op.operation_id,
@@ -396,7 +455,9 @@ fn ingest(
             status_reason: op.status_reason,
             created: op.creation_timestamp,
             ended: op.end_timestamp,
-            failed_instances: op.status_details.and_then(|d| d.failed_stack_instances_count),
+            failed_instances: op
+                .status_details
+                .and_then(|d| d.failed_stack_instances_count),
             source: src(file, "/StackSetOperation".into()),
         };
         if stack_set.is_some() {
@@ -409,7 +470,10 @@ fn ingest(
     if let Some(i) = doc.stack_instance {
         recognised = true;
         ev.stack_instances.push(StackInstance {
-            stack_set: i.stack_set_id.as_deref().map(|id| stack_set_name_from_id(id).to_owned()),
+            stack_set: i
+                .stack_set_id
+                .as_deref()
+                .map(|id| stack_set_name_from_id(id).to_owned()),
             account: i.account,
             region: i.region,
             stack_id: i.stack_id,
@@ -428,7 +492,10 @@ fn ingest(
             id: p.policy_summary.id,
             arn: p.policy_summary.arn,
             name: p.policy_summary.name,
-            policy_type: p.policy_summary.policy_type.unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
+            policy_type: p
+                .policy_summary
+                .policy_type
+                .unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
             content: p.content,
             source: src(file, "/Policy".into()),
         });
@@ -439,7 +506,10 @@ fn ingest(
         ev.policies.push(OrgPolicy {
             id: None,
             arn: None,
-            name: Path::new(file).file_stem().and_then(|s| s.to_str()).map(str::to_owned),
+            name: Path::new(file)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(str::to_owned),
             policy_type: "SERVICE_CONTROL_POLICY".into(),
             content,
             source: src(file, String::new()),
@@ -454,10 +524,18 @@ fn ingest(
 fn resolve_pending(ev: &mut Evidence, pending: Pending) {
     let mut known: BTreeSet<String> = BTreeSet::new();
     known.extend(ev.stack_sets.iter().map(|s| s.name.clone()));
-    known.extend(ev.stack_instances.iter().filter_map(|i| i.stack_set.clone()));
+    known.extend(
+        ev.stack_instances
+            .iter()
+            .filter_map(|i| i.stack_set.clone()),
+    );
     known.extend(ev.stack_events.iter().filter_map(|e| e.stack_set.clone()));
     known.extend(ev.operations.iter().filter_map(|o| o.stack_set.clone()));
-    let only = if known.len() == 1 { known.iter().next().cloned() } else { None };
+    let only = if known.len() == 1 {
+        known.iter().next().cloned()
+    } else {
+        None
+    };
     let pick = |folder: Option<String>| -> Option<String> {
         match folder {
             Some(f) if known.contains(&f) => Some(f),

@@ -32,8 +32,15 @@ fn utf8(file: &str, bytes: &[u8]) -> Result<String, Error> {
         Err(e) => {
             let (line, column) = line_col(&bytes[..e.valid_up_to()]);
             Err(Error::Encoding {
-                location: Location { file: file.to_owned(), line: Some(line), column: Some(column) },
-                reason: format!("invalid UTF-8 at byte {} (expected UTF-8 or UTF-16 JSON text)", e.valid_up_to()),
+                location: Location {
+                    file: file.to_owned(),
+                    line: Some(line),
+                    column: Some(column),
+                },
+                reason: format!(
+                    "invalid UTF-8 at byte {} (expected UTF-8 or UTF-16 JSON text)",
+                    e.valid_up_to()
+                ),
             })
         }
     }
@@ -42,13 +49,21 @@ fn utf8(file: &str, bytes: &[u8]) -> Result<String, Error> {
 fn utf16(file: &str, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, Error> {
     if bytes.len() % 2 != 0 {
         return Err(Error::Encoding {
-            location: Location { file: file.to_owned(), line: None, column: None },
+            location: Location {
+                file: file.to_owned(),
+                line: None,
+                column: None,
+            },
             reason: "UTF-16 text with an odd number of bytes".into(),
         });
     }
     let units: Vec<u16> = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
     String::from_utf16(&units).map_err(|_| Error::Encoding {
-        location: Location { file: file.to_owned(), line: None, column: None },
+        location: Location {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+        },
         reason: "invalid UTF-16 (unpaired surrogate)".into(),
     })
 }
@@ -71,7 +86,10 @@ mod tests {
 
     #[test]
     fn utf16_le_with_and_without_bom() {
-        let le: Vec<u8> = "{\"a\":1}".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let le: Vec<u8> = "{\"a\":1}"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
         assert_eq!(decode("f", &le).unwrap(), "{\"a\":1}");
         let mut bom = vec![0xFF, 0xFE];
         bom.extend(&le);
@@ -87,7 +105,9 @@ mod tests {
 
     #[test]
     fn garbage_names_the_position() {
-        let err = decode("g.bin", b"{\n  \"a\": \xFF\xFE\x00").unwrap_err().to_string();
+        let err = decode("g.bin", b"{\n  \"a\": \xFF\xFE\x00")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("g.bin:2:8: not text"), "{err}");
     }
 }

@@ -17,8 +17,8 @@ use petgraph::Direction;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::classify::{Category, Failure, Level, Role};
 use crate::classify::rules::Topology;
+use crate::classify::{Category, Failure, Level, Role};
 use crate::evidence::Evidence;
 use crate::wildcard;
 
@@ -93,11 +93,19 @@ struct Indexes<'a> {
 type InstanceKey<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
 
 fn instance_key(f: &Failure) -> InstanceKey<'_> {
-    (f.stack_set.as_deref(), f.account.as_deref(), f.region.as_deref())
+    (
+        f.stack_set.as_deref(),
+        f.account.as_deref(),
+        f.region.as_deref(),
+    )
 }
 
 impl DeploymentGraph {
-    pub fn build(failures: &[Failure], evidence: &Evidence, topologies: &[Topology]) -> DeploymentGraph {
+    pub fn build(
+        failures: &[Failure],
+        evidence: &Evidence,
+        topologies: &[Topology],
+    ) -> DeploymentGraph {
         let mut graph = DiGraph::with_capacity(failures.len(), failures.len());
         let nodes: Vec<NodeIndex> = (0..failures.len()).map(|i| graph.add_node(i)).collect();
         let mut g = DeploymentGraph { graph, nodes };
@@ -112,7 +120,10 @@ impl DeploymentGraph {
                 by_stack.entry(s).or_default().push(i);
             }
             by_instance.entry(instance_key(f)).or_default().push(i);
-            by_stack_set.entry(f.stack_set.as_deref()).or_default().push(i);
+            by_stack_set
+                .entry(f.stack_set.as_deref())
+                .or_default()
+                .push(i);
             if let Some(a) = f.account.as_deref() {
                 by_account.entry(a).or_default().push(i);
             }
@@ -120,7 +131,10 @@ impl DeploymentGraph {
         let same_stack = |f: &Failure| -> Vec<usize> {
             match f.stack_id.as_deref().and_then(|s| by_stack.get(s)) {
                 Some(v) => v.clone(),
-                None => by_instance.get(&instance_key(f)).cloned().unwrap_or_default(),
+                None => by_instance
+                    .get(&instance_key(f))
+                    .cloned()
+                    .unwrap_or_default(),
             }
         };
         let providers = Providers::learn(evidence, topologies);
@@ -133,15 +147,29 @@ impl DeploymentGraph {
                     let earlier: Vec<usize> = stack
                         .iter()
                         .copied()
-                        .filter(|&j| j != i && is_primary(&failures[j]) && failures[j].level == Level::Resource)
+                        .filter(|&j| {
+                            j != i
+                                && is_primary(&failures[j])
+                                && failures[j].level == Level::Resource
+                        })
                         .filter(|&j| match (failures[j].timestamp, f.timestamp) {
                             (Some(a), Some(b)) => a <= b + Duration::minutes(1),
                             _ => true,
                         })
                         .collect();
-                    let targets = if earlier.is_empty() { primaries_or_all(failures, &stack, i) } else { earlier };
+                    let targets = if earlier.is_empty() {
+                        primaries_or_all(failures, &stack, i)
+                    } else {
+                        earlier
+                    };
                     for j in targets {
-                        g.link(i, j, LinkKind::Cancellation, 0.95, "cancelled after this failure in the same stack");
+                        g.link(
+                            i,
+                            j,
+                            LinkKind::Cancellation,
+                            0.95,
+                            "cancelled after this failure in the same stack",
+                        );
                     }
                 }
                 Category::StackRollup => {
@@ -154,7 +182,13 @@ impl DeploymentGraph {
                         .filter(|_| f.level == Level::Resource);
                     if let Some(child) = child {
                         for j in primaries_or_all(failures, child, i) {
-                            g.link(i, j, LinkKind::EmbeddedStack, 0.95, "the nested stack failed here");
+                            g.link(
+                                i,
+                                j,
+                                LinkKind::EmbeddedStack,
+                                0.95,
+                                "the nested stack failed here",
+                            );
                         }
                         continue;
                     }
@@ -163,52 +197,118 @@ impl DeploymentGraph {
                         .class
                         .fields
                         .get("resources")
-                        .map(|r| r.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).collect())
+                        .map(|r| {
+                            r.split(',')
+                                .map(|s| s.trim())
+                                .filter(|s| !s.is_empty())
+                                .collect()
+                        })
                         .unwrap_or_default();
                     let hits: Vec<usize> = stack
                         .iter()
                         .copied()
-                        .filter(|&j| j != i && failures[j].logical_id.as_deref().is_some_and(|l| named.contains(l)))
+                        .filter(|&j| {
+                            j != i
+                                && failures[j]
+                                    .logical_id
+                                    .as_deref()
+                                    .is_some_and(|l| named.contains(l))
+                        })
                         .collect();
-                    let targets = if hits.is_empty() { primaries_or_all(failures, &stack, i) } else { hits };
+                    let targets = if hits.is_empty() {
+                        primaries_or_all(failures, &stack, i)
+                    } else {
+                        hits
+                    };
                     for j in targets {
-                        g.link(i, j, LinkKind::Rollup, 0.95, "named in the stack's rollback summary");
+                        g.link(
+                            i,
+                            j,
+                            LinkKind::Rollup,
+                            0.95,
+                            "named in the stack's rollback summary",
+                        );
                     }
                 }
                 Category::StacksetFailureTolerance => {
-                    let op = by_stack_set.get(&f.stack_set.as_deref()).cloned().unwrap_or_default();
+                    let op = by_stack_set
+                        .get(&f.stack_set.as_deref())
+                        .cloned()
+                        .unwrap_or_default();
                     let peers: Vec<usize> = op
                         .into_iter()
-                        .filter(|&j| j != i && failures[j].level != Level::Operation && same_operation(f, &failures[j]))
-                        .filter(|&j| failures[j].class.category != Category::StacksetFailureTolerance)
+                        .filter(|&j| {
+                            j != i
+                                && failures[j].level != Level::Operation
+                                && same_operation(f, &failures[j])
+                        })
+                        .filter(|&j| {
+                            failures[j].class.category != Category::StacksetFailureTolerance
+                        })
                         .collect();
                     for j in representatives(failures, &primaries_or_all(failures, &peers, i)) {
-                        g.link(i, j, LinkKind::FailureTolerance, 0.8, "the operation stopped after this failure");
+                        g.link(
+                            i,
+                            j,
+                            LinkKind::FailureTolerance,
+                            0.8,
+                            "the operation stopped after this failure",
+                        );
                     }
                 }
                 _ => {}
             }
 
             // Summaries without a resource: an instance or operation result, or the operation itself.
-            if f.logical_id.is_none() && f.class.role != Role::Root && f.class.category != Category::StacksetFailureTolerance {
+            if f.logical_id.is_none()
+                && f.class.role != Role::Root
+                && f.class.category != Category::StacksetFailureTolerance
+            {
                 match f.level {
                     Level::Instance => {
-                        let inst = by_instance.get(&instance_key(f)).cloned().unwrap_or_default();
-                        let inner: Vec<usize> =
-                            inst.into_iter().filter(|&j| j != i && failures[j].level <= Level::Stack).collect();
+                        let inst = by_instance
+                            .get(&instance_key(f))
+                            .cloned()
+                            .unwrap_or_default();
+                        let inner: Vec<usize> = inst
+                            .into_iter()
+                            .filter(|&j| j != i && failures[j].level <= Level::Stack)
+                            .collect();
                         for j in primaries_or_all(failures, &inner, i) {
-                            g.link(i, j, LinkKind::InstanceSummary, 0.9, "the stack instance's failure");
+                            g.link(
+                                i,
+                                j,
+                                LinkKind::InstanceSummary,
+                                0.9,
+                                "the stack instance's failure",
+                            );
                         }
                     }
                     Level::Operation => {
-                        let op = by_stack_set.get(&f.stack_set.as_deref()).cloned().unwrap_or_default();
+                        let op = by_stack_set
+                            .get(&f.stack_set.as_deref())
+                            .cloned()
+                            .unwrap_or_default();
                         let results: Vec<usize> = op
                             .into_iter()
-                            .filter(|&j| j != i && failures[j].level != Level::Operation && same_operation(f, &failures[j]))
-                            .filter(|&j| failures[j].class.category != Category::StacksetFailureTolerance)
+                            .filter(|&j| {
+                                j != i
+                                    && failures[j].level != Level::Operation
+                                    && same_operation(f, &failures[j])
+                            })
+                            .filter(|&j| {
+                                failures[j].class.category != Category::StacksetFailureTolerance
+                            })
                             .collect();
-                        for j in representatives(failures, &primaries_or_all(failures, &results, i)) {
-                            g.link(i, j, LinkKind::OperationSummary, 0.9, "a failed instance of this operation");
+                        for j in representatives(failures, &primaries_or_all(failures, &results, i))
+                        {
+                            g.link(
+                                i,
+                                j,
+                                LinkKind::OperationSummary,
+                                0.9,
+                                "a failed instance of this operation",
+                            );
                         }
                     }
                     _ => {}
@@ -216,13 +316,27 @@ impl DeploymentGraph {
             }
 
             // Across stack sets: a principal that should exist but does not.
-            if matches!(f.class.category, Category::InvalidPrincipal | Category::NotFound) {
-                let mut arns: Vec<&str> = f.class.fields.get("principal").map(|p| vec![p.as_str()]).unwrap_or_default();
+            if matches!(
+                f.class.category,
+                Category::InvalidPrincipal | Category::NotFound
+            ) {
+                let mut arns: Vec<&str> = f
+                    .class
+                    .fields
+                    .get("principal")
+                    .map(|p| vec![p.as_str()])
+                    .unwrap_or_default();
                 arns.extend(role_arn.find_iter(&f.message).map(|m| m.as_str()));
                 let mut done = false;
                 for arn in arns {
-                    let Some((account, role_name)) = parse_role_arn(arn) else { continue };
-                    let ix = Indexes { providers: &providers, by_instance: &by_instance, by_account: &by_account };
+                    let Some((account, role_name)) = parse_role_arn(arn) else {
+                        continue;
+                    };
+                    let ix = Indexes {
+                        providers: &providers,
+                        by_instance: &by_instance,
+                        by_account: &by_account,
+                    };
                     done |= g.link_provider(i, failures, (account, role_name), &ix);
                     if done {
                         break;
@@ -235,7 +349,13 @@ impl DeploymentGraph {
 
     /// Link failure `i` (naming role `role_name` in `account`) to the failures of the stack set that should
     /// have created it. Returns whether any link was made.
-    fn link_provider(&mut self, i: usize, failures: &[Failure], (account, role_name): (&str, &str), ix: &Indexes<'_>) -> bool {
+    fn link_provider(
+        &mut self,
+        i: usize,
+        failures: &[Failure],
+        (account, role_name): (&str, &str),
+        ix: &Indexes<'_>,
+    ) -> bool {
         let (providers, by_instance, by_account) = (ix.providers, ix.by_instance, ix.by_account);
         let f = &failures[i];
         let in_account: Vec<usize> = by_account.get(account).cloned().unwrap_or_default();
@@ -244,7 +364,13 @@ impl DeploymentGraph {
             let candidates: Vec<usize> = in_account
                 .iter()
                 .copied()
-                .filter(|&j| j != i && failures[j].stack_set.as_deref().is_some_and(|s| wildcard::matches(&p.stack_set, s, false)))
+                .filter(|&j| {
+                    j != i
+                        && failures[j]
+                            .stack_set
+                            .as_deref()
+                            .is_some_and(|s| wildcard::matches(&p.stack_set, s, false))
+                })
                 .filter(|&j| failures[j].stack_set != f.stack_set)
                 .collect();
             if candidates.is_empty() {
@@ -257,13 +383,22 @@ impl DeploymentGraph {
                 .filter(|&j| p.logical_id.is_some() && failures[j].logical_id == p.logical_id)
                 .collect();
             let targets = if exact.is_empty() {
-                let keys: BTreeSet<InstanceKey<'_>> = candidates.iter().map(|&j| instance_key(&failures[j])).collect();
-                let all: Vec<usize> = keys.into_iter().flat_map(|k| by_instance.get(&k).cloned().unwrap_or_default()).collect();
+                let keys: BTreeSet<InstanceKey<'_>> = candidates
+                    .iter()
+                    .map(|&j| instance_key(&failures[j]))
+                    .collect();
+                let all: Vec<usize> = keys
+                    .into_iter()
+                    .flat_map(|k| by_instance.get(&k).cloned().unwrap_or_default())
+                    .collect();
                 primaries_or_all(failures, &all, i)
             } else {
                 exact
             };
-            let reason = format!("{} creates role {role_name} in account {account}, and it failed there", p.via);
+            let reason = format!(
+                "{} creates role {role_name} in account {account}, and it failed there",
+                p.via
+            );
             for j in targets {
                 self.link(i, j, p.kind, p.confidence, &reason);
                 linked = true;
@@ -280,9 +415,18 @@ impl DeploymentGraph {
         let nearby: Vec<usize> = in_account
             .iter()
             .copied()
-            .filter(|&j| j != i && failures[j].stack_set.is_some() && failures[j].stack_set != f.stack_set && window(j))
+            .filter(|&j| {
+                j != i
+                    && failures[j].stack_set.is_some()
+                    && failures[j].stack_set != f.stack_set
+                    && window(j)
+            })
             .collect();
-        let primaries: Vec<usize> = nearby.iter().copied().filter(|&j| is_primary(&failures[j])).collect();
+        let primaries: Vec<usize> = nearby
+            .iter()
+            .copied()
+            .filter(|&j| is_primary(&failures[j]))
+            .collect();
         let reason = format!("role {role_name} would live in account {account}, where another stack set failed at about the same time");
         for j in representatives(failures, &primaries) {
             self.link(i, j, LinkKind::TimingInference, 0.5, &reason);
@@ -292,10 +436,23 @@ impl DeploymentGraph {
     }
 
     fn link(&mut self, from: usize, to: usize, kind: LinkKind, confidence: f32, reason: &str) {
-        if from == to || self.graph.find_edge(self.nodes[from], self.nodes[to]).is_some() {
+        if from == to
+            || self
+                .graph
+                .find_edge(self.nodes[from], self.nodes[to])
+                .is_some()
+        {
             return;
         }
-        self.graph.add_edge(self.nodes[from], self.nodes[to], Link { kind, confidence, reason: reason.to_owned() });
+        self.graph.add_edge(
+            self.nodes[from],
+            self.nodes[to],
+            Link {
+                kind,
+                confidence,
+                reason: reason.to_owned(),
+            },
+        );
     }
 
     /// The failures that explain failure `i` (outgoing edges), with why.
@@ -314,7 +471,11 @@ impl DeploymentGraph {
             .graph
             .edges_directed(self.nodes[i], dir)
             .map(|e| {
-                let other = if dir == Direction::Outgoing { e.target() } else { e.source() };
+                let other = if dir == Direction::Outgoing {
+                    e.target()
+                } else {
+                    e.source()
+                };
                 (self.graph[other], e.weight())
             })
             .collect();
@@ -342,8 +503,11 @@ impl DeploymentGraph {
     /// Every edge, as (consequence, cause, link).
     pub fn links(&self) -> Vec<(usize, usize, &Link)> {
         use petgraph::visit::EdgeRef;
-        let mut v: Vec<_> =
-            self.graph.edge_references().map(|e| (self.graph[e.source()], self.graph[e.target()], e.weight())).collect();
+        let mut v: Vec<_> = self
+            .graph
+            .edge_references()
+            .map(|e| (self.graph[e.source()], self.graph[e.target()], e.weight()))
+            .collect();
         v.sort_by_key(|(a, b, _)| (*a, *b));
         v
     }
@@ -359,7 +523,11 @@ fn same_operation(a: &Failure, b: &Failure) -> bool {
 /// Primary failures among `candidates` (excluding `me`); all of them when none is primary.
 fn primaries_or_all(failures: &[Failure], candidates: &[usize], me: usize) -> Vec<usize> {
     let others: Vec<usize> = candidates.iter().copied().filter(|&j| j != me).collect();
-    let primaries: Vec<usize> = others.iter().copied().filter(|&j| is_primary(&failures[j])).collect();
+    let primaries: Vec<usize> = others
+        .iter()
+        .copied()
+        .filter(|&j| is_primary(&failures[j]))
+        .collect();
     if primaries.is_empty() {
         others
     } else {
@@ -372,7 +540,10 @@ fn primaries_or_all(failures: &[Failure], candidates: &[usize], me: usize) -> Ve
 fn representatives(failures: &[Failure], candidates: &[usize]) -> Vec<usize> {
     let mut seen: HashMap<(Option<&str>, &str), usize> = HashMap::new();
     for &j in candidates {
-        let k = (failures[j].class.rule.as_deref(), failures[j].message.as_str());
+        let k = (
+            failures[j].class.rule.as_deref(),
+            failures[j].message.as_str(),
+        );
         seen.entry(k).or_insert(j);
     }
     let mut v: Vec<usize> = seen.into_values().collect();
@@ -382,7 +553,8 @@ fn representatives(failures: &[Failure], candidates: &[usize]) -> Vec<usize> {
 
 fn role_arn_regex() -> Regex {
     // Built from a literal that is known to compile.
-    Regex::new(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+").unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+    Regex::new(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+        .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
 }
 
 /// `arn:aws:iam::121212121212:role/path/Name` → ("121212121212", "Name").
@@ -413,7 +585,9 @@ impl Providers {
     fn learn(evidence: &Evidence, topologies: &[Topology]) -> Providers {
         let mut v = Vec::new();
         for s in &evidence.stack_sets {
-            let Some(t) = s.template_body.as_deref() else { continue };
+            let Some(t) = s.template_body.as_deref() else {
+                continue;
+            };
             for r in templates::roles_created(t) {
                 v.push(Provider {
                     stack_set: s.name.clone(),
@@ -421,7 +595,10 @@ impl Providers {
                     logical_id: Some(r.logical_id.clone()),
                     kind: LinkKind::TemplateReference,
                     confidence: 0.9,
-                    via: format!("the template of stack set {} (resource {})", s.name, r.logical_id),
+                    via: format!(
+                        "the template of stack set {} (resource {})",
+                        s.name, r.logical_id
+                    ),
                 });
             }
         }
@@ -442,8 +619,11 @@ impl Providers {
 
     /// Providers of a role name, template-learned first.
     fn for_role<'p>(&'p self, role_name: &'p str) -> impl Iterator<Item = &'p Provider> + 'p {
-        let mut v: Vec<&Provider> =
-            self.0.iter().filter(|p| wildcard::matches(&p.role_pattern, role_name, true)).collect();
+        let mut v: Vec<&Provider> = self
+            .0
+            .iter()
+            .filter(|p| wildcard::matches(&p.role_pattern, role_name, true))
+            .collect();
         v.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         v.into_iter()
     }
@@ -456,11 +636,19 @@ mod tests {
     #[test]
     fn role_arns_parse_with_and_without_path() {
         assert_eq!(
-            parse_role_arn("arn:aws:iam::121212121212:role/ManagedInstance-CrossAccountManagementRole"),
+            parse_role_arn(
+                "arn:aws:iam::121212121212:role/ManagedInstance-CrossAccountManagementRole"
+            ),
             Some(("121212121212", "ManagedInstance-CrossAccountManagementRole"))
         );
-        assert_eq!(parse_role_arn("arn:aws-cn:iam::121212121212:role/a/b/Name"), Some(("121212121212", "Name")));
-        assert_eq!(parse_role_arn("arn:aws:sts::121212121212:assumed-role/x/y"), None);
+        assert_eq!(
+            parse_role_arn("arn:aws-cn:iam::121212121212:role/a/b/Name"),
+            Some(("121212121212", "Name"))
+        );
+        assert_eq!(
+            parse_role_arn("arn:aws:sts::121212121212:assumed-role/x/y"),
+            None
+        );
         assert_eq!(parse_role_arn("arn:aws:iam::1212:role/x"), None);
     }
 }

@@ -28,14 +28,21 @@ pub fn roles_created(template: &str) -> Vec<RoleDef> {
         }
     };
     let mut out = Vec::new();
-    let Some(resources) = doc["Resources"].as_hash() else { return out };
+    let Some(resources) = doc["Resources"].as_hash() else {
+        return out;
+    };
     for (k, v) in resources {
-        let (Some(logical), Some(rtype)) = (k.as_str(), v["Type"].as_str()) else { continue };
+        let (Some(logical), Some(rtype)) = (k.as_str(), v["Type"].as_str()) else {
+            continue;
+        };
         if rtype != "AWS::IAM::Role" {
             continue;
         }
         if let Some(name) = name_pattern(&v["Properties"]["RoleName"]) {
-            out.push(RoleDef { logical_id: logical.to_owned(), role_name: name });
+            out.push(RoleDef {
+                logical_id: logical.to_owned(),
+                role_name: name,
+            });
         }
     }
     out.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
@@ -49,7 +56,10 @@ fn name_pattern(v: &Yaml) -> Option<String> {
         Yaml::Array(a) => {
             // `!Join ['', [a, !Ref b]]` arrives as [sep, [parts]]; `!Sub [s, {vars}]` as [s, {...}].
             if let (Some(Yaml::String(sep)), Some(Yaml::Array(parts))) = (a.first(), a.get(1)) {
-                let parts: Vec<String> = parts.iter().map(|p| name_pattern(p).unwrap_or_else(|| "*".into())).collect();
+                let parts: Vec<String> = parts
+                    .iter()
+                    .map(|p| name_pattern(p).unwrap_or_else(|| "*".into()))
+                    .collect();
                 return Some(parts.join(sep));
             }
             a.first().and_then(name_pattern)
@@ -92,9 +102,11 @@ fn json_to_yaml(v: &serde_json::Value) -> Yaml {
         serde_json::Value::Number(n) => Yaml::Real(n.to_string()),
         serde_json::Value::String(s) => Yaml::String(s.clone()),
         serde_json::Value::Array(a) => Yaml::Array(a.iter().map(json_to_yaml).collect()),
-        serde_json::Value::Object(o) => {
-            Yaml::Hash(o.iter().map(|(k, v)| (Yaml::String(k.clone()), json_to_yaml(v))).collect())
-        }
+        serde_json::Value::Object(o) => Yaml::Hash(
+            o.iter()
+                .map(|(k, v)| (Yaml::String(k.clone()), json_to_yaml(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -124,8 +136,14 @@ Resources:
         assert_eq!(
             roles_created(t),
             vec![
-                RoleDef { logical_id: "ManagementRole".into(), role_name: "ManagedInstance-CrossAccountManagementRole".into() },
-                RoleDef { logical_id: "Regional".into(), role_name: "AWS-QuickSetup-*-*".into() },
+                RoleDef {
+                    logical_id: "ManagementRole".into(),
+                    role_name: "ManagedInstance-CrossAccountManagementRole".into()
+                },
+                RoleDef {
+                    logical_id: "Regional".into(),
+                    role_name: "AWS-QuickSetup-*-*".into()
+                },
             ]
         );
     }
@@ -133,7 +151,13 @@ Resources:
     #[test]
     fn json_with_fn_join() {
         let t = r#"{"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": {"Fn::Join": ["-", ["app", {"Ref": "Env"}]]}}}}}"#;
-        assert_eq!(roles_created(t), vec![RoleDef { logical_id: "R".into(), role_name: "app-*".into() }]);
+        assert_eq!(
+            roles_created(t),
+            vec![RoleDef {
+                logical_id: "R".into(),
+                role_name: "app-*".into()
+            }]
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@ impl Reporter for Dot {
     fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "digraph stackset_doctor {{")?;
         writeln!(out, "    rankdir=LR;")?;
-        writeln!(out, "    node [shape=box, fontname=\"Helvetica\", fontsize=10];")?;
+        writeln!(
+            out,
+            "    node [shape=box, fontname=\"Helvetica\", fontsize=10];"
+        )?;
         for f in &r.failures {
             let text = format!(
                 "{} {}\\n{}\\n{} · {} · {}",
@@ -37,12 +40,22 @@ impl Reporter for Dot {
             );
             // `\n` in a dot label is a line break; keep ours and escape the rest.
             let label = quote(&text).replace("\\\\n", "\\n");
-            let style = if f.role == "root" { ", style=filled, fillcolor=\"#fde2e1\", color=\"#c0392b\"" } else { "" };
+            let style = if f.role == "root" {
+                ", style=filled, fillcolor=\"#fde2e1\", color=\"#c0392b\""
+            } else {
+                ""
+            };
             writeln!(out, "    {} [label={label}{style}];", quote(&f.id))?;
         }
         for l in &r.links {
             let kind = l.kind.as_str();
-            writeln!(out, "    {} -> {} [label={}];", quote(&l.to), quote(&l.from), quote(kind))?;
+            writeln!(
+                out,
+                "    {} -> {} [label={}];",
+                quote(&l.to),
+                quote(&l.from),
+                quote(kind)
+            )?;
         }
         writeln!(out, "}}")
     }

@@ -37,11 +37,46 @@ impl Reporter for Markdown {
         writeln!(out, "{}\n", esc(&r.summary.verdict))?;
         writeln!(out, "| | |\n|---|---|")?;
         writeln!(out, "| Failures | {} |", r.summary.failures)?;
-        writeln!(out, "| Root causes | {} ({} matched no rule) |", r.summary.root_causes, r.summary.unexplained_root_causes)?;
-        writeln!(out, "| Stack sets | {} |", r.summary.stack_sets.iter().map(|s| esc(s)).collect::<Vec<_>>().join(", "))?;
-        writeln!(out, "| Accounts | {} |", r.summary.accounts.iter().map(|s| esc(s)).collect::<Vec<_>>().join(", "))?;
-        writeln!(out, "| Regions | {} |", r.summary.regions.iter().map(|s| esc(s)).collect::<Vec<_>>().join(", "))?;
-        writeln!(out, "| Tool | {} {} (report schema {}) |", r.tool.name, r.tool.version, r.schema)?;
+        writeln!(
+            out,
+            "| Root causes | {} ({} matched no rule) |",
+            r.summary.root_causes, r.summary.unexplained_root_causes
+        )?;
+        writeln!(
+            out,
+            "| Stack sets | {} |",
+            r.summary
+                .stack_sets
+                .iter()
+                .map(|s| esc(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        writeln!(
+            out,
+            "| Accounts | {} |",
+            r.summary
+                .accounts
+                .iter()
+                .map(|s| esc(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        writeln!(
+            out,
+            "| Regions | {} |",
+            r.summary
+                .regions
+                .iter()
+                .map(|s| esc(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        writeln!(
+            out,
+            "| Tool | {} {} (report schema {}) |",
+            r.tool.name, r.tool.version, r.schema
+        )?;
         for w in r.warnings.iter().chain(&r.coverage) {
             writeln!(out, "\n> **Note:** {}", esc(w))?;
         }
@@ -77,7 +112,10 @@ impl Reporter for Markdown {
 }
 
 fn resource(f: &FailureOut) -> String {
-    match (f.logical_id.is_some() && f.level != "stack", &f.resource_type) {
+    match (
+        f.logical_id.is_some() && f.level != "stack",
+        &f.resource_type,
+    ) {
         (true, Some(t)) => format!("{} ({})", esc(f.what()), esc(t)),
         _ => esc(f.what()),
     }
@@ -88,9 +126,18 @@ fn root_cause(out: &mut dyn Write, r: &Report, rc: &RootCauseOut) -> io::Result<
         out,
         "\n## Root cause {}: {}\n",
         rc.id,
-        esc(rc.title.as_deref().unwrap_or("no rule matched this message"))
+        esc(rc
+            .title
+            .as_deref()
+            .unwrap_or("no rule matched this message"))
     )?;
-    writeln!(out, "- **Category:** {} (rule {}, confidence {:.2})", esc(&rc.category), opt(&rc.rule), rc.confidence)?;
+    writeln!(
+        out,
+        "- **Category:** {} (rule {}, confidence {:.2})",
+        esc(&rc.category),
+        opt(&rc.rule),
+        rc.confidence
+    )?;
     writeln!(
         out,
         "- **Where:** stack set {}, account {}, region {}, resource {}",
@@ -109,7 +156,11 @@ fn root_cause(out: &mut dyn Write, r: &Report, rc: &RootCauseOut) -> io::Result<
     }
     if !rc.explains.is_empty() {
         writeln!(out, "\n### Chain\n")?;
-        writeln!(out, "This failure explains {} other failure(s):\n", rc.explains.len())?;
+        writeln!(
+            out,
+            "This failure explains {} other failure(s):\n",
+            rc.explains.len()
+        )?;
         chain(out, r, &rc.failure, 0)?;
     }
     writeln!(out, "\n### Fix\n")?;
@@ -146,7 +197,11 @@ fn chain(out: &mut dyn Write, r: &Report, id: &str, depth: usize) -> io::Result<
     if depth > MAX_DEPTH {
         return Ok(());
     }
-    for f in r.failures.iter().filter(|f| f.caused_by.as_deref() == Some(id)) {
+    for f in r
+        .failures
+        .iter()
+        .filter(|f| f.caused_by.as_deref() == Some(id))
+    {
         let link = f.link.as_ref().map(|l| l.kind.as_str());
         writeln!(
             out,
@@ -170,6 +225,9 @@ fn chain(out: &mut dyn Write, r: &Report, id: &str, depth: usize) -> io::Result<
 mod tests {
     #[test]
     fn escapes_markdown_and_html() {
-        assert_eq!(super::esc("<img src=x>*b*|[l](u)"), "&lt;img src=x&gt;\\*b\\*\\|\\[l\\](u)");
+        assert_eq!(
+            super::esc("<img src=x>*b*|[l](u)"),
+            "&lt;img src=x&gt;\\*b\\*\\|\\[l\\](u)"
+        );
     }
 }

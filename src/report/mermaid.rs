@@ -51,7 +51,12 @@ pub fn flowchart(r: &Report) -> String {
     } else {
         r.failures
             .iter()
-            .filter(|f| f.role == "root" || r.failures.iter().any(|p| Some(&p.id) == f.caused_by.as_ref() && p.role == "root"))
+            .filter(|f| {
+                f.role == "root"
+                    || r.failures
+                        .iter()
+                        .any(|p| Some(&p.id) == f.caused_by.as_ref() && p.role == "root")
+            })
             .take(MAX_NODES)
             .collect()
     };
@@ -65,13 +70,21 @@ pub fn flowchart(r: &Report) -> String {
             s.push_str(&format!("    {} -->|{}| {}\n", l.to, kind, l.from));
         }
     }
-    let roots: Vec<&str> = shown.iter().filter(|f| f.role == "root").map(|f| f.id.as_str()).collect();
+    let roots: Vec<&str> = shown
+        .iter()
+        .filter(|f| f.role == "root")
+        .map(|f| f.id.as_str())
+        .collect();
     if !roots.is_empty() {
         s.push_str("    classDef root fill:#fde2e1,stroke:#c0392b,stroke-width:2px\n");
         s.push_str(&format!("    class {} root\n", roots.join(",")));
     }
     if shown.len() < r.failures.len() {
-        s.push_str(&format!("    %% {} of {} failures shown; all are in --format json\n", shown.len(), r.failures.len()));
+        s.push_str(&format!(
+            "    %% {} of {} failures shown; all are in --format json\n",
+            shown.len(),
+            r.failures.len()
+        ));
     }
     s
 }

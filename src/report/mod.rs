@@ -58,6 +58,9 @@ pub fn sanitize(s: &str) -> String {
 mod tests {
     #[test]
     fn sanitize_strips_escapes_and_joins_lines() {
-        assert_eq!(super::sanitize("a\x1b[31mred\x07\nb\u{202E}c"), "a[31mred bc");
+        assert_eq!(
+            super::sanitize("a\x1b[31mred\x07\nb\u{202E}c"),
+            "a[31mred bc"
+        );
     }
 }

@@ -150,13 +150,21 @@ pub fn exit_code(d: &Diagnosis) -> i32 {
 }
 
 fn sorted<I: IntoIterator<Item = Option<String>>>(it: I) -> Vec<String> {
-    it.into_iter().flatten().collect::<BTreeSet<_>>().into_iter().collect()
+    it.into_iter()
+        .flatten()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 impl Report {
     pub fn new(d: &Diagnosis) -> Report {
-        let root_ids: BTreeMap<usize, String> =
-            d.root_causes.iter().enumerate().map(|(n, r)| (r.failure, format!("R{}", n + 1))).collect();
+        let root_ids: BTreeMap<usize, String> = d
+            .root_causes
+            .iter()
+            .enumerate()
+            .map(|(n, r)| (r.failure, format!("R{}", n + 1)))
+            .collect();
 
         let root_of = |mut i: usize| -> Option<String> {
             for _ in 0..=d.failures.len() {
@@ -183,7 +191,13 @@ impl Report {
                 let explained: Vec<&Failure> = r.explains.iter().map(|&j| &d.failures[j]).collect();
                 let mut per_set: BTreeMap<String, usize> = BTreeMap::new();
                 for e in &explained {
-                    *per_set.entry(e.stack_set.clone().unwrap_or_else(|| "(no stack set)".into())).or_default() += 1;
+                    *per_set
+                        .entry(
+                            e.stack_set
+                                .clone()
+                                .unwrap_or_else(|| "(no stack set)".into()),
+                        )
+                        .or_default() += 1;
                 }
                 RootCauseOut {
                     id: root_ids[&r.failure].clone(),
@@ -203,7 +217,11 @@ impl Report {
                     impact: Impact {
                         failures: explained.len(),
                         stack_sets: per_set,
-                        accounts: explained.iter().filter_map(|e| e.account.as_deref()).collect::<BTreeSet<_>>().len(),
+                        accounts: explained
+                            .iter()
+                            .filter_map(|e| e.account.as_deref())
+                            .collect::<BTreeSet<_>>()
+                            .len(),
                         regions: sorted(explained.iter().map(|e| e.region.clone())),
                     },
                     confidence: r.confidence,
@@ -214,7 +232,11 @@ impl Report {
             .collect::<Vec<_>>();
 
         let exit_code = exit_code(d);
-        let unexplained = d.root_causes.iter().filter(|r| d.failures[r.failure].class.rule.is_none()).count();
+        let unexplained = d
+            .root_causes
+            .iter()
+            .filter(|r| d.failures[r.failure].class.rule.is_none())
+            .count();
         let stack_sets = sorted(d.failures.iter().map(|f| f.stack_set.clone()));
         let accounts = sorted(d.failures.iter().map(|f| f.account.clone()));
         let regions = sorted(d.failures.iter().map(|f| f.region.clone()));
@@ -222,7 +244,10 @@ impl Report {
 
         Report {
             schema: REPORT_SCHEMA,
-            tool: Tool { name: "stackset-doctor", version: env!("CARGO_PKG_VERSION") },
+            tool: Tool {
+                name: "stackset-doctor",
+                version: env!("CARGO_PKG_VERSION"),
+            },
             summary: Summary {
                 verdict,
                 failures: d.failures.len(),
@@ -256,7 +281,13 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn verdict(d: &Diagnosis, roots: &[RootCauseOut], sets: &[String], accounts: &[String], unexplained: usize) -> String {
+fn verdict(
+    d: &Diagnosis,
+    roots: &[RootCauseOut],
+    sets: &[String],
+    accounts: &[String],
+    unexplained: usize,
+) -> String {
     if d.failures.is_empty() {
         return "No failure found in the evidence.".into();
     }
@@ -276,27 +307,48 @@ fn verdict(d: &Diagnosis, roots: &[RootCauseOut], sets: &[String], accounts: &[S
             top.account.as_deref().unwrap_or("an unknown account"),
         ));
         if top.impact.failures > 0 {
-            s.push_str(&format!(", which explains {} more", plural(top.impact.failures, "failure", "failures")));
+            s.push_str(&format!(
+                ", which explains {} more",
+                plural(top.impact.failures, "failure", "failures")
+            ));
         }
     }
     if unexplained > 0 {
-        s.push_str(&format!("; {} matched no rule", plural(unexplained, "root cause", "root causes")));
+        s.push_str(&format!(
+            "; {} matched no rule",
+            plural(unexplained, "root cause", "root causes")
+        ));
     }
     s.push('.');
     s
 }
 
-fn failure_out(d: &Diagnosis, i: usize, f: &Failure, is_root: bool, root: Option<String>) -> FailureOut {
+fn failure_out(
+    d: &Diagnosis,
+    i: usize,
+    f: &Failure,
+    is_root: bool,
+    root: Option<String>,
+) -> FailureOut {
     let (caused_by, link) = match &d.caused_by[i] {
         Some((j, l)) => (
             Some(fid(d, *j)),
-            Some(LinkOut { from: f.id.clone(), to: fid(d, *j), kind: l.kind, confidence: l.confidence, reason: l.reason.clone() }),
+            Some(LinkOut {
+                from: f.id.clone(),
+                to: fid(d, *j),
+                kind: l.kind,
+                confidence: l.confidence,
+                reason: l.reason.clone(),
+            }),
         ),
         None => (None, None),
     };
     FailureOut {
         id: f.id.clone(),
-        level: serde_json::to_value(f.level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        level: serde_json::to_value(f.level)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
         stack_set: f.stack_set.clone(),
         account: f.account.clone(),
         region: f.region.clone(),

@@ -51,7 +51,8 @@ impl Reporter for Table {
         for c in &r.coverage {
             writeln!(out, "missing evidence: {}", sanitize(c))?;
         }
-        let by_id: BTreeMap<&str, &FailureOut> = r.failures.iter().map(|f| (f.id.as_str(), f)).collect();
+        let by_id: BTreeMap<&str, &FailureOut> =
+            r.failures.iter().map(|f| (f.id.as_str(), f)).collect();
         let mut children: BTreeMap<&str, Vec<&FailureOut>> = BTreeMap::new();
         for f in &r.failures {
             if let Some(c) = &f.caused_by {
@@ -70,7 +71,11 @@ impl Reporter for Table {
             t.with(Style::sharp());
             writeln!(out, "{t}")?;
             if r.failures.len() > MAX_TABLE_ROWS {
-                writeln!(out, "… and {} more (all are in --format json)", r.failures.len() - MAX_TABLE_ROWS)?;
+                writeln!(
+                    out,
+                    "… and {} more (all are in --format json)",
+                    r.failures.len() - MAX_TABLE_ROWS
+                )?;
             }
         }
         Ok(())
@@ -83,12 +88,19 @@ fn row(f: &FailureOut) -> Row {
         stack_set: opt(&f.stack_set),
         account: opt(&f.account),
         region: opt(&f.region),
-        resource: match (f.logical_id.is_some() && f.level != "stack", &f.resource_type) {
+        resource: match (
+            f.logical_id.is_some() && f.level != "stack",
+            &f.resource_type,
+        ) {
             (true, Some(t)) => format!("{} ({})", sanitize(f.what()), sanitize(t)),
             _ => sanitize(f.what()),
         },
         status: sanitize(&f.status),
-        category: if f.role == "root" { format!("{} ◀ root", f.category) } else { f.category.clone() },
+        category: if f.role == "root" {
+            format!("{} ◀ root", f.category)
+        } else {
+            f.category.clone()
+        },
         caused_by: f.caused_by.clone().unwrap_or_else(|| "-".into()),
     }
 }
@@ -104,10 +116,18 @@ fn root_cause(
         "ROOT CAUSE {}  {} · {}  (confidence {:.2})",
         rc.id,
         rc.category,
-        sanitize(rc.title.as_deref().unwrap_or("no rule matched this message")),
+        sanitize(
+            rc.title
+                .as_deref()
+                .unwrap_or("no rule matched this message")
+        ),
         rc.confidence
     )?;
-    let place = [&rc.stack_set, &rc.account, &rc.region].iter().map(|s| opt(s)).collect::<Vec<_>>().join(" · ");
+    let place = [&rc.stack_set, &rc.account, &rc.region]
+        .iter()
+        .map(|s| opt(s))
+        .collect::<Vec<_>>()
+        .join(" · ");
     let resource = match (&rc.logical_id, &rc.resource_type) {
         (Some(l), Some(t)) => format!(" · {} ({})", sanitize(l), sanitize(t)),
         (Some(l), None) => format!(" · {}", sanitize(l)),
@@ -119,7 +139,13 @@ fn root_cause(
         wrapped(out, "  why       ", &sanitize(e))?;
     }
     if rc.impact.failures > 0 {
-        let sets = rc.impact.stack_sets.iter().map(|(s, n)| format!("{n} in {}", sanitize(s))).collect::<Vec<_>>().join(", ");
+        let sets = rc
+            .impact
+            .stack_sets
+            .iter()
+            .map(|(s, n)| format!("{n} in {}", sanitize(s)))
+            .collect::<Vec<_>>()
+            .join(", ");
         let accounts = match rc.impact.accounts {
             0 => String::new(),
             1 => " in 1 account".to_owned(),
@@ -138,7 +164,11 @@ fn root_cause(
             chain(out, rc.failure.as_str(), children, "    ", &mut lines)?;
         }
         if lines >= MAX_CHAIN_LINES {
-            writeln!(out, "    … chain cut at {MAX_CHAIN_LINES} lines; all {} failures are in --format json", rc.impact.failures)?;
+            writeln!(
+                out,
+                "    … chain cut at {MAX_CHAIN_LINES} lines; all {} failures are in --format json",
+                rc.impact.failures
+            )?;
         }
     }
     writeln!(out, "  fix")?;
@@ -169,12 +199,17 @@ fn chain(
     indent: &str,
     lines: &mut usize,
 ) -> io::Result<()> {
-    let Some(kids) = children.get(parent) else { return Ok(()) };
+    let Some(kids) = children.get(parent) else {
+        return Ok(());
+    };
     let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
     for k in kids {
         match groups.iter_mut().find(|g| {
             let h = g[0];
-            h.stack_set == k.stack_set && h.logical_id == k.logical_id && h.category == k.category && h.message == k.message
+            h.stack_set == k.stack_set
+                && h.logical_id == k.logical_id
+                && h.category == k.category
+                && h.message == k.message
         }) {
             Some(g) => g.push(k),
             None => groups.push(vec![k]),
@@ -187,7 +222,12 @@ fn chain(
         }
         let last = gi + 1 == n;
         let link = g[0].link.as_ref().map(|l| l.kind.as_str());
-        writeln!(out, "{indent}{}{}", if last { "└─ " } else { "├─ " }, node_line(g, link))?;
+        writeln!(
+            out,
+            "{indent}{}{}",
+            if last { "└─ " } else { "├─ " },
+            node_line(g, link)
+        )?;
         *lines += 1;
         let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
         for f in g {
@@ -200,9 +240,18 @@ fn chain(
 fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
     let f = group[0];
     let ids = if group.len() <= 4 {
-        group.iter().map(|g| g.id.as_str()).collect::<Vec<_>>().join(", ")
+        group
+            .iter()
+            .map(|g| g.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     } else {
-        format!("{}, {} … ({} failures)", group[0].id, group[1].id, group.len())
+        format!(
+            "{}, {} … ({} failures)",
+            group[0].id,
+            group[1].id,
+            group.len()
+        )
     };
     let mut accounts: Vec<&str> = group.iter().filter_map(|g| g.account.as_deref()).collect();
     accounts.dedup();
@@ -219,12 +268,23 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
         "{} · {} · {}",
         f.stack_set.as_deref().unwrap_or("-"),
         acct,
-        if regions.is_empty() { "-".to_owned() } else { regions.join(", ") }
+        if regions.is_empty() {
+            "-".to_owned()
+        } else {
+            regions.join(", ")
+        }
     );
     let what = f.what();
-    let msg = if f.message.is_empty() { "(no status reason)".to_owned() } else { short(&f.message, 90) };
+    let msg = if f.message.is_empty() {
+        "(no status reason)".to_owned()
+    } else {
+        short(&f.message, 90)
+    };
     let link = link.map(|l| format!("  [{l}]")).unwrap_or_default();
-    sanitize(&format!("{ids}  {where_} · {what} {}: {msg}{link}", f.status))
+    sanitize(&format!(
+        "{ids}  {where_} · {what} {}: {msg}{link}",
+        f.status
+    ))
 }
 
 fn short(s: &str, max: usize) -> String {

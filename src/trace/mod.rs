@@ -42,23 +42,33 @@ pub struct Diagnosis {
 impl Diagnosis {
     /// Failures whose immediate cause is `i`, in order.
     pub fn children(&self, i: usize) -> Vec<usize> {
-        (0..self.failures.len()).filter(|&j| matches!(&self.caused_by[j], Some((c, _)) if *c == i)).collect()
+        (0..self.failures.len())
+            .filter(|&j| matches!(&self.caused_by[j], Some((c, _)) if *c == i))
+            .collect()
     }
 
     /// True when every root cause matched a rule.
     pub fn all_explained(&self) -> bool {
-        self.root_causes.iter().all(|r| self.failures[r.failure].class.rule.is_some())
+        self.root_causes
+            .iter()
+            .all(|r| self.failures[r.failure].class.rule.is_some())
     }
 }
 
-pub fn trace(failures: Vec<Failure>, graph: &DeploymentGraph, evidence: &Evidence, catalog: &Catalog) -> Diagnosis {
+pub fn trace(
+    failures: Vec<Failure>,
+    graph: &DeploymentGraph,
+    evidence: &Evidence,
+    catalog: &Catalog,
+) -> Diagnosis {
     let n = failures.len();
     let mut roots: Vec<usize> = Vec::new();
     let mut in_component: Vec<Option<usize>> = vec![None; n];
     for comp in graph.components() {
         let members: BTreeSet<usize> = comp.iter().copied().collect();
-        let leaves_component =
-            comp.iter().any(|&i| graph.causes_of(i).iter().any(|(j, _)| !members.contains(j)));
+        let leaves_component = comp
+            .iter()
+            .any(|&i| graph.causes_of(i).iter().any(|(j, _)| !members.contains(j)));
         if leaves_component {
             continue;
         }
@@ -67,7 +77,14 @@ pub fn trace(failures: Vec<Failure>, graph: &DeploymentGraph, evidence: &Evidenc
         let rep = comp
             .iter()
             .copied()
-            .min_by_key(|&i| (failures[i].class.role != Role::Root, failures[i].timestamp.is_none(), failures[i].timestamp, i))
+            .min_by_key(|&i| {
+                (
+                    failures[i].class.role != Role::Root,
+                    failures[i].timestamp.is_none(),
+                    failures[i].timestamp,
+                    i,
+                )
+            })
             .unwrap_or(comp[0]);
         for &i in &comp {
             in_component[i] = Some(rep);
@@ -88,7 +105,10 @@ pub fn trace(failures: Vec<Failure>, graph: &DeploymentGraph, evidence: &Evidenc
             .max_by(|(ja, la), (jb, lb)| {
                 la.confidence
                     .total_cmp(&lb.confidence)
-                    .then_with(|| (failures[*ja].class.role == Role::Root).cmp(&(failures[*jb].class.role == Role::Root)))
+                    .then_with(|| {
+                        (failures[*ja].class.role == Role::Root)
+                            .cmp(&(failures[*jb].class.role == Role::Root))
+                    })
                     .then_with(|| jb.cmp(ja))
             });
         caused_by[i] = best.map(|(j, l)| (*j, (*l).clone()));
@@ -117,11 +137,25 @@ pub fn trace(failures: Vec<Failure>, graph: &DeploymentGraph, evidence: &Evidenc
         .collect();
     // Biggest impact first; then time.
     root_causes.sort_by(|a, b| {
-        b.explains.len().cmp(&a.explains.len()).then_with(|| a.failure.cmp(&b.failure))
+        b.explains
+            .len()
+            .cmp(&a.explains.len())
+            .then_with(|| a.failure.cmp(&b.failure))
     });
 
-    let links = graph.links().into_iter().map(|(a, b, l)| (a, b, l.clone())).collect();
-    Diagnosis { failures, caused_by, root_causes, links, warnings: Vec::new(), coverage: Vec::new() }
+    let links = graph
+        .links()
+        .into_iter()
+        .map(|(a, b, l)| (a, b, l.clone()))
+        .collect();
+    Diagnosis {
+        failures,
+        caused_by,
+        root_causes,
+        links,
+        warnings: Vec::new(),
+        coverage: Vec::new(),
+    }
 }
 
 /// Every failure from which `root` can be reached (the failures it explains), ascending.

@@ -76,9 +76,16 @@ pub fn build(
                     "statement {} of {} {}",
                     s.statement,
                     ex.policy_type,
-                    s.policy_name.as_deref().or(s.policy_id.as_deref()).unwrap_or("(unnamed)")
+                    s.policy_name
+                        .as_deref()
+                        .or(s.policy_id.as_deref())
+                        .unwrap_or("(unnamed)")
                 ),
-                None => format!("the {} statement that denies {}", ex.policy_type, ex.action.as_deref().unwrap_or("the action")),
+                None => format!(
+                    "the {} statement that denies {}",
+                    ex.policy_type,
+                    ex.action.as_deref().unwrap_or("the action")
+                ),
             };
             summary = format!("Exempt {values} in {target}, then deploy again.");
             steps.push(format!(
@@ -86,7 +93,8 @@ pub fn build(
                 ex.condition_operator,
                 ex.condition_key,
                 match &ex.statement {
-                    Some(s) if s.existing_values.is_empty() => " (the statement has none yet: add the condition)".to_owned(),
+                    Some(s) if s.existing_values.is_empty() =>
+                        " (the statement has none yet: add the condition)".to_owned(),
                     Some(s) => format!(" (today: {})", s.existing_values.join(", ")),
                     None => String::new(),
                 }
@@ -119,7 +127,11 @@ pub fn build(
     }
 
     steps.extend(runbook(f, fields, topologies));
-    Remediation { summary, steps, scp_exemption }
+    Remediation {
+        summary,
+        steps,
+        scp_exemption,
+    }
 }
 
 fn first_sentence(text: &str) -> String {
@@ -134,7 +146,10 @@ fn first_sentence(text: &str) -> String {
 /// A topology's runbook when the failure's stack set belongs to one; otherwise the generic retry.
 fn runbook(f: &Failure, fields: &BTreeMap<String, String>, topologies: &[Topology]) -> Vec<String> {
     if let Some(ss) = f.stack_set.as_deref() {
-        if let Some(t) = topologies.iter().find(|t| t.stack_sets.iter().any(|p| wildcard::matches(p, ss, false))) {
+        if let Some(t) = topologies
+            .iter()
+            .find(|t| t.stack_sets.iter().any(|p| wildcard::matches(p, ss, false)))
+        {
             if !t.runbook.is_empty() {
                 return t.runbook.iter().map(|s| rules::render(s, fields)).collect();
             }
@@ -197,29 +212,45 @@ pub fn exemption_for(principal: &str) -> Option<(Vec<String>, String, Vec<String
                 ))
             }
         }
-        "iam" if parts.resource.starts_with("role/") || parts.resource.starts_with("user/") => Some((
-            vec![principal.trim_matches('"').to_owned()],
-            format!("aws:PrincipalARN carries {principal} as the message shows it."),
-            Vec::new(),
-        )),
+        "iam" if parts.resource.starts_with("role/") || parts.resource.starts_with("user/") => {
+            Some((
+                vec![principal.trim_matches('"').to_owned()],
+                format!("aws:PrincipalARN carries {principal} as the message shows it."),
+                Vec::new(),
+            ))
+        }
         _ => None,
     }
 }
 
-fn scp_exemption_for(f: &Failure, principal: &str, fields: &BTreeMap<String, String>, evidence: &Evidence) -> ScpExemption {
+fn scp_exemption_for(
+    f: &Failure,
+    principal: &str,
+    fields: &BTreeMap<String, String>,
+    evidence: &Evidence,
+) -> ScpExemption {
     let (add_values, why, warnings) = exemption_for(principal).unwrap_or_default();
-    let policy_type = fields
-        .get("policy_type")
-        .cloned()
-        .unwrap_or_else(|| if f.class.category == Category::RcpDeny { "resource control policy" } else { "service control policy" }.into());
+    let policy_type = fields.get("policy_type").cloned().unwrap_or_else(|| {
+        if f.class.category == Category::RcpDeny {
+            "resource control policy"
+        } else {
+            "service control policy"
+        }
+        .into()
+    });
     let action = fields.get("action").cloned();
     let policy_arn = fields.get("policy_arn").cloned();
-    let want_type = if f.class.category == Category::RcpDeny { "RESOURCE_CONTROL_POLICY" } else { "SERVICE_CONTROL_POLICY" };
+    let want_type = if f.class.category == Category::RcpDeny {
+        "RESOURCE_CONTROL_POLICY"
+    } else {
+        "SERVICE_CONTROL_POLICY"
+    };
     let statement = action
         .as_deref()
         .and_then(|a| locate_statement(evidence, want_type, policy_arn.as_deref(), a, &add_values));
     let (condition_operator, condition_key) = match &statement {
-        Some(s) => existing_condition(&s.patched).unwrap_or(("ArnNotLike".into(), "aws:PrincipalARN".into())),
+        Some(s) => existing_condition(&s.patched)
+            .unwrap_or(("ArnNotLike".into(), "aws:PrincipalARN".into())),
         None => ("ArnNotLike".into(), "aws:PrincipalARN".into()),
     };
     ScpExemption {
@@ -236,14 +267,22 @@ fn scp_exemption_for(f: &Failure, principal: &str, fields: &BTreeMap<String, Str
     }
 }
 
-const PRINCIPAL_OPERATORS: [&str; 4] = ["ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals"];
+const PRINCIPAL_OPERATORS: [&str; 4] = [
+    "ArnNotLike",
+    "ArnNotEquals",
+    "StringNotLike",
+    "StringNotEquals",
+];
 
 /// The (operator, key) of a statement's existing principal exception, keeping the policy's spelling.
 fn existing_condition(stmt: &Value) -> Option<(String, String)> {
     let cond = stmt.get("Condition")?.as_object()?;
     for op in PRINCIPAL_OPERATORS {
         if let Some(keys) = cond.get(op).and_then(Value::as_object) {
-            if let Some(k) = keys.keys().find(|k| k.eq_ignore_ascii_case("aws:PrincipalArn")) {
+            if let Some(k) = keys
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case("aws:PrincipalArn"))
+            {
                 return Some((op.to_owned(), k.clone()));
             }
         }
@@ -268,14 +307,17 @@ fn locate_statement(
                 continue;
             }
         }
-        let Ok(doc) = serde_json::from_str::<Value>(&p.content) else { continue };
+        let Ok(doc) = serde_json::from_str::<Value>(&p.content) else {
+            continue;
+        };
         let statements: Vec<Value> = match doc.get("Statement") {
             Some(Value::Array(a)) => a.clone(),
             Some(v @ Value::Object(_)) => vec![v.clone()],
             _ => continue,
         };
         for (idx, s) in statements.iter().enumerate() {
-            if s.get("Effect").and_then(Value::as_str) != Some("Deny") || !covers_action(s, action) {
+            if s.get("Effect").and_then(Value::as_str) != Some("Deny") || !covers_action(s, action)
+            {
                 continue;
             }
             let mut patched = s.clone();
@@ -284,10 +326,16 @@ fn locate_statement(
                 policy_id: p.id.clone(),
                 policy_arn: p.arn.clone(),
                 policy_name: p.name.clone(),
-                statement: s.get("Sid").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| format!("#{idx}")),
+                statement: s
+                    .get("Sid")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("#{idx}")),
                 existing_values: existing,
                 patched,
-                located_by: format!("Effect Deny on an Action matching {action} (not full policy evaluation)"),
+                located_by: format!(
+                    "Effect Deny on an Action matching {action} (not full policy evaluation)"
+                ),
             });
         }
     }
@@ -297,17 +345,24 @@ fn locate_statement(
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 fn covers_action(stmt: &Value, action: &str) -> bool {
     if let Some(a) = stmt.get("Action") {
-        return strings(Some(a)).iter().any(|p| wildcard::matches(p, action, true));
+        return strings(Some(a))
+            .iter()
+            .any(|p| wildcard::matches(p, action, true));
     }
     if let Some(na) = stmt.get("NotAction") {
-        return !strings(Some(na)).iter().any(|p| wildcard::matches(p, action, true));
+        return !strings(Some(na))
+            .iter()
+            .any(|p| wildcard::matches(p, action, true));
     }
     false
 }
@@ -315,12 +370,23 @@ fn covers_action(stmt: &Value, action: &str) -> bool {
 /// Add `add` to the statement's principal exception list (creating `ArnNotLike aws:PrincipalARN` if it has
 /// none); returns the values that were there before.
 fn add_exemption(stmt: &mut Value, add: &[String]) -> Vec<String> {
-    let (op, key) = existing_condition(stmt).unwrap_or(("ArnNotLike".into(), "aws:PrincipalARN".into()));
-    let Some(obj) = stmt.as_object_mut() else { return Vec::new() };
-    let cond = obj.entry("Condition").or_insert_with(|| Value::Object(Default::default()));
-    let Some(cond) = cond.as_object_mut() else { return Vec::new() };
-    let ops = cond.entry(op).or_insert_with(|| Value::Object(Default::default()));
-    let Some(ops) = ops.as_object_mut() else { return Vec::new() };
+    let (op, key) =
+        existing_condition(stmt).unwrap_or(("ArnNotLike".into(), "aws:PrincipalARN".into()));
+    let Some(obj) = stmt.as_object_mut() else {
+        return Vec::new();
+    };
+    let cond = obj
+        .entry("Condition")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(cond) = cond.as_object_mut() else {
+        return Vec::new();
+    };
+    let ops = cond
+        .entry(op)
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(ops) = ops.as_object_mut() else {
+        return Vec::new();
+    };
     let existing = strings(ops.get(&key));
     let mut values = existing.clone();
     for a in add {
@@ -328,7 +394,10 @@ fn add_exemption(stmt: &mut Value, add: &[String]) -> Vec<String> {
             values.push(a.clone());
         }
     }
-    ops.insert(key, Value::Array(values.into_iter().map(Value::String).collect()));
+    ops.insert(
+        key,
+        Value::Array(values.into_iter().map(Value::String).collect()),
+    );
     existing
 }
 
@@ -338,8 +407,10 @@ mod tests {
 
     #[test]
     fn stacksets_exec_session_becomes_account_pinned_role_pattern() {
-        let (v, why, warn) =
-            exemption_for("arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678").unwrap();
+        let (v, why, warn) = exemption_for(
+            "arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678",
+        )
+        .unwrap();
         assert_eq!(v, vec!["arn:aws:iam::121212121212:role/stacksets-exec-*"]);
         assert!(why.contains("aws:PrincipalARN"));
         assert_eq!(warn.len(), 1);
@@ -347,10 +418,14 @@ mod tests {
 
     #[test]
     fn other_role_sessions_cover_path_and_no_path() {
-        let (v, _, _) = exemption_for("arn:aws-us-gov:sts::111122223333:assumed-role/Deployer/s").unwrap();
+        let (v, _, _) =
+            exemption_for("arn:aws-us-gov:sts::111122223333:assumed-role/Deployer/s").unwrap();
         assert_eq!(
             v,
-            vec!["arn:aws-us-gov:iam::111122223333:role/Deployer", "arn:aws-us-gov:iam::111122223333:role/*/Deployer"]
+            vec![
+                "arn:aws-us-gov:iam::111122223333:role/Deployer",
+                "arn:aws-us-gov:iam::111122223333:role/*/Deployer"
+            ]
         );
     }
 
