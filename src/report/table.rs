@@ -14,8 +14,8 @@ pub struct Table;
 
 /// Beyond this many lines a chain is cut short (the JSON report has everything).
 const MAX_CHAIN_LINES: usize = 40;
-/// Beyond this many rows the failure table is cut short.
-const MAX_TABLE_ROWS: usize = 200;
+/// Beyond this many failures the table lists kinds of failure with counts instead of each failure.
+const MAX_LISTED: usize = 60;
 const WIDTH: usize = 110;
 
 #[derive(Tabled)]
@@ -36,6 +36,63 @@ struct Row {
     category: String,
     #[tabled(rename = "Caused by")]
     caused_by: String,
+}
+
+#[derive(Tabled)]
+struct KindRow {
+    #[tabled(rename = "Count")]
+    count: usize,
+    #[tabled(rename = "Stack set")]
+    stack_set: String,
+    #[tabled(rename = "Resource")]
+    resource: String,
+    #[tabled(rename = "Status")]
+    status: String,
+    #[tabled(rename = "Category")]
+    category: String,
+    #[tabled(rename = "Accounts")]
+    accounts: usize,
+    #[tabled(rename = "Regions")]
+    regions: String,
+    #[tabled(rename = "Root cause")]
+    root: String,
+}
+
+fn distinct<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = it.flatten().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn kind_rows(failures: &[FailureOut]) -> Vec<KindRow> {
+    group_alike(failures.iter().collect())
+        .into_iter()
+        .map(|g| {
+            let f = g[0];
+            let accounts = distinct(g.iter().map(|x| x.account.as_deref()));
+            let regions = distinct(g.iter().map(|x| x.region.as_deref()));
+            let roots = distinct(g.iter().map(|x| x.root_cause.as_deref()));
+            KindRow {
+                count: g.len(),
+                stack_set: opt(&f.stack_set),
+                resource: sanitize(f.what()),
+                status: sanitize(&f.status),
+                category: if f.role == "root" {
+                    format!("{} ◀ root", f.category)
+                } else {
+                    f.category.clone()
+                },
+                accounts: accounts.len(),
+                regions: sanitize(&regions.join(", ")),
+                root: match roots.len() {
+                    0 => "-".into(),
+                    1..=3 => roots.join(", "),
+                    n => format!("{}, {} … ({n})", roots[0], roots[1]),
+                },
+            }
+        })
+        .collect()
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -59,23 +116,45 @@ impl Reporter for Table {
                 children.entry(c.as_str()).or_default().push(f);
             }
         }
+        // Identical independent failures across accounts (same rule, stack set, resource, message) read as one.
+        let mut groups: Vec<Vec<&RootCauseOut>> = Vec::new();
+        let mut index: BTreeMap<(Option<&str>, Option<&str>, Option<&str>, &str), usize> =
+            BTreeMap::new();
         for rc in &r.root_causes {
+            let key = (
+                rc.rule.as_deref(),
+                rc.stack_set.as_deref(),
+                rc.logical_id.as_deref(),
+                rc.message.as_str(),
+            );
+            match index.get(&key) {
+                Some(&i) => groups[i].push(rc),
+                None => {
+                    index.insert(key, groups.len());
+                    groups.push(vec![rc]);
+                }
+            }
+        }
+        for g in &groups {
             writeln!(out)?;
-            root_cause(out, rc, &by_id, &children)?;
+            root_cause(out, g, &by_id, &children)?;
         }
         if !r.failures.is_empty() {
             writeln!(out)?;
-            writeln!(out, "ALL FAILURES ({})", r.failures.len())?;
-            let rows: Vec<Row> = r.failures.iter().take(MAX_TABLE_ROWS).map(row).collect();
-            let mut t = TabledTable::new(rows);
-            t.with(Style::sharp());
-            writeln!(out, "{t}")?;
-            if r.failures.len() > MAX_TABLE_ROWS {
+            if r.failures.len() <= MAX_LISTED {
+                writeln!(out, "ALL FAILURES ({})", r.failures.len())?;
+                let mut t = TabledTable::new(r.failures.iter().map(row));
+                t.with(Style::sharp());
+                writeln!(out, "{t}")?;
+            } else {
                 writeln!(
                     out,
-                    "… and {} more (all are in --format json)",
-                    r.failures.len() - MAX_TABLE_ROWS
+                    "FAILURES BY KIND ({} failures; each one is in --format json)",
+                    r.failures.len()
                 )?;
+                let mut t = TabledTable::new(kind_rows(&r.failures));
+                t.with(Style::sharp());
+                writeln!(out, "{t}")?;
             }
         }
         Ok(())
@@ -107,14 +186,18 @@ fn row(f: &FailureOut) -> Row {
 
 fn root_cause(
     out: &mut dyn Write,
-    rc: &RootCauseOut,
+    group: &[&RootCauseOut],
     by_id: &BTreeMap<&str, &FailureOut>,
     children: &BTreeMap<&str, Vec<&FailureOut>>,
 ) -> io::Result<()> {
+    let rc = group[0];
+    let ids = match group.len() {
+        1 => rc.id.clone(),
+        n => format!("{}…{} ({n} alike)", rc.id, group[n - 1].id),
+    };
     writeln!(
         out,
-        "ROOT CAUSE {}  {} · {}  (confidence {:.2})",
-        rc.id,
+        "ROOT CAUSE {ids}  {} · {}  (confidence {:.2})",
         rc.category,
         sanitize(
             rc.title
@@ -123,17 +206,39 @@ fn root_cause(
         ),
         rc.confidence
     )?;
-    let place = [&rc.stack_set, &rc.account, &rc.region]
-        .iter()
-        .map(|s| opt(s))
-        .collect::<Vec<_>>()
-        .join(" · ");
     let resource = match (&rc.logical_id, &rc.resource_type) {
         (Some(l), Some(t)) => format!(" · {} ({})", sanitize(l), sanitize(t)),
         (Some(l), None) => format!(" · {}", sanitize(l)),
         _ => String::new(),
     };
-    writeln!(out, "  where     {place}{resource}  [{}]", rc.failure)?;
+    if group.len() == 1 {
+        let place = [&rc.stack_set, &rc.account, &rc.region]
+            .iter()
+            .map(|s| opt(s))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        writeln!(out, "  where     {place}{resource}  [{}]", rc.failure)?;
+    } else {
+        let accounts = distinct(group.iter().map(|g| g.account.as_deref()));
+        let regions = distinct(group.iter().map(|g| g.region.as_deref()));
+        let shown = if accounts.len() <= 5 {
+            accounts.join(", ")
+        } else {
+            format!(
+                "{}, … ({} accounts)",
+                accounts[..4].join(", "),
+                accounts.len()
+            )
+        };
+        writeln!(
+            out,
+            "  where     {} · {} · {}{resource}",
+            opt(&rc.stack_set),
+            sanitize(&shown),
+            sanitize(&regions.join(", "))
+        )?;
+        writeln!(out, "  note      the same failure, independently, {} times; shown once (each is in --format json)", group.len())?;
+    }
     wrapped(out, "  message   ", &sanitize(&rc.message))?;
     if let Some(e) = &rc.explanation {
         wrapped(out, "  why       ", &sanitize(e))?;
@@ -161,7 +266,7 @@ fn root_cause(
         let mut lines = 0usize;
         if let Some(root) = by_id.get(rc.failure.as_str()) {
             writeln!(out, "    {}", node_line(&[root], None))?;
-            chain(out, rc.failure.as_str(), children, "    ", &mut lines)?;
+            chain(out, &[rc.failure.as_str()], children, "    ", &mut lines)?;
         }
         if lines >= MAX_CHAIN_LINES {
             writeln!(
@@ -191,30 +296,22 @@ fn root_cause(
     Ok(())
 }
 
-/// Siblings with the same stack set, resource, category and message print as one line with a count.
+/// Siblings with the same stack set, resource, category and message print as one line with a count; the
+/// children of a group are gathered and grouped the same way, so 500 alike consequences take one line.
 fn chain(
     out: &mut dyn Write,
-    parent: &str,
+    parents: &[&str],
     children: &BTreeMap<&str, Vec<&FailureOut>>,
     indent: &str,
     lines: &mut usize,
 ) -> io::Result<()> {
-    let Some(kids) = children.get(parent) else {
-        return Ok(());
-    };
-    let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
-    for k in kids {
-        match groups.iter_mut().find(|g| {
-            let h = g[0];
-            h.stack_set == k.stack_set
-                && h.logical_id == k.logical_id
-                && h.category == k.category
-                && h.message == k.message
-        }) {
-            Some(g) => g.push(k),
-            None => groups.push(vec![k]),
-        }
-    }
+    let kids: Vec<&FailureOut> = parents
+        .iter()
+        .filter_map(|p| children.get(p))
+        .flatten()
+        .copied()
+        .collect();
+    let groups = group_alike(kids);
     let n = groups.len();
     for (gi, g) in groups.iter().enumerate() {
         if *lines >= MAX_CHAIN_LINES {
@@ -230,11 +327,33 @@ fn chain(
         )?;
         *lines += 1;
         let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
-        for f in g {
-            chain(out, &f.id, children, &deeper, lines)?;
-        }
+        let ids: Vec<&str> = g.iter().map(|f| f.id.as_str()).collect();
+        chain(out, &ids, children, &deeper, lines)?;
     }
     Ok(())
+}
+
+/// Group failures alike in all but account and region, keeping first-seen order.
+fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
+    let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
+    let mut index: BTreeMap<(Option<&str>, &str, &str, &str, &str), usize> = BTreeMap::new();
+    for k in items {
+        let key = (
+            k.stack_set.as_deref(),
+            k.what(),
+            k.category.as_str(),
+            k.status.as_str(),
+            k.message.as_str(),
+        );
+        match index.get(&key) {
+            Some(&i) => groups[i].push(k),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![k]);
+            }
+        }
+    }
+    groups
 }
 
 fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
@@ -254,6 +373,7 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
         )
     };
     let mut accounts: Vec<&str> = group.iter().filter_map(|g| g.account.as_deref()).collect();
+    accounts.sort_unstable();
     accounts.dedup();
     let mut regions: Vec<&str> = group.iter().filter_map(|g| g.region.as_deref()).collect();
     regions.sort_unstable();
