@@ -60,3 +60,25 @@ fn diagnose_reference_sample(bencher: Bencher) {
         black_box(stackset_doctor::report::Report::new(&d));
     });
 }
+
+/// Organisation scale: synthetic evidence (examples/generate) of N accounts × 2 regions × 3 stack sets, read,
+/// classified, graphed, traced and reported as JSON. 1k vs 10k shows how the cost grows.
+#[divan::bench(args = [1000, 10000], sample_count = 5, sample_size = 1)]
+fn diagnose_organisation(bencher: Bencher, accounts: usize) {
+    let dir = std::env::temp_dir().join(format!("stackset-doctor-bench-{accounts}"));
+    if !dir.join("org-baseline-logging").exists() {
+        let cfg = stackset_doctor::synth::SynthConfig { accounts, ..Default::default() };
+        stackset_doctor::synth::generate(&cfg, &dir).expect("generate synthetic evidence");
+    }
+    let catalog = Catalog::builtin().expect("catalog");
+    bencher.bench_local(|| {
+        let loaded = stackset_doctor::collect::load_paths(std::slice::from_ref(&dir)).expect("evidence");
+        let d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
+        let report = stackset_doctor::report::Report::new(&d);
+        let mut out = Vec::new();
+        stackset_doctor::report::reporter(stackset_doctor::report::Format::Json)
+            .render(&report, &mut out)
+            .expect("render");
+        black_box(out.len());
+    });
+}

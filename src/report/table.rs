@@ -12,6 +12,9 @@ use super::{sanitize, Report, Reporter};
 
 pub struct Table;
 
+/// Rule, stack set, logical id, message: root causes alike in these are grouped.
+type RootKey<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a str);
+
 /// Beyond this many lines a chain is cut short (the JSON report has everything).
 const MAX_CHAIN_LINES: usize = 40;
 /// Beyond this many failures the table lists kinds of failure with counts instead of each failure.
@@ -118,7 +121,7 @@ impl Reporter for Table {
         }
         // Identical independent failures across accounts (same rule, stack set, resource, message) read as one.
         let mut groups: Vec<Vec<&RootCauseOut>> = Vec::new();
-        let mut index: BTreeMap<(Option<&str>, Option<&str>, Option<&str>, &str), usize> =
+        let mut index: BTreeMap<RootKey<'_>, usize> =
             BTreeMap::new();
         for rc in &r.root_causes {
             let key = (
