@@ -16,6 +16,7 @@ pub mod error;
 pub mod evidence;
 pub mod graph;
 pub mod report;
+pub mod scp;
 pub mod synth;
 pub mod trace;
 pub mod wildcard;

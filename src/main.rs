@@ -44,6 +44,9 @@ or - for stdin. Files are recognised by content. Records that do not name their 
     /// List or test the rule catalog.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Evaluate a request against SCPs/RCPs, or propose a proven exemption.
+    #[command(subcommand)]
+    Scp(stackset_doctor::scp::cli::ScpCommand),
 }
 
 #[derive(Args)]
@@ -57,6 +60,10 @@ struct DiagnoseArgs {
     /// A folder of extra rule files (TOML), added to the built-in catalog; same id overrides.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
+    /// SCP or RCP files (`aws organizations describe-policy` output or policy documents) to evaluate SCP/RCP
+    /// denies against: names the denying statement and proves the patch. Policies inside PATH folders count too.
+    #[arg(long, value_name = "FILE")]
+    scp: Vec<PathBuf>,
     /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
@@ -161,6 +168,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
     match cli.command {
         Command::Diagnose(args) => diagnose(args, out),
         Command::Explain(args) => explain(args, out),
+        Command::Scp(c) => match stackset_doctor::scp::cli::run(c, out) {
+            Ok(code) => Ok(code),
+            Err(e) => {
+                eprintln!("stackset-doctor: error: {e}");
+                Ok(e.exit_code())
+            }
+        },
         Command::Rules(RulesCommand::List { rules, format }) => {
             let catalog = Catalog::load(rules.as_deref())?;
             rules_list(&catalog, format, out)?;
@@ -183,7 +197,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
 
 fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     let catalog = Catalog::load(args.rules.as_deref())?;
-    let loaded = collect::load_paths(&args.paths)?;
+    let mut paths = args.paths.clone();
+    paths.extend(args.scp.iter().cloned());
+    let loaded = collect::load_paths(&paths)?;
     let stderr_tty = io::stderr().is_terminal();
     for w in &loaded.warnings {
         eprintln!(

@@ -7,3 +7,4 @@ mod invalid;
 mod reference;
 mod rule_catalog;
 mod samples;
+mod scp;

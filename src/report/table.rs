@@ -286,11 +286,23 @@ fn root_cause(
     }
     if let Some(ex) = &rc.remediation.scp_exemption {
         if let Some(st) = &ex.statement {
-            writeln!(out, "    patched statement ({}):", sanitize(&st.located_by))?;
-            let json = serde_json::to_string_pretty(&st.patched).unwrap_or_default();
-            for l in json.lines() {
+            wrapped(out, "    patch    ", &sanitize(&format!("{} ({})", st.statement, st.located_by)))?;
+            for l in st.diff.lines() {
                 writeln!(out, "      {}", sanitize(l))?;
             }
+            if let Some(cmd) = &st.apply_command {
+                wrapped(out, "    apply    ", &sanitize(cmd))?;
+            }
+        }
+        if !ex.proof.is_empty() {
+            let held = ex.proof.iter().filter(|p| p.ok).count();
+            writeln!(out, "    proof    {held}/{} checks hold{}", ex.proof.len(), if ex.proven { "" } else { " — NOT PROVEN" })?;
+            for p in &ex.proof {
+                wrapped(out, &format!("      {}  ", if p.ok { "ok  " } else { "FAIL" }), &sanitize(&p.description))?;
+            }
+        }
+        if let Some(n) = &ex.evaluation_note {
+            wrapped(out, "    note     ", &sanitize(n))?;
         }
         for w in &ex.warnings {
             wrapped(out, "    warning  ", &sanitize(w))?;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::classify::rules::{self, Rule, Topology};
 use crate::classify::{Category, Failure};
 use crate::evidence::Evidence;
+use crate::scp;
 use crate::wildcard;
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,9 +36,17 @@ pub struct ScpExemption {
     pub add_values: Vec<String>,
     pub why: String,
     pub warnings: Vec<String>,
-    /// The statement found in the evidence's policies that denies the action, when policies were given.
+    /// The statement of the evidence's policies that denies the request, found by evaluating them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement: Option<StatementPatch>,
+    /// The proof: the denied request is allowed after the patch, and its neighbours stay denied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proof: Vec<ProofStep>,
+    /// Whether every proof step holds (false also when no policy was available to evaluate).
+    pub proven: bool,
+    /// What the evaluation could not settle (no policies in the evidence, none explains the deny, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,10 +58,26 @@ pub struct StatementPatch {
     pub statement: String,
     /// Values already in the statement's exception list.
     pub existing_values: Vec<String>,
-    /// The statement with the exemption added.
+    /// The whole policy document with the exemption added.
     pub patched: Value,
-    /// How the statement was found: by its Deny of the action, not by full policy evaluation.
+    /// A unified diff of the policy JSON.
+    pub diff: String,
+    /// The command that applies the patch, when the policy id is known.
+    pub apply_command: Option<String>,
+    /// How the statement was found: the evaluator's verdict for the denied request.
     pub located_by: String,
+}
+
+/// One request evaluated before and after the patch.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProofStep {
+    pub description: String,
+    pub principal: String,
+    pub action: String,
+    pub expect: String,
+    pub before: String,
+    pub after: String,
+    pub ok: bool,
 }
 
 pub fn build(
@@ -223,182 +248,144 @@ pub fn exemption_for(principal: &str) -> Option<(Vec<String>, String, Vec<String
     }
 }
 
-fn scp_exemption_for(
-    f: &Failure,
-    principal: &str,
-    fields: &BTreeMap<String, String>,
-    evidence: &Evidence,
-) -> ScpExemption {
-    let (add_values, why, warnings) = exemption_for(principal).unwrap_or_default();
-    let policy_type = fields.get("policy_type").cloned().unwrap_or_else(|| {
-        if f.class.category == Category::RcpDeny {
-            "resource control policy"
-        } else {
-            "service control policy"
-        }
-        .into()
-    });
+fn scp_exemption_for(f: &Failure, principal: &str, fields: &BTreeMap<String, String>, evidence: &Evidence) -> ScpExemption {
+    let (mut add_values, mut why, mut warnings) = exemption_for(principal).unwrap_or_default();
+    let rcp = f.class.category == Category::RcpDeny;
+    let policy_type = fields
+        .get("policy_type")
+        .cloned()
+        .unwrap_or_else(|| if rcp { "resource control policy" } else { "service control policy" }.into());
     let action = fields.get("action").cloned();
     let policy_arn = fields.get("policy_arn").cloned();
-    let want_type = if f.class.category == Category::RcpDeny {
-        "RESOURCE_CONTROL_POLICY"
-    } else {
-        "SERVICE_CONTROL_POLICY"
-    };
-    let statement = action
-        .as_deref()
-        .and_then(|a| locate_statement(evidence, want_type, policy_arn.as_deref(), a, &add_values));
-    let (condition_operator, condition_key) = match &statement {
-        Some(s) => existing_condition(&s.patched)
-            .unwrap_or(("ArnNotLike".into(), "aws:PrincipalARN".into())),
-        None => ("ArnNotLike".into(), "aws:PrincipalARN".into()),
-    };
-    ScpExemption {
+    let mut ex = ScpExemption {
         policy_type,
-        policy_arn_in_message: policy_arn,
-        action,
+        policy_arn_in_message: policy_arn.clone(),
+        action: action.clone(),
         denied_principal: principal.to_owned(),
-        condition_operator,
-        condition_key,
-        add_values,
-        why,
-        warnings,
-        statement,
-    }
-}
-
-const PRINCIPAL_OPERATORS: [&str; 4] = [
-    "ArnNotLike",
-    "ArnNotEquals",
-    "StringNotLike",
-    "StringNotEquals",
-];
-
-/// The (operator, key) of a statement's existing principal exception, keeping the policy's spelling.
-fn existing_condition(stmt: &Value) -> Option<(String, String)> {
-    let cond = stmt.get("Condition")?.as_object()?;
-    for op in PRINCIPAL_OPERATORS {
-        if let Some(keys) = cond.get(op).and_then(Value::as_object) {
-            if let Some(k) = keys
-                .keys()
-                .find(|k| k.eq_ignore_ascii_case("aws:PrincipalArn"))
-            {
-                return Some((op.to_owned(), k.clone()));
+        condition_operator: "ArnNotLike".into(),
+        condition_key: "aws:PrincipalARN".into(),
+        add_values: Vec::new(),
+        why: String::new(),
+        warnings: Vec::new(),
+        statement: None,
+        proof: Vec::new(),
+        proven: false,
+        evaluation_note: None,
+    };
+    let Some(action) = action else {
+        ex.evaluation_note = Some("the message names no action, so the policies were not evaluated".into());
+        (ex.add_values, ex.why, ex.warnings) = (add_values, why, warnings);
+        return ex;
+    };
+    match evaluate_fix(evidence, rcp, policy_arn.as_deref(), principal, &action, fields.get("resource"), f.account.as_deref()) {
+        Ok(fix) => {
+            if let Some(patch) = fix.patches.first() {
+                if let Some(change) = patch.changes.first() {
+                    ex.condition_operator = change.operator.clone();
+                    ex.condition_key = change.key.clone();
+                    ex.statement = Some(StatementPatch {
+                        policy_id: patch.policy.id.clone(),
+                        policy_arn: patch.policy.arn.clone(),
+                        policy_name: patch.policy.name.clone(),
+                        statement: change.statement.clone(),
+                        existing_values: change.existing_values.clone(),
+                        patched: patch.patched_document.clone(),
+                        diff: patch.diff.clone(),
+                        apply_command: patch.apply_command.clone(),
+                        located_by: format!("evaluated: {}", fix.before.summary()),
+                    });
+                }
             }
+            if !fix.added_values.is_empty() {
+                add_values = fix.added_values.clone();
+            }
+            // The evaluator's account of why and its warnings are the precise ones: they replace ours.
+            if !fix.why.is_empty() {
+                why = fix.why.join(" ");
+            }
+            if !fix.warnings.is_empty() {
+                warnings = fix.warnings.clone();
+            }
+            ex.proof = proof_steps(&fix);
+            ex.proven = fix.proven;
         }
+        Err(note) => ex.evaluation_note = Some(note),
     }
-    None
+    (ex.add_values, ex.why, ex.warnings) = (add_values, why, warnings);
+    ex
 }
 
-/// Find a Deny statement of the given policy type that covers `action`, and patch its principal exception.
-fn locate_statement(
+fn proof_steps(fix: &scp::Fix) -> Vec<ProofStep> {
+    fix.proof
+        .iter()
+        .filter(|c| c.applicable)
+        .map(|c| ProofStep {
+            description: c.description.clone(),
+            principal: c.request.principal_arn.clone(),
+            action: c.request.action.clone(),
+            expect: format!("{:?}", c.expect).to_lowercase(),
+            before: c.before.summary(),
+            after: c.after.summary(),
+            ok: c.ok,
+        })
+        .collect()
+}
+
+/// Evaluate the evidence's policies of the right kind (each as its own level of the path, `FullAWSAccess`
+/// assumed, since the evidence does not say where each is attached) and propose a proven exemption.
+fn evaluate_fix(
     evidence: &Evidence,
-    policy_type: &str,
+    rcp: bool,
     policy_arn: Option<&str>,
+    principal: &str,
     action: &str,
-    add: &[String],
-) -> Option<StatementPatch> {
+    resource: Option<&String>,
+    account: Option<&str>,
+) -> Result<scp::Fix, String> {
+    let kind = if rcp { scp::PolicyKind::Rcp } else { scp::PolicyKind::Scp };
+    let mut policies = Vec::new();
     for p in &evidence.policies {
-        if p.policy_type != policy_type {
-            continue;
-        }
-        if let (Some(want), Some(have)) = (policy_arn, p.arn.as_deref()) {
-            if want != have {
-                continue;
-            }
-        }
-        let Ok(doc) = serde_json::from_str::<Value>(&p.content) else {
-            continue;
-        };
-        let statements: Vec<Value> = match doc.get("Statement") {
-            Some(Value::Array(a)) => a.clone(),
-            Some(v @ Value::Object(_)) => vec![v.clone()],
-            _ => continue,
-        };
-        for (idx, s) in statements.iter().enumerate() {
-            if s.get("Effect").and_then(Value::as_str) != Some("Deny") || !covers_action(s, action)
-            {
-                continue;
-            }
-            let mut patched = s.clone();
-            let existing = add_exemption(&mut patched, add);
-            return Some(StatementPatch {
-                policy_id: p.id.clone(),
-                policy_arn: p.arn.clone(),
-                policy_name: p.name.clone(),
-                statement: s
-                    .get("Sid")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("#{idx}")),
-                existing_values: existing,
-                patched,
-                located_by: format!(
-                    "Effect Deny on an Action matching {action} (not full policy evaluation)"
-                ),
-            });
+        let label = p.source.as_ref().map(|s| s.file.clone()).unwrap_or_else(|| p.id.clone().unwrap_or_default());
+        let declared = scp::PolicyKind::from_type(&p.policy_type);
+        match scp::Policy::from_content(&label, p.id.clone(), p.arn.clone(), p.name.clone(), declared, &p.content) {
+            Ok(pol) if pol.kind == kind => policies.push(pol),
+            Ok(_) => {}
+            Err(e) => return Err(format!("a policy in the evidence cannot be read: {e}")),
         }
     }
-    None
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
+    if let Some(arn) = policy_arn {
+        let named: Vec<scp::Policy> = policies.iter().filter(|p| p.arn.as_deref() == Some(arn)).cloned().collect();
+        if !named.is_empty() {
+            policies = named;
+        }
     }
-}
-
-fn covers_action(stmt: &Value, action: &str) -> bool {
-    if let Some(a) = stmt.get("Action") {
-        return strings(Some(a))
-            .iter()
-            .any(|p| wildcard::matches(p, action, true));
+    if policies.is_empty() {
+        return Err(format!(
+            "no {} in the evidence to evaluate: add them (aws organizations describe-policy output) to name the \
+             statement and prove the patch",
+            if rcp { "resource control policies" } else { "service control policies" }
+        ));
     }
-    if let Some(na) = stmt.get("NotAction") {
-        return !strings(Some(na))
-            .iter()
-            .any(|p| wildcard::matches(p, action, true));
-    }
-    false
-}
-
-/// Add `add` to the statement's principal exception list (creating `ArnNotLike aws:PrincipalARN` if it has
-/// none); returns the values that were there before.
-fn add_exemption(stmt: &mut Value, add: &[String]) -> Vec<String> {
-    let (op, key) =
-        existing_condition(stmt).unwrap_or(("ArnNotLike".into(), "aws:PrincipalARN".into()));
-    let Some(obj) = stmt.as_object_mut() else {
-        return Vec::new();
+    let path = scp::OrgPath {
+        levels: policies.into_iter().map(|p| scp::Level { name: p.label.clone(), policies: vec![p] }).collect(),
+        assumed_full_access: true,
+        management_account: None,
     };
-    let cond = obj
-        .entry("Condition")
-        .or_insert_with(|| Value::Object(Default::default()));
-    let Some(cond) = cond.as_object_mut() else {
-        return Vec::new();
-    };
-    let ops = cond
-        .entry(op)
-        .or_insert_with(|| Value::Object(Default::default()));
-    let Some(ops) = ops.as_object_mut() else {
-        return Vec::new();
-    };
-    let existing = strings(ops.get(&key));
-    let mut values = existing.clone();
-    for a in add {
-        if !values.contains(a) {
-            values.push(a.clone());
-        }
+    let mut req = scp::Request::new(principal, action);
+    if let Some(r) = resource {
+        req = req.with_resource(r);
     }
-    ops.insert(
-        key,
-        Value::Array(values.into_iter().map(Value::String).collect()),
-    );
-    existing
+    if let Some(a) = account {
+        req = req.with_account(a);
+    }
+    match scp::fix(&path, &req) {
+        Ok(fix) => Ok(fix),
+        Err(scp::ScpError::NothingToFix(why)) => Err(format!(
+            "no policy in the evidence explains this deny ({why}); it may come from a level with no Allow, or a \
+             policy the caller could not read"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -433,19 +420,5 @@ mod tests {
     fn non_arns_have_no_exemption() {
         assert!(exemption_for("111122223333").is_none());
         assert!(exemption_for("arn:aws:sts::1:assumed-role/x/y").is_none());
-    }
-
-    #[test]
-    fn patch_extends_existing_list_keeping_key_spelling() {
-        let mut s: Value = serde_json::json!({
-            "Effect": "Deny", "Action": ["s3:PutBucketPublicAccessBlock"], "Resource": "*",
-            "Condition": {"ArnNotLike": {"aws:PrincipalARN": ["arn:aws:iam::*:role/test-role"]}}
-        });
-        let before = add_exemption(&mut s, &["arn:aws:iam::1:role/x".into()]);
-        assert_eq!(before, vec!["arn:aws:iam::*:role/test-role"]);
-        assert_eq!(
-            s["Condition"]["ArnNotLike"]["aws:PrincipalARN"],
-            serde_json::json!(["arn:aws:iam::*:role/test-role", "arn:aws:iam::1:role/x"])
-        );
     }
 }

@@ -1,0 +1,160 @@
+//! Wildcard and ARN matching as IAM does it.
+
+/// A literal `*` / `?` in a pattern, as the policy variables `${*}` / `${?}` produce (IAM guide, "Policy
+/// variables: special characters"): they match the character itself, not a run.
+pub(crate) const LITERAL_STAR: char = '\u{E000}';
+pub(crate) const LITERAL_QMARK: char = '\u{E001}';
+
+fn literal(c: char) -> char {
+    match c {
+        LITERAL_STAR => '*',
+        LITERAL_QMARK => '?',
+        c => c,
+    }
+}
+
+/// `*` matches any run (crossing `/` and `:`), `?` exactly one character. Two pointers with backtracking to the
+/// last star only, so the cost stays linear-ish whatever the pattern.
+pub(crate) fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
+        (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        )
+    } else {
+        (pattern.chars().collect(), text.chars().collect())
+    };
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && literal(p[pi]) == t[ti])) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Split an ARN on its first five `:` into six parts; the sixth keeps its colons. None when fewer than six.
+pub(crate) fn split(arn: &str) -> Option<[&str; 6]> {
+    let mut it = arn.splitn(6, ':');
+    let parts = [
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    ];
+    Some(parts)
+}
+
+/// ArnLike/ArnEquals: part by part, case-sensitive, wildcards inside a part; a pattern (or value) with fewer than
+/// six parts matches nothing (IAM-SEMANTICS.md "Condition operators"; IAM guide "ARN condition operators").
+pub(crate) fn arn_like(pattern: &str, value: &str) -> bool {
+    match (split(pattern), split(value)) {
+        (Some(p), Some(v)) => p.iter().zip(v.iter()).all(|(p, v)| glob(p, v, false)),
+        _ => false,
+    }
+}
+
+/// Resource element: `*` alone matches everything; otherwise ARN part-wise matching.
+pub(crate) fn resource_like(pattern: &str, resource: &str) -> bool {
+    pattern == "*"
+        || arn_like(pattern, resource)
+        || (split(resource).is_none() && pattern == resource)
+}
+
+/// Parts of an ARN we reason about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ArnParts {
+    pub partition: String,
+    pub service: String,
+    pub region: String,
+    pub account: String,
+    pub resource: String,
+}
+
+pub(crate) fn parts(arn: &str) -> Option<ArnParts> {
+    let [a, p, s, r, acct, res] = split(arn)?;
+    if a != "arn" || p.is_empty() || s.is_empty() {
+        return None;
+    }
+    Some(ArnParts {
+        partition: p.to_owned(),
+        service: s.to_owned(),
+        region: r.to_owned(),
+        account: acct.to_owned(),
+        resource: res.to_owned(),
+    })
+}
+
+pub(crate) fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_basics() {
+        assert!(glob("s3:Put*", "s3:PutObject", false));
+        assert!(!glob("s3:put*", "s3:PutObject", false));
+        assert!(glob("s3:put*", "s3:PutObject", true));
+        assert!(glob("a?c", "abc", false));
+        assert!(!glob("a?c", "ac", false));
+        assert!(glob("*", "", false));
+        assert!(glob("*a*b*", "xxaxxbxx", false));
+        assert!(!glob("role/*N", "role/x", false));
+        assert!(glob("role/*N", "role/xN", false));
+        let lit = format!("a{LITERAL_STAR}b{LITERAL_QMARK}");
+        assert!(glob(&lit, "a*b?", false));
+        assert!(!glob(&lit, "axxbc", false));
+    }
+
+    #[test]
+    fn arn_part_wise() {
+        // The star in the account part does not cross into the resource part.
+        assert!(arn_like(
+            "arn:aws:iam::*:role/test-role",
+            "arn:aws:iam::123456789012:role/test-role"
+        ));
+        assert!(!arn_like(
+            "arn:aws:iam::*:role/test-role",
+            "arn:aws:iam::123456789012:role/a/test-role"
+        ));
+        assert!(arn_like("arn:aws:iam::*:role/*", "arn:aws:iam::1:role/a/b"));
+        // A star in one part cannot swallow the colons of the next.
+        assert!(!arn_like("arn:aws:*:role/x", "arn:aws:iam::1:role/x"));
+        // Fewer than six parts never matches, not even "*".
+        assert!(!arn_like("*", "arn:aws:iam::1:role/x"));
+        // Sixth part keeps its colons.
+        assert!(arn_like(
+            "arn:aws:logs:*:*:log-group:g:*",
+            "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s"
+        ));
+        assert!(!arn_like("arn:aws:iam::1:role/X", "arn:aws:iam::1:role/x"));
+    }
+
+    #[test]
+    fn parts_of() {
+        let p = parts("arn:aws-cn:sts::123456789012:assumed-role/r/s").unwrap();
+        assert_eq!(
+            (p.partition.as_str(), p.service.as_str(), p.account.as_str()),
+            ("aws-cn", "sts", "123456789012")
+        );
+        assert!(parts("arn:aws:iam").is_none());
+        assert!(parts("foo:aws:iam::1:x").is_none());
+        assert!(is_account_id("000000000000") && !is_account_id("12345"));
+    }
+}

@@ -1,0 +1,622 @@
+//! Evaluate a request against an OU path of SCPs and RCPs (Orgs guide, "SCP evaluation"; IAM-SEMANTICS.md
+//! "SCP and RCP evaluation"): a matching Deny anywhere denies; every level needs a matching SCP Allow; RCPs
+//! only deny (RCPFullAWSAccess is attached everywhere and cannot be detached).
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::arn::{self, glob, resource_like};
+use super::condition::{self, substitute, ConditionResult, Tri};
+use super::policy::{statement_label, statements, OrgPath, Policy, PolicyKind};
+use super::request::Request;
+
+/// Services whose resources RCPs restrict (IAM-SEMANTICS.md "SCP and RCP evaluation").
+pub const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
+
+/// Which policy, where in the path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyRef {
+    pub level: usize,
+    pub level_name: String,
+    /// Position among the level's policies.
+    pub index: usize,
+    pub kind: PolicyKind,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// `SCP p-abc (Name)` as shown to a person.
+    pub display: String,
+}
+
+impl PolicyRef {
+    pub(crate) fn new(level: usize, level_name: &str, index: usize, p: &Policy) -> PolicyRef {
+        PolicyRef {
+            level,
+            level_name: level_name.to_owned(),
+            index,
+            kind: p.kind,
+            label: p.label.clone(),
+            id: p.id.clone(),
+            name: p.name.clone(),
+            arn: p.arn.clone(),
+            display: p.display(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementResult {
+    pub policy: PolicyRef,
+    /// Sid, or `#i` (0-based).
+    pub statement: String,
+    pub statement_index: usize,
+    pub effect: String,
+    /// Whether the statement applies to the request (all of Action, Resource, Principal, Condition).
+    pub applies: Tri,
+    pub reasons: Vec<String>,
+    pub conditions: Vec<ConditionResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LevelResult {
+    pub index: usize,
+    pub name: String,
+    /// Does an SCP at this level allow the request?
+    pub scp_allow: Tri,
+    /// The Allow statements that match (`SCP p-1 statement S`), or the assumed FullAWSAccess.
+    pub allowed_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Verdict {
+    Allowed,
+    /// SCPs/RCPs do not apply to this request at all (management account, service-linked role).
+    NotAffected {
+        reason: String,
+    },
+    ExplicitDeny {
+        policy: PolicyRef,
+        statement: String,
+        statement_index: usize,
+    },
+    ImplicitDeny {
+        level: usize,
+        level_name: String,
+    },
+    CannotEvaluate {
+        reasons: Vec<String>,
+    },
+}
+
+impl Verdict {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Verdict::Allowed | Verdict::NotAffected { .. })
+    }
+
+    pub fn is_denied(&self) -> bool {
+        matches!(
+            self,
+            Verdict::ExplicitDeny { .. } | Verdict::ImplicitDeny { .. }
+        )
+    }
+
+    /// CLI exit code: 0 allowed, 3 denied, 1 cannot evaluate (input we cannot read as AWS would).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Verdict::Allowed | Verdict::NotAffected { .. } => 0,
+            Verdict::ExplicitDeny { .. } | Verdict::ImplicitDeny { .. } => 3,
+            Verdict::CannotEvaluate { .. } => 1,
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        match self {
+            Verdict::Allowed => "allowed".into(),
+            Verdict::NotAffected { reason } => format!("allowed: {reason}"),
+            Verdict::ExplicitDeny {
+                policy, statement, ..
+            } => {
+                format!(
+                    "explicitly denied by {} statement {statement:?} (level {})",
+                    policy.display, policy.level_name
+                )
+            }
+            Verdict::ImplicitDeny { level_name, .. } => {
+                format!("implicitly denied: level {level_name} has no SCP Allow that matches")
+            }
+            Verdict::CannotEvaluate { reasons } => {
+                format!("cannot evaluate: {}", reasons.join("; "))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementRef {
+    pub policy: PolicyRef,
+    pub statement: String,
+    pub statement_index: usize,
+}
+
+/// The verdict with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    pub request: Request,
+    pub verdict: Verdict,
+    pub summary: String,
+    pub assumed_full_access: bool,
+    /// Every statement that explicitly denies (the verdict names the first).
+    pub denied_by: Vec<StatementRef>,
+    pub levels: Vec<LevelResult>,
+    pub statements: Vec<StatementResult>,
+    pub notes: Vec<String>,
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn action_matches(pattern: &str, action: &str) -> bool {
+    // Action names ignore case (IAM guide, "IAM JSON policy elements: Action").
+    glob(pattern, action, true)
+}
+
+fn action_part(stmt: &Value, action: &str) -> (Tri, String) {
+    if let Some(a) = stmt.get("Action") {
+        let pats = strings(a);
+        return match pats.iter().find(|p| action_matches(p, action)) {
+            Some(p) => (Tri::Yes, format!("Action {p} matches {action}")),
+            None => (
+                Tri::No,
+                format!("Action [{}] does not match {action}", pats.join(", ")),
+            ),
+        };
+    }
+    if let Some(na) = stmt.get("NotAction") {
+        let pats = strings(na);
+        return match pats.iter().find(|p| action_matches(p, action)) {
+            Some(p) => (
+                Tri::No,
+                format!(
+                    "NotAction lists {p}, which matches {action}: the statement does not cover it"
+                ),
+            ),
+            None => (
+                Tri::Yes,
+                format!(
+                    "NotAction [{}] does not list {action}, so the statement covers it",
+                    pats.join(", ")
+                ),
+            ),
+        };
+    }
+    (
+        Tri::Unknown,
+        "cannot evaluate: neither Action nor NotAction".into(),
+    )
+}
+
+fn resource_part(stmt: &Value, req: &Request, variables: bool) -> (Tri, String) {
+    let (pats, negated) = match (stmt.get("Resource"), stmt.get("NotResource")) {
+        (Some(r), _) => (strings(r), false),
+        (None, Some(nr)) => (strings(nr), true),
+        (None, None) => return (Tri::Yes, "no Resource element: every resource".into()),
+    };
+    let name = if negated { "NotResource" } else { "Resource" };
+    if !negated && pats.contains(&"*") {
+        return (Tri::Yes, "Resource *".into());
+    }
+    let mut subst = Vec::new();
+    for p in &pats {
+        let s = if variables {
+            substitute(p, req, true)
+        } else {
+            Ok((*p).to_owned())
+        };
+        match s {
+            Ok(s) => subst.push(s),
+            Err(e) => return (Tri::Unknown, format!("{name}: {e}")),
+        }
+    }
+    let Some(res) = req.resource.as_deref() else {
+        return (
+            Tri::Unknown,
+            format!(
+                "cannot evaluate: {name} [{}] needs the request's resource (pass --resource)",
+                pats.join(", ")
+            ),
+        );
+    };
+    let hit = subst.iter().find(|p| resource_like(p, res));
+    match (hit, negated) {
+        (Some(p), false) => (Tri::Yes, format!("Resource {p} matches {res}")),
+        (None, false) => (
+            Tri::No,
+            format!("Resource [{}] does not match {res}", subst.join(", ")),
+        ),
+        (Some(p), true) => (
+            Tri::No,
+            format!("NotResource lists {p}, which matches {res}"),
+        ),
+        (None, true) => (
+            Tri::Yes,
+            format!(
+                "NotResource [{}] does not match {res}, so the statement covers it",
+                subst.join(", ")
+            ),
+        ),
+    }
+}
+
+/// `Principal` of an RCP statement: `"*"` or `{"AWS": ...}` (Orgs guide, "RCP syntax").
+fn principal_part(stmt: &Value, req: &Request) -> Option<(Tri, String)> {
+    if stmt.get("NotPrincipal").is_some() {
+        return Some((Tri::Unknown, "cannot evaluate: NotPrincipal".into()));
+    }
+    let p = stmt.get("Principal")?;
+    let who = &req.principal_arn;
+    let acct = req.principal_account().unwrap_or_default();
+    Some(match p {
+        Value::String(s) if s == "*" => (Tri::Yes, "Principal *".into()),
+        Value::Object(o) => {
+            let mut seen = Vec::new();
+            for (k, v) in o {
+                let vals = strings(v);
+                if k == "AWS" {
+                    for x in &vals {
+                        let hit = *x == "*"
+                            || *x == who.as_str()
+                            || (!acct.is_empty()
+                                && (*x == acct
+                                    || *x == format!("arn:{}:iam::{acct}:root", partition(who))));
+                        if hit {
+                            return Some((Tri::Yes, format!("Principal AWS {x} matches {who}")));
+                        }
+                    }
+                }
+                seen.push(format!("{k}: [{}]", vals.join(", ")));
+            }
+            (
+                Tri::No,
+                format!("Principal {{{}}} does not match {who}", seen.join("; ")),
+            )
+        }
+        other => (Tri::Unknown, format!("cannot evaluate: Principal {other}")),
+    })
+}
+
+fn partition(arn: &str) -> String {
+    arn::parts(arn)
+        .map(|p| p.partition)
+        .unwrap_or_else(|| "aws".into())
+}
+
+/// Evaluate one statement: (applies, reasons, conditions).
+pub(crate) fn statement(
+    stmt: &Value,
+    req: &Request,
+    variables: bool,
+) -> (Tri, Vec<String>, Vec<ConditionResult>) {
+    let mut reasons = Vec::new();
+    let (a, why) = action_part(stmt, &req.action);
+    reasons.push(why);
+    let mut applies = a;
+    if applies != Tri::No {
+        let (r, why) = resource_part(stmt, req, variables);
+        reasons.push(why);
+        applies = applies.and(r);
+    }
+    if applies != Tri::No {
+        if let Some((p, why)) = principal_part(stmt, req) {
+            reasons.push(why);
+            applies = applies.and(p);
+        }
+    }
+    let mut conditions = Vec::new();
+    if applies != Tri::No {
+        // All operators and keys must hold (AND); values within one key are OR'd inside the operator.
+        if let Some(Value::Object(ops)) = stmt.get("Condition") {
+            for (op, keys) in ops {
+                let Value::Object(keys) = keys else { continue };
+                for (key, vals) in keys {
+                    let c = condition::evaluate(op, key, vals, req, variables);
+                    applies = applies.and(c.result);
+                    conditions.push(c);
+                }
+            }
+        }
+    }
+    (applies, reasons, conditions)
+}
+
+fn is_service_linked(principal_arn: &str) -> bool {
+    arn::parts(principal_arn)
+        .is_some_and(|p| p.service == "iam" && p.resource.starts_with("role/aws-service-role/"))
+}
+
+/// Evaluate `req` against every SCP and RCP on the path.
+pub fn evaluate(path: &OrgPath, req: &Request) -> Evaluation {
+    let mut notes = Vec::new();
+    if path.assumed_full_access {
+        notes.push(
+            "only loose policies were given: assuming the AWS-managed FullAWSAccess SCP is also attached at every level \
+             (the default), so no level lacks an Allow; give a levels file to check the Allows too"
+                .to_owned(),
+        );
+    }
+    if let Some(s) = &req.session_arn {
+        notes.push(format!(
+            "aws:PrincipalArn is the role ARN {}, not the session ARN {s}; the role's path is unknown and taken as none",
+            req.principal_arn
+        ));
+    }
+    if let Some(name) = arn::parts(&req.principal_arn)
+        .and_then(|p| p.resource.strip_prefix("role/").map(str::to_owned))
+        .filter(|n| n.starts_with("AWSServiceRoleFor"))
+    {
+        notes.push(format!(
+            "{name} looks like a service-linked role, which SCPs and RCPs do not restrict; its real ARN \
+             (`aws iam get-role --role-name {name}`) would be under role/aws-service-role/"
+        ));
+    }
+    let mut ev = Evaluation {
+        request: req.clone(),
+        verdict: Verdict::Allowed,
+        summary: String::new(),
+        assumed_full_access: path.assumed_full_access,
+        denied_by: Vec::new(),
+        levels: Vec::new(),
+        statements: Vec::new(),
+        notes,
+    };
+    let target = req.target_account();
+    let not_affected = if is_service_linked(&req.principal_arn) {
+        Some("service-linked roles are not affected by SCPs or RCPs".to_owned())
+    } else if let (Some(m), Some(t)) = (&path.management_account, &target) {
+        (m == t).then(|| {
+            format!("account {t} is the management account, which SCPs and RCPs do not affect")
+        })
+    } else {
+        None
+    };
+    if let Some(reason) = not_affected {
+        ev.summary = Verdict::NotAffected {
+            reason: reason.clone(),
+        }
+        .summary();
+        ev.verdict = Verdict::NotAffected { reason };
+        return ev;
+    }
+    // SCPs on this path govern principals of the path's account only.
+    let scp_applies = match (req.principal_account(), &target) {
+        (Some(pa), Some(t)) if &pa != t => {
+            ev.notes.push(format!(
+                "the principal belongs to account {pa}, not {t}: the SCPs of this path do not apply to it, only RCPs"
+            ));
+            false
+        }
+        _ => true,
+    };
+    let service = req
+        .action
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let has_rcp = path
+        .levels
+        .iter()
+        .flat_map(|l| &l.policies)
+        .any(|p| p.kind == PolicyKind::Rcp);
+    if has_rcp {
+        ev.notes.push(
+            "RCPFullAWSAccess is attached at every level and cannot be detached, so RCPs only deny"
+                .to_owned(),
+        );
+        if !RCP_SERVICES.contains(&service.as_str()) {
+            ev.notes.push(format!(
+                "RCPs restrict resources of {} (as documented when written); {service} may not be covered, evaluated anyway",
+                RCP_SERVICES.join(", ")
+            ));
+        }
+    }
+
+    for (li, level) in path.levels.iter().enumerate() {
+        let mut allow = Tri::No;
+        let mut allowed_by = Vec::new();
+        if path.assumed_full_access {
+            allow = Tri::Yes;
+            allowed_by.push("FullAWSAccess (assumed)".to_owned());
+        }
+        for (pi, policy) in level.policies.iter().enumerate() {
+            if policy.kind == PolicyKind::Scp && !scp_applies {
+                continue;
+            }
+            let variables =
+                policy.document.get("Version").and_then(Value::as_str) == Some("2012-10-17");
+            let pref = PolicyRef::new(li, &level.name, pi, policy);
+            for (si, stmt) in statements(&policy.document).into_iter().enumerate() {
+                let effect = stmt
+                    .get("Effect")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                if policy.kind == PolicyKind::Rcp && effect == "Allow" {
+                    // Only RCPFullAWSAccess allows, and it is always attached: other RCP Allows change nothing.
+                    continue;
+                }
+                let (applies, reasons, conditions) = statement(stmt, req, variables);
+                if effect == "Allow" {
+                    if applies == Tri::Yes {
+                        allowed_by.push(format!(
+                            "{} statement {}",
+                            policy.display(),
+                            statement_label(stmt, si)
+                        ));
+                    }
+                    allow = match (allow, applies) {
+                        (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
+                        (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
+                        _ => Tri::No,
+                    };
+                }
+                ev.statements.push(StatementResult {
+                    policy: pref.clone(),
+                    statement: statement_label(stmt, si),
+                    statement_index: si,
+                    effect,
+                    applies,
+                    reasons,
+                    conditions,
+                });
+            }
+        }
+        ev.levels.push(LevelResult {
+            index: li,
+            name: level.name.clone(),
+            scp_allow: if scp_applies { allow } else { Tri::Yes },
+            allowed_by,
+        });
+    }
+
+    ev.denied_by = ev
+        .statements
+        .iter()
+        .filter(|s| s.effect == "Deny" && s.applies == Tri::Yes)
+        .map(|s| StatementRef {
+            policy: s.policy.clone(),
+            statement: s.statement.clone(),
+            statement_index: s.statement_index,
+        })
+        .collect();
+    let unknown: Vec<String> = ev
+        .statements
+        .iter()
+        .filter(|s| {
+            s.applies == Tri::Unknown
+                && (s.effect == "Deny" || ev.levels[s.policy.level].scp_allow == Tri::Unknown)
+        })
+        .map(|s| {
+            let why: Vec<&str> = s
+                .reasons
+                .iter()
+                .map(String::as_str)
+                .chain(
+                    s.conditions
+                        .iter()
+                        .filter(|c| c.result == Tri::Unknown)
+                        .map(|c| c.why.as_str()),
+                )
+                .filter(|r| r.contains("cannot evaluate"))
+                .collect();
+            format!(
+                "{} statement {}: {}",
+                s.policy.display,
+                s.statement,
+                why.join("; ")
+            )
+        })
+        .collect();
+    ev.verdict = if let Some(d) = ev.denied_by.first() {
+        Verdict::ExplicitDeny {
+            policy: d.policy.clone(),
+            statement: d.statement.clone(),
+            statement_index: d.statement_index,
+        }
+    } else if let Some(l) = ev.levels.iter().find(|l| l.scp_allow == Tri::No) {
+        Verdict::ImplicitDeny {
+            level: l.index,
+            level_name: l.name.clone(),
+        }
+    } else if !unknown.is_empty() {
+        Verdict::CannotEvaluate { reasons: unknown }
+    } else {
+        Verdict::Allowed
+    };
+    ev.summary = ev.verdict.summary();
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scp::policy::load_path;
+
+    fn path(docs: &[&str]) -> OrgPath {
+        load_path(
+            &docs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (format!("p{i}.json"), (*d).to_owned()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn deny_names_statement_and_reasons() {
+        let p = path(&[
+            r#"{"Statement":[{"Sid":"NoPAB","Effect":"Deny","Action":"s3:PutBucketPublicAccessBlock","Resource":"*"}]}"#,
+        ]);
+        let ev = evaluate(
+            &p,
+            &Request::new(
+                "arn:aws:iam::111122223333:role/R",
+                "S3:putbucketpublicaccessblock",
+            ),
+        );
+        assert!(
+            matches!(&ev.verdict, Verdict::ExplicitDeny { statement, .. } if statement == "NoPAB")
+        );
+        assert_eq!(ev.verdict.exit_code(), 3);
+        assert!(ev.statements[0].reasons[0].contains("matches"));
+        assert!(ev.notes[0].contains("FullAWSAccess"));
+    }
+
+    #[test]
+    fn unknown_deny_is_cannot_evaluate_but_definite_deny_wins() {
+        let unknown =
+            r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"arn:aws:s3:::b"}]}"#;
+        let p = path(&[unknown]);
+        let ev = evaluate(
+            &p,
+            &Request::new("arn:aws:iam::111122223333:role/R", "s3:GetObject"),
+        );
+        assert!(
+            matches!(&ev.verdict, Verdict::CannotEvaluate { reasons } if reasons[0].contains("--resource")),
+            "{ev:?}"
+        );
+        assert_eq!(ev.verdict.exit_code(), 1);
+        let p = path(&[
+            unknown,
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*"}]}"#,
+        ]);
+        assert!(matches!(
+            evaluate(
+                &p,
+                &Request::new("arn:aws:iam::111122223333:role/R", "s3:GetObject")
+            )
+            .verdict,
+            Verdict::ExplicitDeny { .. }
+        ));
+    }
+
+    #[test]
+    fn cross_account_principal_skips_scps() {
+        let p = path(&[r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#]);
+        let r = Request::new("arn:aws:iam::111122223333:role/R", "s3:GetObject")
+            .with_account("444455556666");
+        let ev = evaluate(&p, &r);
+        assert_eq!(ev.verdict, Verdict::Allowed);
+        assert!(ev.notes.iter().any(|n| n.contains("do not apply")));
+    }
+}

@@ -1,0 +1,591 @@
+//! Loading SCPs/RCPs: bare documents, `aws organizations describe-policy` JSON, or a levels file.
+//!
+//! Levels file (one file, the whole OU path, root first):
+//! `{"management_account": "999999999999", "levels": [{"name": "root", "policies": [ENTRY, ...]}, ...]}` where
+//! ENTRY is `"FullAWSAccess"`, `"RCPFullAWSAccess"`, a bare policy document, a describe-policy object, or
+//! `{"name", "id", "arn", "type": "SCP"|"RCP", "document": {...} | "content": "<json text>"}`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::json::OJson;
+use super::ScpError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyKind {
+    Scp,
+    Rcp,
+}
+
+impl PolicyKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            PolicyKind::Scp => "SCP",
+            PolicyKind::Rcp => "RCP",
+        }
+    }
+
+    /// `SERVICE_CONTROL_POLICY`/`RESOURCE_CONTROL_POLICY` (as Organizations names them) or `SCP`/`RCP`.
+    pub fn from_type(t: &str) -> Option<PolicyKind> {
+        match t.trim().to_ascii_uppercase().as_str() {
+            "SERVICE_CONTROL_POLICY" | "SCP" => Some(PolicyKind::Scp),
+            "RESOURCE_CONTROL_POLICY" | "RCP" => Some(PolicyKind::Rcp),
+            _ => None,
+        }
+    }
+}
+
+/// One SCP or RCP.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub kind: PolicyKind,
+    /// Where it came from: the file label (and position inside a levels file).
+    pub label: String,
+    pub document: Value,
+    /// The document's JSON text as given, so a patch keeps its key order.
+    #[serde(skip)]
+    pub source: Option<String>,
+}
+
+const FULL_ACCESS: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+const RCP_FULL_ACCESS: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}"#;
+
+impl Policy {
+    /// A file's text: a describe-policy response or a bare policy document.
+    pub fn parse(file_label: &str, text: &str) -> Result<Policy, ScpError> {
+        let tree = parse_tree(file_label, text)?;
+        if tree.get("levels").is_some() {
+            return Err(invalid(
+                file_label,
+                "this is a levels file; give it as the only --policy file",
+            ));
+        }
+        Policy::from_tree(file_label, &tree, Some(text))
+    }
+
+    /// A policy from its document text plus what Organizations says about it (e.g. from the evidence bundle).
+    /// `kind` None: an RCP when a statement has a Principal, else an SCP.
+    pub fn from_content(
+        label: &str,
+        id: Option<String>,
+        arn: Option<String>,
+        name: Option<String>,
+        kind: Option<PolicyKind>,
+        content: &str,
+    ) -> Result<Policy, ScpError> {
+        let tree = parse_tree(label, content)?;
+        let document = tree.to_value();
+        validate(label, &document)?;
+        let kind = kind.unwrap_or_else(|| guess_kind(&document));
+        Ok(Policy {
+            id,
+            arn,
+            name,
+            kind,
+            label: label.to_owned(),
+            document,
+            source: Some(content.to_owned()),
+        })
+    }
+
+    /// The AWS-managed `FullAWSAccess` (SCP) or `RCPFullAWSAccess` (RCP).
+    pub fn full_access(kind: PolicyKind) -> Policy {
+        let (text, name) = match kind {
+            PolicyKind::Scp => (FULL_ACCESS, "FullAWSAccess"),
+            PolicyKind::Rcp => (RCP_FULL_ACCESS, "RCPFullAWSAccess"),
+        };
+        Policy {
+            id: Some(format!("p-{name}")),
+            arn: None,
+            name: Some(name.to_owned()),
+            kind,
+            label: name.to_owned(),
+            document: serde_json::from_str(text).unwrap_or(Value::Null),
+            source: Some(text.to_owned()),
+        }
+    }
+
+    /// How to name it to a person: `SCP p-abc (Name)` or `SCP file.json`.
+    pub fn display(&self) -> String {
+        let kind = self.kind.label();
+        match (&self.id, &self.name) {
+            (Some(id), Some(n)) if !id.ends_with(n.as_str()) => format!("{kind} {id} ({n})"),
+            (Some(id), _) => format!("{kind} {id}"),
+            (None, Some(n)) => format!("{kind} {n}"),
+            (None, None) => format!("{kind} {}", self.label),
+        }
+    }
+
+    pub(crate) fn ordered(&self) -> OJson {
+        self.source
+            .as_deref()
+            .and_then(|s| OJson::parse(s).ok())
+            .filter(|t| t.to_value() == self.document)
+            .unwrap_or_else(|| OJson::from_value(&self.document))
+    }
+
+    fn from_tree(label: &str, tree: &OJson, text: Option<&str>) -> Result<Policy, ScpError> {
+        if let Some(p) = tree.get("Policy") {
+            return describe_policy(label, p);
+        }
+        if tree.get("Statement").is_some() {
+            let document = tree.to_value();
+            validate(label, &document)?;
+            let source = text.map(str::to_owned).unwrap_or_else(|| tree.pretty());
+            return Ok(Policy {
+                id: None,
+                arn: None,
+                name: None,
+                kind: guess_kind(&document),
+                label: label.to_owned(),
+                document,
+                source: Some(source),
+            });
+        }
+        Err(invalid(
+            label,
+            "not a policy: expected a policy document ({\"Statement\": ...}), `aws organizations describe-policy` \
+             output ({\"Policy\": ...}) or a levels file ({\"levels\": [...]})",
+        ))
+    }
+}
+
+/// RCP statements must name a Principal; SCP statements cannot (Orgs guide, "RCP syntax").
+fn guess_kind(doc: &Value) -> PolicyKind {
+    if statements(doc)
+        .iter()
+        .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
+    {
+        PolicyKind::Rcp
+    } else {
+        PolicyKind::Scp
+    }
+}
+
+fn describe_policy(label: &str, p: &OJson) -> Result<Policy, ScpError> {
+    let summary = p.get("PolicySummary");
+    let field = |k: &str| match summary.and_then(|s| s.get(k)) {
+        Some(OJson::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let kind = match field("Type") {
+        Some(t) => Some(PolicyKind::from_type(&t).ok_or_else(|| {
+            invalid(label, &format!("policy type {t} is not evaluated here (only SERVICE_CONTROL_POLICY and RESOURCE_CONTROL_POLICY)"))
+        })?),
+        None => None,
+    };
+    let content = match p.get("Content") {
+        Some(OJson::Str(s)) => s.clone(),
+        // Some tools store the content already parsed.
+        Some(o @ OJson::Obj(_)) => o.pretty(),
+        _ => {
+            return Err(invalid(
+                label,
+                "describe-policy JSON without Policy.Content",
+            ))
+        }
+    };
+    Policy::from_content(
+        &format!("{label} (Content)"),
+        field("Id"),
+        field("Arn"),
+        field("Name"),
+        kind,
+        &content,
+    )
+    .map(|mut pol| {
+        pol.label = label.to_owned();
+        pol
+    })
+}
+
+fn parse_tree(label: &str, text: &str) -> Result<OJson, ScpError> {
+    // serde_json first: its messages are the familiar ones; our tree then adds order and duplicate detection.
+    if let Err(e) = serde_json::from_str::<Value>(text) {
+        return Err(ScpError::Json {
+            label: label.to_owned(),
+            reason: e.to_string(),
+        });
+    }
+    let tree = OJson::parse(text).map_err(|reason| ScpError::Json {
+        label: label.to_owned(),
+        reason,
+    })?;
+    if let Some(k) = tree.duplicate_key() {
+        return Err(invalid(
+            label,
+            &format!("duplicate JSON key {k}: which one AWS uses is not documented; merge them"),
+        ));
+    }
+    Ok(tree)
+}
+
+fn invalid(label: &str, reason: &str) -> ScpError {
+    ScpError::Invalid {
+        label: label.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// The statements of a document (`Statement` may be one object or an array).
+pub(crate) fn statements(doc: &Value) -> Vec<&Value> {
+    match doc.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+/// Statement label: its Sid, or `#i` (0-based position).
+pub(crate) fn statement_label(stmt: &Value, index: usize) -> String {
+    match stmt.get("Sid").and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => s.to_owned(),
+        _ => format!("#{index}"),
+    }
+}
+
+/// Structure checks that make a policy unusable (bad input), as opposed to constructs we cannot evaluate,
+/// which the evaluator reports per statement.
+fn validate(label: &str, doc: &Value) -> Result<(), ScpError> {
+    let Some(obj) = doc.as_object() else {
+        return Err(invalid(label, "the policy document is not a JSON object"));
+    };
+    match obj.get("Statement") {
+        Some(Value::Array(a)) if a.is_empty() => return Err(invalid(label, "Statement is empty")),
+        Some(Value::Array(_)) | Some(Value::Object(_)) => {}
+        Some(_) => {
+            return Err(invalid(
+                label,
+                "Statement must be an object or an array of objects",
+            ))
+        }
+        None => return Err(invalid(label, "no Statement")),
+    }
+    if let Some(Value::Array(a)) = obj.get("Statement") {
+        if let Some(i) = a.iter().position(|s| !s.is_object()) {
+            return Err(invalid(label, &format!("Statement #{i} is not an object")));
+        }
+    }
+    for (i, s) in statements(doc).into_iter().enumerate() {
+        let at = format!("statement {}", statement_label(s, i));
+        match s.get("Effect") {
+            Some(Value::String(e)) if e == "Allow" || e == "Deny" => {}
+            Some(other) => {
+                return Err(invalid(
+                    label,
+                    &format!("{at}: Effect must be \"Allow\" or \"Deny\", not {other}"),
+                ))
+            }
+            None => return Err(invalid(label, &format!("{at}: no Effect"))),
+        }
+        match (s.get("Action"), s.get("NotAction")) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(label, &format!("{at}: both Action and NotAction")))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    label,
+                    &format!("{at}: neither Action nor NotAction"),
+                ))
+            }
+            _ => {}
+        }
+        if s.get("Resource").is_some() && s.get("NotResource").is_some() {
+            return Err(invalid(
+                label,
+                &format!("{at}: both Resource and NotResource"),
+            ));
+        }
+        for k in ["Action", "NotAction", "Resource", "NotResource"] {
+            if let Some(v) = s.get(k) {
+                let ok = match v {
+                    Value::String(_) => true,
+                    Value::Array(a) => !a.is_empty() && a.iter().all(Value::is_string),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(invalid(
+                        label,
+                        &format!("{at}: {k} must be a string or a non-empty array of strings"),
+                    ));
+                }
+            }
+        }
+        if let Some(c) = s.get("Condition") {
+            let Some(ops) = c.as_object() else {
+                return Err(invalid(label, &format!("{at}: Condition is not an object")));
+            };
+            if let Some((op, _)) = ops.iter().find(|(_, v)| !v.is_object()) {
+                return Err(invalid(
+                    label,
+                    &format!("{at}: Condition operator {op} does not hold an object of keys"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One level of the OU path (root, each OU, the account) with the policies attached there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Level {
+    pub name: String,
+    pub policies: Vec<Policy>,
+}
+
+/// The OU path from root to account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrgPath {
+    pub levels: Vec<Level>,
+    /// True when only loose policies were given: each level is then assumed to also have `FullAWSAccess`.
+    pub assumed_full_access: bool,
+    /// SCPs and RCPs do not affect the management account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_account: Option<String>,
+}
+
+impl OrgPath {
+    pub fn policy(&self, level: usize, index: usize) -> Option<&Policy> {
+        self.levels.get(level).and_then(|l| l.policies.get(index))
+    }
+}
+
+/// Files (label, text) in order from root to account, one policy each; or one levels file.
+pub fn load_path(files: &[(String, String)]) -> Result<OrgPath, ScpError> {
+    if files.is_empty() {
+        return Err(invalid("<none>", "no policy file given"));
+    }
+    let trees = files
+        .iter()
+        .map(|(label, text)| parse_tree(label, text).map(|t| (label, text, t)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some((label, _, _)) = trees.iter().find(|(_, _, t)| t.get("levels").is_some()) {
+        if trees.len() > 1 {
+            return Err(invalid(
+                label,
+                "a levels file describes the whole path: give it as the only --policy file",
+            ));
+        }
+    }
+    if let [(label, _, tree)] = trees.as_slice() {
+        if tree.get("levels").is_some() {
+            return levels_file(label, tree);
+        }
+    }
+    let mut levels = Vec::new();
+    for (label, text, tree) in &trees {
+        let p = Policy::from_tree(label, tree, Some(text))?;
+        // Loose files: each file is one level, named after the file.
+        levels.push(Level {
+            name: label.to_string(),
+            policies: vec![p],
+        });
+    }
+    Ok(OrgPath {
+        levels,
+        assumed_full_access: true,
+        management_account: None,
+    })
+}
+
+fn levels_file(label: &str, tree: &OJson) -> Result<OrgPath, ScpError> {
+    let OJson::Obj(top) = tree else {
+        return Err(invalid(label, "a levels file is a JSON object"));
+    };
+    let mut management_account = None;
+    let mut levels = Vec::new();
+    for (k, v) in top {
+        match (k.as_str(), v) {
+            ("management_account", OJson::Str(s)) => management_account = Some(s.clone()),
+            ("management_account", OJson::Null) => {}
+            ("levels", OJson::Arr(ls)) => {
+                for (li, l) in ls.iter().enumerate() {
+                    levels.push(level(label, li, l)?);
+                }
+            }
+            _ => {
+                return Err(invalid(
+                    label,
+                    &format!("levels file: unexpected key {k:?} (expected \"levels\": [...] and optional \"management_account\": \"<id>\")"),
+                ))
+            }
+        }
+    }
+    if levels.is_empty() {
+        return Err(invalid(
+            label,
+            "levels file: \"levels\" is missing or empty",
+        ));
+    }
+    Ok(OrgPath {
+        levels,
+        assumed_full_access: false,
+        management_account,
+    })
+}
+
+fn level(label: &str, li: usize, l: &OJson) -> Result<Level, ScpError> {
+    let OJson::Obj(fields) = l else {
+        return Err(invalid(label, &format!("levels[{li}] is not an object")));
+    };
+    let mut name = format!("level {li}");
+    let mut policies = Vec::new();
+    for (k, v) in fields {
+        match (k.as_str(), v) {
+            ("name", OJson::Str(s)) => name = s.clone(),
+            ("policies", OJson::Arr(ps)) => {
+                for (pi, p) in ps.iter().enumerate() {
+                    policies.push(entry(&format!("{label} levels[{li}].policies[{pi}]"), p)?);
+                }
+            }
+            _ => {
+                return Err(invalid(
+                    label,
+                    &format!(
+                        "levels[{li}]: unexpected key {k:?} (expected \"name\" and \"policies\")"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(Level { name, policies })
+}
+
+fn entry(label: &str, p: &OJson) -> Result<Policy, ScpError> {
+    match p {
+        OJson::Str(s) if s == "FullAWSAccess" => Ok(Policy::full_access(PolicyKind::Scp)),
+        OJson::Str(s) if s == "RCPFullAWSAccess" => Ok(Policy::full_access(PolicyKind::Rcp)),
+        OJson::Str(s) => Err(invalid(label, &format!("{s:?}: only \"FullAWSAccess\" and \"RCPFullAWSAccess\" may be named; give other policies in full"))),
+        OJson::Obj(_) if p.get("Policy").is_some() || p.get("Statement").is_some() => Policy::from_tree(label, p, None),
+        OJson::Obj(fields) => {
+            let mut meta: [Option<String>; 4] = Default::default();
+            let mut content = None;
+            for (k, v) in fields {
+                match (k.as_str(), v) {
+                    ("name", OJson::Str(s)) => meta[0] = Some(s.clone()),
+                    ("id", OJson::Str(s)) => meta[1] = Some(s.clone()),
+                    ("arn", OJson::Str(s)) => meta[2] = Some(s.clone()),
+                    ("type", OJson::Str(s)) => meta[3] = Some(s.clone()),
+                    ("content", OJson::Str(s)) => content = Some(s.clone()),
+                    ("document", d @ OJson::Obj(_)) => content = Some(d.pretty()),
+                    _ => return Err(invalid(label, &format!("unexpected key {k:?} (expected name, id, arn, type, document or content)"))),
+                }
+            }
+            let [name, id, arn, kind] = meta;
+            let kind = match kind {
+                Some(t) => Some(PolicyKind::from_type(&t).ok_or_else(|| invalid(label, &format!("type {t:?} is not SCP or RCP")))?),
+                None => None,
+            };
+            let content = content.ok_or_else(|| invalid(label, "no \"document\" or \"content\""))?;
+            Policy::from_content(label, id, arn, name, kind, &content)
+        }
+        _ => Err(invalid(label, "a policy entry is a string or an object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{"Version":"2012-10-17","Statement":{"Sid":"D","Effect":"Deny","Action":"s3:*","Resource":"*"}}"#;
+
+    #[test]
+    fn bare_and_describe_policy() {
+        let p = Policy::parse("a.json", DOC).unwrap();
+        assert_eq!((p.kind, p.id.as_deref()), (PolicyKind::Scp, None));
+        let dp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-1", "Name": "N", "Type": "RESOURCE_CONTROL_POLICY", "Arn": "arn:x"}, "Content": DOC}});
+        let p = Policy::parse("b.json", &dp.to_string()).unwrap();
+        assert_eq!(
+            (p.kind, p.id.as_deref(), p.name.as_deref()),
+            (PolicyKind::Rcp, Some("p-1"), Some("N"))
+        );
+        assert_eq!(p.display(), "RCP p-1 (N)");
+        let tag = serde_json::json!({"Policy": {"PolicySummary": {"Type": "TAG_POLICY"}, "Content": DOC}});
+        assert!(Policy::parse("t.json", &tag.to_string())
+            .unwrap_err()
+            .to_string()
+            .contains("TAG_POLICY"));
+        let rcp =
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        assert_eq!(Policy::parse("r", rcp).unwrap().kind, PolicyKind::Rcp);
+    }
+
+    #[test]
+    fn bad_documents_are_bad_input() {
+        for (text, want) in [
+            ("{", "malformed JSON"),
+            ("[]", "not a policy"),
+            (r#"{"Statement": []}"#, "empty"),
+            (
+                r#"{"Statement": [{"Effect": "deny", "Action": "*"}]}"#,
+                "Effect",
+            ),
+            (r#"{"Statement": [{"Effect": "Deny"}]}"#, "neither"),
+            (
+                r#"{"Statement": [{"Effect": "Deny", "Action": 3}]}"#,
+                "Action must",
+            ),
+            (
+                r#"{"Statement": [{"Effect": "Deny", "Action": "*", "Condition": []}]}"#,
+                "Condition",
+            ),
+            (
+                r#"{"Statement": [{"Effect": "Deny", "Action": "*", "Action": "s3:*"}]}"#,
+                "duplicate",
+            ),
+            (r#"{"levels": []}"#, "levels file"),
+        ] {
+            let e = Policy::parse("f", text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn loose_files_and_levels_file() {
+        let path = load_path(&[
+            ("root.json".into(), DOC.into()),
+            ("ou.json".into(), DOC.into()),
+        ])
+        .unwrap();
+        assert!(path.assumed_full_access);
+        assert_eq!(
+            path.levels
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>(),
+            ["root.json", "ou.json"]
+        );
+        let lf = format!(
+            r#"{{"management_account": "999999999999", "levels": [{{"name": "root", "policies": ["FullAWSAccess", {DOC}]}},
+               {{"name": "ou", "policies": [{{"name": "X", "type": "SCP", "content": {content}}}]}}]}}"#,
+            content = serde_json::to_string(DOC).unwrap()
+        );
+        let path = load_path(&[("l.json".into(), lf.clone())]).unwrap();
+        assert!(!path.assumed_full_access);
+        assert_eq!(path.management_account.as_deref(), Some("999999999999"));
+        assert_eq!(path.levels[0].policies.len(), 2);
+        assert_eq!(path.levels[1].policies[0].name.as_deref(), Some("X"));
+        assert!(load_path(&[("l".into(), lf), ("x".into(), DOC.into())]).is_err());
+        assert!(load_path(&[]).is_err());
+        assert!(load_path(&[(
+            "l".into(),
+            r#"{"levels": [{"name": "r", "policies": ["Foo"]}]}"#.into()
+        )])
+        .is_err());
+        assert!(load_path(&[("l".into(), r#"{"levels": [], "x": 1}"#.into())]).is_err());
+    }
+
+    #[test]
+    fn ordered_keeps_source_order() {
+        let p = Policy::parse("a", DOC).unwrap();
+        let t = p.ordered().pretty();
+        assert!(t.find("\"Version\"").unwrap() < t.find("\"Statement\"").unwrap());
+    }
+}
