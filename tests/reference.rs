@@ -224,3 +224,20 @@ fn without_templates_or_topologies_timing_still_links_with_lower_confidence() {
     assert!(!inferred.is_empty());
     assert!(inferred.iter().all(|(_, l)| l.confidence < 0.8));
 }
+
+/// Saved files need not sit in per-stack-set folders: results take their stack set from matching instances.
+#[test]
+fn a_flat_folder_of_the_same_files_gives_the_same_diagnosis() {
+    let flat = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(SAMPLE).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()) {
+        let name = entry.path().strip_prefix(SAMPLE).unwrap().to_string_lossy().replace('/', "_");
+        std::fs::copy(entry.path(), flat.path().join(name)).unwrap();
+    }
+    let nested = diagnose(&[SAMPLE]);
+    let d = diagnose(&[flat.path().to_str().unwrap()]);
+    assert_eq!(d.failures.len(), nested.failures.len());
+    assert_eq!(d.root_causes.len(), 1);
+    let f = &d.failures[d.root_causes[0].failure];
+    assert_eq!((f.class.category, f.logical_id.as_deref()), (Category::ScpDeny, Some("DiagnosisBucket")));
+    assert!(d.failures.iter().all(|f| f.stack_set.as_deref().is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-"))));
+}
