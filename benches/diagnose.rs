@@ -67,12 +67,16 @@ fn diagnose_reference_sample(bencher: Bencher) {
 fn diagnose_organisation(bencher: Bencher, accounts: usize) {
     let dir = std::env::temp_dir().join(format!("stackset-doctor-bench-{accounts}"));
     if !dir.join("org-baseline-logging").exists() {
-        let cfg = stackset_doctor::synth::SynthConfig { accounts, ..Default::default() };
+        let cfg = stackset_doctor::synth::SynthConfig {
+            accounts,
+            ..Default::default()
+        };
         stackset_doctor::synth::generate(&cfg, &dir).expect("generate synthetic evidence");
     }
     let catalog = Catalog::builtin().expect("catalog");
     bencher.bench_local(|| {
-        let loaded = stackset_doctor::collect::load_paths(std::slice::from_ref(&dir)).expect("evidence");
+        let loaded =
+            stackset_doctor::collect::load_paths(std::slice::from_ref(&dir)).expect("evidence");
         let d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
         let report = stackset_doctor::report::Report::new(&d);
         let mut out = Vec::new();

@@ -166,8 +166,10 @@ pub struct StackEvent {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    /// The stack operation the event belongs to (newer CLIs print it): the member stack's own operation, not
+    /// the StackSet operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation_id: Option<String>,
+    pub stack_operation_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
 }

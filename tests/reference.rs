@@ -127,11 +127,22 @@ fn remediation_exempts_the_iam_role_pattern_not_the_sts_session() {
         .existing_values
         .iter()
         .any(|v| v == "arn:aws:iam::*:role/test-role"));
-    let patched = st.patched["Condition"]["ArnNotLike"]
+    let statements = st.patched["Statement"]
+        .as_array()
+        .expect("patched document has statements");
+    let stmt = statements
+        .iter()
+        .find(|x| x["Sid"] == st.statement.as_str())
+        .expect("the patched statement");
+    let patched = stmt["Condition"]["ArnNotLike"]
         .as_object()
         .and_then(|m| m.values().next())
         .and_then(|v| v.as_array())
         .expect("patched ArnNotLike list");
+    assert!(ex.proven, "the patch is proven");
+    assert!(ex.proof.iter().all(|p| p.ok));
+    assert!(ex.proof.len() >= 4, "the proof checks neighbours too");
+    assert!(st.diff.contains("+") && st.diff.contains("stacksets-exec-*"));
     assert!(patched
         .iter()
         .any(|v| v == "arn:aws:iam::121212121212:role/stacksets-exec-*"));
@@ -229,8 +240,17 @@ fn without_templates_or_topologies_timing_still_links_with_lower_confidence() {
 #[test]
 fn a_flat_folder_of_the_same_files_gives_the_same_diagnosis() {
     let flat = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(SAMPLE).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()) {
-        let name = entry.path().strip_prefix(SAMPLE).unwrap().to_string_lossy().replace('/', "_");
+    for entry in walkdir::WalkDir::new(SAMPLE)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+    {
+        let name = entry
+            .path()
+            .strip_prefix(SAMPLE)
+            .unwrap()
+            .to_string_lossy()
+            .replace('/', "_");
         std::fs::copy(entry.path(), flat.path().join(name)).unwrap();
     }
     let nested = diagnose(&[SAMPLE]);
@@ -238,6 +258,12 @@ fn a_flat_folder_of_the_same_files_gives_the_same_diagnosis() {
     assert_eq!(d.failures.len(), nested.failures.len());
     assert_eq!(d.root_causes.len(), 1);
     let f = &d.failures[d.root_causes[0].failure];
-    assert_eq!((f.class.category, f.logical_id.as_deref()), (Category::ScpDeny, Some("DiagnosisBucket")));
-    assert!(d.failures.iter().all(|f| f.stack_set.as_deref().is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-"))));
+    assert_eq!(
+        (f.class.category, f.logical_id.as_deref()),
+        (Category::ScpDeny, Some("DiagnosisBucket"))
+    );
+    assert!(d.failures.iter().all(|f| f
+        .stack_set
+        .as_deref()
+        .is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-"))));
 }

@@ -241,7 +241,8 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
             region: e.region.clone(),
             stack_id: Some(e.stack_id.clone()),
             stack_name: Some(e.stack_name.clone()),
-            operation_id: e.operation_id.clone(),
+            // A stack event's OperationId is the member stack's operation, not the StackSet operation.
+            operation_id: None,
             logical_id: e.logical_id.clone(),
             resource_type: e.resource_type.clone(),
             physical_id: e.physical_id.clone().filter(|p| !p.is_empty()),

@@ -318,7 +318,7 @@ fn ingest(
                 timestamp: e.timestamp,
                 status: e.resource_status.into_owned(),
                 status_reason: own(e.resource_status_reason),
-                operation_id: own(e.operation_id),
+                stack_operation_id: own(e.operation_id),
                 source: src(file, format!("/StackEvents/{i}")),
             });
         }
@@ -527,26 +527,44 @@ fn resolve_pending(ev: &mut Evidence, pending: Pending) {
     use std::collections::HashMap;
     let mut known: BTreeSet<String> = BTreeSet::new();
     known.extend(ev.stack_sets.iter().map(|s| s.name.clone()));
-    known.extend(ev.stack_instances.iter().filter_map(|i| i.stack_set.as_deref().map(|s| stack_set_name_from_id(s).to_owned())));
+    known.extend(ev.stack_instances.iter().filter_map(|i| {
+        i.stack_set
+            .as_deref()
+            .map(|s| stack_set_name_from_id(s).to_owned())
+    }));
     known.extend(ev.stack_events.iter().filter_map(|e| e.stack_set.clone()));
     known.extend(ev.operations.iter().filter_map(|o| o.stack_set.clone()));
-    let only = if known.len() == 1 { known.iter().next().cloned() } else { None };
+    let only = if known.len() == 1 {
+        known.iter().next().cloned()
+    } else {
+        None
+    };
 
     let mut by_reason: HashMap<(&str, &str, &str), BTreeSet<&str>> = HashMap::new();
     let mut by_place: HashMap<(&str, &str), BTreeSet<&str>> = HashMap::new();
     let mut by_op: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for i in &ev.stack_instances {
-        let Some(ss) = i.stack_set.as_deref().map(stack_set_name_from_id) else { continue };
-        by_place.entry((&i.account, &i.region)).or_default().insert(ss);
+        let Some(ss) = i.stack_set.as_deref().map(stack_set_name_from_id) else {
+            continue;
+        };
+        by_place
+            .entry((&i.account, &i.region))
+            .or_default()
+            .insert(ss);
         if let Some(r) = i.status_reason.as_deref() {
-            by_reason.entry((&i.account, &i.region, r)).or_default().insert(ss);
+            by_reason
+                .entry((&i.account, &i.region, r))
+                .or_default()
+                .insert(ss);
         }
         if let Some(op) = i.last_operation_id.as_deref() {
             by_op.entry(op).or_default().insert(ss);
         }
     }
     let unique = |set: Option<&BTreeSet<&str>>| -> Option<String> {
-        set.filter(|s| s.len() == 1).and_then(|s| s.iter().next()).map(|s| s.to_string())
+        set.filter(|s| s.len() == 1)
+            .and_then(|s| s.iter().next())
+            .map(|s| s.to_string())
     };
     let pick = |folder: Option<String>, matched: Option<String>| -> Option<String> {
         match folder {
@@ -559,7 +577,9 @@ fn resolve_pending(ev: &mut Evidence, pending: Pending) {
         let matched = r
             .status_reason
             .as_deref()
-            .and_then(|reason| unique(by_reason.get(&(r.account.as_str(), r.region.as_str(), reason))))
+            .and_then(|reason| {
+                unique(by_reason.get(&(r.account.as_str(), r.region.as_str(), reason)))
+            })
             .or_else(|| unique(by_place.get(&(r.account.as_str(), r.region.as_str()))));
         r.stack_set = pick(folder, matched);
         results.push(r);

@@ -170,19 +170,40 @@ fn root_cause(out: &mut dyn Write, r: &Report, rc: &RootCauseOut) -> io::Result<
     }
     if let Some(ex) = &rc.remediation.scp_exemption {
         if let Some(st) = &ex.statement {
-            writeln!(out, "\nPatch of statement {} ({}):\n", esc(&st.statement), esc(&st.located_by))?;
+            writeln!(
+                out,
+                "\nPatch of statement {} ({}):\n",
+                esc(&st.statement),
+                esc(&st.located_by)
+            )?;
             // A fence longer than any backtick run inside keeps the block closed.
             let fence = "`".repeat(longest_backtick_run(&st.diff).max(2) + 1);
-            writeln!(out, "{fence}diff\n{}\n{fence}", sanitize_block(st.diff.trim_end()))?;
+            writeln!(
+                out,
+                "{fence}diff\n{}\n{fence}",
+                sanitize_block(st.diff.trim_end())
+            )?;
             if let Some(cmd) = &st.apply_command {
                 writeln!(out, "\nApply with: {}", esc(cmd))?;
             }
         }
         if !ex.proof.is_empty() {
             let held = ex.proof.iter().filter(|p| p.ok).count();
-            writeln!(out, "\n**Proof** ({held}/{} checks hold{}):\n", ex.proof.len(), if ex.proven { "" } else { "; not proven" })?;
+            writeln!(
+                out,
+                "\n**Proof** ({held}/{} checks hold{}):\n",
+                ex.proof.len(),
+                if ex.proven { "" } else { "; not proven" }
+            )?;
             for p in &ex.proof {
-                writeln!(out, "- {} {} — before: {}; after: {}", if p.ok { "✅" } else { "❌" }, esc(&p.description), esc(&p.before), esc(&p.after))?;
+                writeln!(
+                    out,
+                    "- {} {} — before: {}; after: {}",
+                    if p.ok { "✅" } else { "❌" },
+                    esc(&p.description),
+                    esc(&p.before),
+                    esc(&p.after)
+                )?;
             }
         }
         if let Some(n) = &ex.evaluation_note {

@@ -105,9 +105,7 @@ fn opt(s: &Option<String>) -> String {
 impl Reporter for Table {
     fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "stackset-doctor: {}", sanitize(&r.summary.verdict))?;
-        for w in &r.warnings {
-            writeln!(out, "warning: {}", sanitize(w))?;
-        }
+        // Warnings (skipped files) go to stderr as they happen; the terminal report does not repeat them.
         for c in &r.coverage {
             writeln!(out, "missing evidence: {}", sanitize(c))?;
         }
@@ -121,8 +119,7 @@ impl Reporter for Table {
         }
         // Identical independent failures across accounts (same rule, stack set, resource, message) read as one.
         let mut groups: Vec<Vec<&RootCauseOut>> = Vec::new();
-        let mut index: BTreeMap<RootKey<'_>, usize> =
-            BTreeMap::new();
+        let mut index: BTreeMap<RootKey<'_>, usize> = BTreeMap::new();
         for rc in &r.root_causes {
             let key = (
                 rc.rule.as_deref(),
@@ -286,7 +283,11 @@ fn root_cause(
     }
     if let Some(ex) = &rc.remediation.scp_exemption {
         if let Some(st) = &ex.statement {
-            wrapped(out, "    patch    ", &sanitize(&format!("{} ({})", st.statement, st.located_by)))?;
+            wrapped(
+                out,
+                "    patch    ",
+                &sanitize(&format!("{} ({})", st.statement, st.located_by)),
+            )?;
             for l in st.diff.lines() {
                 writeln!(out, "      {}", sanitize(l))?;
             }
@@ -296,9 +297,18 @@ fn root_cause(
         }
         if !ex.proof.is_empty() {
             let held = ex.proof.iter().filter(|p| p.ok).count();
-            writeln!(out, "    proof    {held}/{} checks hold{}", ex.proof.len(), if ex.proven { "" } else { " — NOT PROVEN" })?;
+            writeln!(
+                out,
+                "    proof    {held}/{} checks hold{}",
+                ex.proof.len(),
+                if ex.proven { "" } else { " — NOT PROVEN" }
+            )?;
             for p in &ex.proof {
-                wrapped(out, &format!("      {}  ", if p.ok { "ok  " } else { "FAIL" }), &sanitize(&p.description))?;
+                wrapped(
+                    out,
+                    &format!("      {}  ", if p.ok { "ok  " } else { "FAIL" }),
+                    &sanitize(&p.description),
+                )?;
             }
         }
         if let Some(n) = &ex.evaluation_note {
@@ -320,12 +330,20 @@ fn chain(
     indent: &str,
     lines: &mut usize,
 ) -> io::Result<()> {
-    let kids: Vec<&FailureOut> = parents
+    let mut kids: Vec<&FailureOut> = parents
         .iter()
         .filter_map(|p| children.get(p))
         .flatten()
         .copied()
         .collect();
+    // Resources first, summaries (instances, operations) last: the story reads from the concrete.
+    kids.sort_by_key(|f| match f.level.as_str() {
+        "resource" => 0,
+        "stack" => 1,
+        "instance" => 2,
+        "account-gate" => 3,
+        _ => 4,
+    });
     let groups = group_alike(kids);
     let n = groups.len();
     for (gi, g) in groups.iter().enumerate() {
@@ -351,13 +369,13 @@ fn chain(
 /// Group failures alike in all but account and region, keeping first-seen order.
 fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
     let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
-    let mut index: BTreeMap<(Option<&str>, &str, &str, &str, &str), usize> = BTreeMap::new();
+    let mut index: BTreeMap<(Option<&str>, &str, &str, &str), usize> = BTreeMap::new();
     for k in items {
+        // Status is left out: the same failure reads CREATE_FAILED in stack events and FAILED in results.
         let key = (
             k.stack_set.as_deref(),
             k.what(),
             k.category.as_str(),
-            k.status.as_str(),
             k.message.as_str(),
         );
         match index.get(&key) {

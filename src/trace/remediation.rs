@@ -248,13 +248,22 @@ pub fn exemption_for(principal: &str) -> Option<(Vec<String>, String, Vec<String
     }
 }
 
-fn scp_exemption_for(f: &Failure, principal: &str, fields: &BTreeMap<String, String>, evidence: &Evidence) -> ScpExemption {
+fn scp_exemption_for(
+    f: &Failure,
+    principal: &str,
+    fields: &BTreeMap<String, String>,
+    evidence: &Evidence,
+) -> ScpExemption {
     let (mut add_values, mut why, mut warnings) = exemption_for(principal).unwrap_or_default();
     let rcp = f.class.category == Category::RcpDeny;
-    let policy_type = fields
-        .get("policy_type")
-        .cloned()
-        .unwrap_or_else(|| if rcp { "resource control policy" } else { "service control policy" }.into());
+    let policy_type = fields.get("policy_type").cloned().unwrap_or_else(|| {
+        if rcp {
+            "resource control policy"
+        } else {
+            "service control policy"
+        }
+        .into()
+    });
     let action = fields.get("action").cloned();
     let policy_arn = fields.get("policy_arn").cloned();
     let mut ex = ScpExemption {
@@ -273,11 +282,20 @@ fn scp_exemption_for(f: &Failure, principal: &str, fields: &BTreeMap<String, Str
         evaluation_note: None,
     };
     let Some(action) = action else {
-        ex.evaluation_note = Some("the message names no action, so the policies were not evaluated".into());
+        ex.evaluation_note =
+            Some("the message names no action, so the policies were not evaluated".into());
         (ex.add_values, ex.why, ex.warnings) = (add_values, why, warnings);
         return ex;
     };
-    match evaluate_fix(evidence, rcp, policy_arn.as_deref(), principal, &action, fields.get("resource"), f.account.as_deref()) {
+    match evaluate_fix(
+        evidence,
+        rcp,
+        policy_arn.as_deref(),
+        principal,
+        &action,
+        fields.get("resource"),
+        f.account.as_deref(),
+    ) {
         Ok(fix) => {
             if let Some(patch) = fix.patches.first() {
                 if let Some(change) = patch.changes.first() {
@@ -342,19 +360,38 @@ fn evaluate_fix(
     resource: Option<&String>,
     account: Option<&str>,
 ) -> Result<scp::Fix, String> {
-    let kind = if rcp { scp::PolicyKind::Rcp } else { scp::PolicyKind::Scp };
+    let kind = if rcp {
+        scp::PolicyKind::Rcp
+    } else {
+        scp::PolicyKind::Scp
+    };
     let mut policies = Vec::new();
     for p in &evidence.policies {
-        let label = p.source.as_ref().map(|s| s.file.clone()).unwrap_or_else(|| p.id.clone().unwrap_or_default());
+        let label = p
+            .source
+            .as_ref()
+            .map(|s| s.file.clone())
+            .unwrap_or_else(|| p.id.clone().unwrap_or_default());
         let declared = scp::PolicyKind::from_type(&p.policy_type);
-        match scp::Policy::from_content(&label, p.id.clone(), p.arn.clone(), p.name.clone(), declared, &p.content) {
+        match scp::Policy::from_content(
+            &label,
+            p.id.clone(),
+            p.arn.clone(),
+            p.name.clone(),
+            declared,
+            &p.content,
+        ) {
             Ok(pol) if pol.kind == kind => policies.push(pol),
             Ok(_) => {}
             Err(e) => return Err(format!("a policy in the evidence cannot be read: {e}")),
         }
     }
     if let Some(arn) = policy_arn {
-        let named: Vec<scp::Policy> = policies.iter().filter(|p| p.arn.as_deref() == Some(arn)).cloned().collect();
+        let named: Vec<scp::Policy> = policies
+            .iter()
+            .filter(|p| p.arn.as_deref() == Some(arn))
+            .cloned()
+            .collect();
         if !named.is_empty() {
             policies = named;
         }
@@ -367,7 +404,13 @@ fn evaluate_fix(
         ));
     }
     let path = scp::OrgPath {
-        levels: policies.into_iter().map(|p| scp::Level { name: p.label.clone(), policies: vec![p] }).collect(),
+        levels: policies
+            .into_iter()
+            .map(|p| scp::Level {
+                name: p.label.clone(),
+                policies: vec![p],
+            })
+            .collect(),
         assumed_full_access: true,
         management_account: None,
     };
