@@ -27,7 +27,7 @@ use trace::Diagnosis;
 
 /// Run every stage after collection: classify, graph, trace.
 pub fn diagnose(evidence: &Evidence, catalog: &Catalog) -> Diagnosis {
-    let failures = classify::extract_failures(evidence, catalog);
+    let (failures, benign) = classify::extract_failures(evidence, catalog);
     let graph = graph::DeploymentGraph::build(&failures, evidence, &catalog.topologies);
     let mut d = trace::trace(failures, &graph, evidence, catalog);
     d.coverage = evidence
@@ -35,5 +35,10 @@ pub fn diagnose(evidence: &Evidence, catalog: &Catalog) -> Diagnosis {
         .iter()
         .map(|c| format!("{}: {}", c.scope, c.reason))
         .collect();
+    if benign > 0 {
+        d.notes.push(format!(
+            "{benign} status reason(s) that a rule marks as not a failure were left out"
+        ));
+    }
     d
 }

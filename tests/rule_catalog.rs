@@ -64,3 +64,67 @@ fn catalog_page_is_up_to_date() {
         "rules/README.md is stale: run `cargo run -- rules doc > rules/README.md`"
     );
 }
+
+fn write_rule(dir: &std::path::Path, id: &str, body: &str) {
+    std::fs::write(
+        dir.join(format!("{id}.toml")),
+        format!("id = \"{id}\"\n{body}"),
+    )
+    .unwrap();
+}
+
+/// A rule can apply only under a handler error code, and a rule can mark a message as no failure at all.
+#[test]
+fn handler_error_code_filters_and_benign_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    write_rule(
+        dir.path(),
+        "test-code-catch-all",
+        "title = \"t\"\ncategory = \"stabilization-timeout\"\nrole = \"root\"\npriority = 1\npattern = '''(?s).+'''\n\
+         handler_error_codes = [\"NotStabilized\"]\nexplanation = '''x'''\nremediation = '''y'''\n",
+    );
+    write_rule(
+        dir.path(),
+        "test-benign",
+        "title = \"t\"\ncategory = \"other\"\nrole = \"benign\"\npriority = 99\npattern = '''^Zzz quiet'''\n\
+         explanation = '''x'''\nremediation = '''y'''\n",
+    );
+    let catalog = Catalog::load(Some(dir.path())).unwrap();
+    let classify = |m: &str| {
+        let u = stackset_doctor::classify::unwrap::unwrap(m);
+        stackset_doctor::classify::classify_unwrapped(&catalog, &u, None, None)
+    };
+    let with_code = classify(
+        r#"Resource handler returned message: "Qwerty plugh" (RequestToken: t, HandlerErrorCode: NotStabilized)"#,
+    );
+    assert_eq!(with_code.rule.as_deref(), Some("test-code-catch-all"));
+    let other_code = classify(
+        r#"Resource handler returned message: "Qwerty plugh" (RequestToken: t, HandlerErrorCode: InvalidRequest)"#,
+    );
+    assert_ne!(other_code.rule.as_deref(), Some("test-code-catch-all"));
+
+    let mut ev = stackset_doctor::evidence::Evidence::default();
+    for (i, reason) in [
+        "Zzz quiet cleanup",
+        "The frobnicator is out of flux capacitance",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ev.stack_events.push(stackset_doctor::evidence::StackEvent {
+            stack_id: "arn:aws:cloudformation:us-east-1:111122223333:stack/app/1".into(),
+            stack_name: "app".into(),
+            account: Some("111122223333".into()),
+            region: Some("us-east-1".into()),
+            logical_id: Some(format!("R{i}")),
+            resource_type: Some("AWS::SQS::Queue".into()),
+            timestamp: chrono::DateTime::from_timestamp(1_741_583_520 + i as i64, 0).unwrap(),
+            status: "DELETE_FAILED".into(),
+            status_reason: Some((*reason).into()),
+            ..Default::default()
+        });
+    }
+    let d = stackset_doctor::diagnose(&ev, &catalog);
+    assert_eq!(d.failures.len(), 1, "the benign sighting is left out");
+    assert!(d.notes.iter().any(|n| n.starts_with("1 ")));
+}

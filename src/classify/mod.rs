@@ -134,7 +134,12 @@ pub fn classify_unwrapped(
     status: Option<&str>,
 ) -> Classification {
     let mut fields = envelope_fields(&u.envelope);
-    match catalog.best_match(&u.layers, resource_type, status) {
+    let ctx = rules::MatchContext {
+        resource_type: resource_type.or(u.envelope.resource_type.as_deref()),
+        status,
+        handler_error_code: u.envelope.handler_error_code.as_deref(),
+    };
+    match catalog.best_match(&u.layers, &ctx) {
         Some(m) => {
             fields.extend(m.captures);
             Classification {
@@ -210,7 +215,8 @@ fn sighting(kind: &'static str, status: &str, source: &Option<SourceRef>) -> Sig
 }
 
 /// Every failure in the evidence, merged and classified, in a stable order with ids `F1`, `F2`, ...
-pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> {
+/// Sightings that a rule calls benign (not a failure at all) are dropped; their count is returned too.
+pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>, usize) {
     let op_time: HashMap<(&str, &str), DateTime<Utc>> = evidence
         .operations
         .iter()
@@ -380,6 +386,9 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
 
     let mut classifier = Classifier::new(catalog);
     let mut failures = merge(drafts, &mut classifier);
+    let before = failures.len();
+    failures.retain(|f| f.class.role != Role::Benign);
+    let benign = before - failures.len();
     failures.sort_by(|a, b| {
         (
             a.timestamp.is_none(),
@@ -407,7 +416,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> Vec<Failure> 
         f.sources.sort();
         f.sources.dedup();
     }
-    failures
+    (failures, benign)
 }
 
 fn stack_name_of(stack_id: &str) -> Option<String> {

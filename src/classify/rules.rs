@@ -151,6 +151,9 @@ impl std::fmt::Display for Category {
 pub enum Role {
     Root,
     Consequence,
+    /// Not a failure at all (e.g. `Update successful. One or more resources could not be deleted.`): such
+    /// sightings are dropped from the diagnosis and only counted.
+    Benign,
     /// No rule matched.
     Unknown,
 }
@@ -160,6 +163,7 @@ impl Role {
         match self {
             Role::Root => "root",
             Role::Consequence => "consequence",
+            Role::Benign => "benign",
             Role::Unknown => "unknown",
         }
     }
@@ -181,6 +185,17 @@ pub struct Example {
     pub status: Option<String>,
 }
 
+impl Example {
+    /// The context the example was seen in; the handler error code comes from the message's own envelope.
+    pub fn context<'a>(&'a self, handler_error_code: Option<&'a str>) -> MatchContext<'a> {
+        MatchContext {
+            resource_type: self.resource_type.as_deref(),
+            status: self.status.as_deref(),
+            handler_error_code,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
@@ -195,6 +210,8 @@ struct RuleFile {
     resource_types: Vec<String>,
     #[serde(default)]
     statuses: Vec<String>,
+    #[serde(default)]
+    handler_error_codes: Vec<String>,
     explanation: String,
     remediation: String,
     #[serde(default)]
@@ -220,6 +237,8 @@ pub struct Rule {
     pub regex: Regex,
     pub resource_types: Vec<String>,
     pub statuses: Vec<String>,
+    /// Only when the registry handler reported one of these `HandlerErrorCode`s (for catch-alls by code).
+    pub handler_error_codes: Vec<String>,
     pub explanation: String,
     pub remediation: String,
     pub references: Vec<String>,
@@ -230,12 +249,14 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the rule's optional filters admit a failure of this resource type and status.
-    pub fn admits(&self, resource_type: Option<&str>, status: Option<&str>) -> bool {
+    /// Whether the rule's optional filters admit a failure in this context.
+    pub fn admits(&self, ctx: &MatchContext<'_>) -> bool {
         let ok = |list: &[String], v: Option<&str>| {
             list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v))
         };
-        ok(&self.resource_types, resource_type) && ok(&self.statuses, status)
+        ok(&self.resource_types, ctx.resource_type)
+            && ok(&self.statuses, ctx.status)
+            && ok(&self.handler_error_codes, ctx.handler_error_code)
     }
 
     pub fn capture_names(&self) -> impl Iterator<Item = &str> {
@@ -279,6 +300,14 @@ pub struct Catalog {
     pub rules: Vec<Rule>,
     pub topologies: Vec<Topology>,
     set: RegexSet,
+}
+
+/// What a rule's filters look at besides the message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MatchContext<'a> {
+    pub resource_type: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub handler_error_code: Option<&'a str>,
 }
 
 /// A rule that matched, with its captures.
@@ -355,8 +384,7 @@ impl Catalog {
     pub fn best_match<'c>(
         &'c self,
         layers: &[&str],
-        resource_type: Option<&str>,
-        status: Option<&str>,
+        ctx: &MatchContext<'_>,
     ) -> Option<RuleMatch<'c>> {
         for (layer, text) in layers.iter().enumerate().rev() {
             let best = self
@@ -364,7 +392,7 @@ impl Catalog {
                 .matches(text)
                 .into_iter()
                 .map(|i| &self.rules[i])
-                .filter(|r| r.admits(resource_type, status))
+                .filter(|r| r.admits(ctx))
                 .max_by(|a, b| a.priority.cmp(&b.priority).then_with(|| b.id.cmp(&a.id)));
             if let Some(rule) = best {
                 return Some(RuleMatch {
@@ -552,7 +580,9 @@ fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
         return Err(bad(format!("id {:?} is not kebab-case", raw.id)));
     }
     if raw.role == Role::Unknown {
-        return Err(bad("role must be \"root\" or \"consequence\"".into()));
+        return Err(bad(
+            "role must be \"root\", \"consequence\" or \"benign\"".into()
+        ));
     }
     let regex =
         Regex::new(&raw.pattern).map_err(|e| bad(format!("pattern does not compile: {e}")))?;
@@ -589,6 +619,7 @@ fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
         regex,
         resource_types: raw.resource_types,
         statuses: raw.statuses,
+        handler_error_codes: raw.handler_error_codes,
         explanation: raw.explanation.trim().to_owned(),
         remediation: raw.remediation.trim().to_owned(),
         references: raw.references,
@@ -711,6 +742,13 @@ pub fn catalog_markdown(catalog: &Catalog) -> String {
         }
         if !r.statuses.is_empty() {
             let _ = writeln!(s, "Statuses: {}\n", r.statuses.join(", "));
+        }
+        if !r.handler_error_codes.is_empty() {
+            let _ = writeln!(
+                s,
+                "Handler error codes: {}\n",
+                r.handler_error_codes.join(", ")
+            );
         }
         let _ = writeln!(s, "What happened: {}\n", r.explanation.replace('\n', " "));
         let _ = writeln!(s, "How to fix: {}\n", r.remediation.replace('\n', " "));

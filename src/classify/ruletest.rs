@@ -22,10 +22,10 @@ impl TestReport {
 }
 
 fn matching_layer(rule: &Rule, ex: &Example) -> Option<(usize, BTreeMap<String, String>)> {
-    if !rule.admits(ex.resource_type.as_deref(), ex.status.as_deref()) {
+    let u = unwrap(&ex.message);
+    if !rule.admits(&ex.context(u.envelope.handler_error_code.as_deref())) {
         return None;
     }
-    let u = unwrap(&ex.message);
     u.layers
         .iter()
         .enumerate()
@@ -56,17 +56,14 @@ fn check_example(catalog: &Catalog, rule: &Rule, n: usize, ex: &Example) -> Resu
         }
     }
     let u = unwrap(&ex.message);
-    match catalog.best_match(&u.layers, ex.resource_type.as_deref(), ex.status.as_deref()) {
+    let ctx = ex.context(u.envelope.handler_error_code.as_deref());
+    match catalog.best_match(&u.layers, &ctx) {
         Some(m) if m.rule.id == rule.id => {
             let layer = u.layers[m.layer];
             let rivals: Vec<&str> = catalog
                 .all_matches_at(layer)
                 .into_iter()
-                .filter(|r| {
-                    r.id != rule.id
-                        && r.priority == rule.priority
-                        && r.admits(ex.resource_type.as_deref(), ex.status.as_deref())
-                })
+                .filter(|r| r.id != rule.id && r.priority == rule.priority && r.admits(&ctx))
                 .map(|r| r.id.as_str())
                 .collect();
             if rivals.is_empty() {

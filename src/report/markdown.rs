@@ -77,7 +77,7 @@ impl Reporter for Markdown {
             "| Tool | {} {} (report schema {}) |",
             r.tool.name, r.tool.version, r.schema
         )?;
-        for w in r.warnings.iter().chain(&r.coverage) {
+        for w in r.warnings.iter().chain(&r.coverage).chain(&r.notes) {
             writeln!(out, "\n> **Note:** {}", esc(w))?;
         }
         for rc in &r.root_causes {

@@ -24,6 +24,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Evidence that could not be collected, and why.
     pub coverage: Vec<String>,
+    /// What was left out on purpose (messages a rule marks as not a failure).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,6 +275,7 @@ impl Report {
                 .collect(),
             warnings: d.warnings.clone(),
             coverage: d.coverage.clone(),
+            notes: d.notes.clone(),
         }
     }
 }

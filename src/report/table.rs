@@ -109,6 +109,9 @@ impl Reporter for Table {
         for c in &r.coverage {
             writeln!(out, "missing evidence: {}", sanitize(c))?;
         }
+        for n in &r.notes {
+            writeln!(out, "note: {}", sanitize(n))?;
+        }
         let by_id: BTreeMap<&str, &FailureOut> =
             r.failures.iter().map(|f| (f.id.as_str(), f)).collect();
         let mut children: BTreeMap<&str, Vec<&FailureOut>> = BTreeMap::new();

@@ -37,6 +37,8 @@ pub struct Diagnosis {
     pub links: Vec<(usize, usize, Link)>,
     pub warnings: Vec<String>,
     pub coverage: Vec<String>,
+    /// Remarks on what was left out on purpose (benign messages).
+    pub notes: Vec<String>,
 }
 
 impl Diagnosis {
@@ -155,6 +157,7 @@ pub fn trace(
         links,
         warnings: Vec::new(),
         coverage: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
