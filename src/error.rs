@@ -63,6 +63,21 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         exit::ERROR
     }
+
+    /// A failure while walking a folder (unreadable entry, symlink loop), naming the path.
+    pub fn from_walk(e: walkdir::Error, root: &std::path::Path) -> Error {
+        let path = e
+            .path()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| root.to_path_buf());
+        let source = match e.into_io_error() {
+            Some(io) => io,
+            None => {
+                std::io::Error::other("file system loop (a symbolic link points back up the tree)")
+            }
+        };
+        Error::Io { path, source }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,21 +1,33 @@
 //! `*`/`?` wildcard matching as IAM and our topology files use it (`*` any run, `?` one character).
 
+/// A literal `*` / `?` in a pattern, as the IAM policy variables `${*}` / `${?}` produce (IAM guide, "Policy
+/// variables: special characters"): they match the character itself, not a run.
+pub const LITERAL_STAR: char = '\u{E000}';
+pub const LITERAL_QMARK: char = '\u{E001}';
+
+fn literal(c: char) -> char {
+    match c {
+        LITERAL_STAR => '*',
+        LITERAL_QMARK => '?',
+        c => c,
+    }
+}
+
 /// Match `text` against `pattern`; `*` matches any run (including `/` and `:`), `?` exactly one character.
-/// Linear-time two-pointer algorithm with backtracking to the last star only.
+/// Two pointers with backtracking to the last star only, so the cost stays linear-ish whatever the pattern.
 pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let eq = |a: char, b: char| {
-        if ignore_case {
-            a.to_lowercase().eq(b.to_lowercase())
-        } else {
-            a == b
-        }
+    let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
+        (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        )
+    } else {
+        (pattern.chars().collect(), text.chars().collect())
     };
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && eq(p[pi], t[ti]))) {
+        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && literal(p[pi]) == t[ti])) {
             pi += 1;
             ti += 1;
         } else if pi < p.len() && p[pi] == '*' {

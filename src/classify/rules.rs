@@ -359,8 +359,13 @@ impl Catalog {
 
     fn from_rules(mut rules: Vec<Rule>, topologies: Vec<Topology>) -> Result<Catalog, Error> {
         rules.sort_by(|a, b| a.id.cmp(&b.id));
-        let set =
-            RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| Error::Rule {
+        // A generous lazy-DFA cache: with dozens of case-insensitive Unicode patterns the default one thrashes
+        // and the set falls back to a far slower engine.
+        let set = regex::RegexSetBuilder::new(rules.iter().map(|r| r.regex.as_str()))
+            .dfa_size_limit(64 << 20)
+            .size_limit(64 << 20)
+            .build()
+            .map_err(|e| Error::Rule {
                 location: Location {
                     file: "<catalog>".into(),
                     line: None,
@@ -464,15 +469,7 @@ fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Error> {
     }
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry.map_err(|e| Error::Io {
-            path: e
-                .path()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| dir.to_path_buf()),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("file system loop")),
-        })?;
+        let entry = entry.map_err(|e| Error::from_walk(e, dir))?;
         let path = entry.path();
         if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("toml")
         {

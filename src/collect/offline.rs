@@ -129,15 +129,7 @@ fn list_dir(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), Error> {
         .sort_by_file_name()
         .follow_links(true);
     for entry in walker {
-        let entry = entry.map_err(|e| Error::Io {
-            path: e
-                .path()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| dir.to_path_buf()),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("file system loop")),
-        })?;
+        let entry = entry.map_err(|e| Error::from_walk(e, dir))?;
         if !entry.file_type().is_file() {
             continue;
         }

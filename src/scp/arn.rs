@@ -1,47 +1,10 @@
 //! Wildcard and ARN matching as IAM does it.
 
-/// A literal `*` / `?` in a pattern, as the policy variables `${*}` / `${?}` produce (IAM guide, "Policy
-/// variables: special characters"): they match the character itself, not a run.
-pub(crate) const LITERAL_STAR: char = '\u{E000}';
-pub(crate) const LITERAL_QMARK: char = '\u{E001}';
+pub(crate) use crate::wildcard::{LITERAL_QMARK, LITERAL_STAR};
 
-fn literal(c: char) -> char {
-    match c {
-        LITERAL_STAR => '*',
-        LITERAL_QMARK => '?',
-        c => c,
-    }
-}
-
-/// `*` matches any run (crossing `/` and `:`), `?` exactly one character. Two pointers with backtracking to the
-/// last star only, so the cost stays linear-ish whatever the pattern.
+/// `*` matches any run (crossing `/` and `:`), `?` exactly one character (see [`crate::wildcard`]).
 pub(crate) fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
-        (
-            pattern.to_lowercase().chars().collect(),
-            text.to_lowercase().chars().collect(),
-        )
-    } else {
-        (pattern.chars().collect(), text.chars().collect())
-    };
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && literal(p[pi]) == t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+    crate::wildcard::matches(pattern, text, ignore_case)
 }
 
 /// Split an ARN on its first five `:` into six parts; the sixth keeps its colons. None when fewer than six.
