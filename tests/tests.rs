@@ -7,4 +7,5 @@ mod invalid;
 mod reference;
 mod rule_catalog;
 mod samples;
+mod scale;
 mod scp;

@@ -1,0 +1,58 @@
+//! The synthetic organisation (examples/generate): the engine finds the shared root cause among
+//! independent failures, and the terminal report stays readable at scale.
+
+use stackset_doctor::classify::Category;
+use stackset_doctor::report::Format;
+
+use crate::common::{diagnose, render};
+
+#[test]
+fn synthetic_organisation_is_diagnosed_and_summarised() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = stackset_doctor::synth::SynthConfig {
+        accounts: 700,
+        ..Default::default()
+    };
+    let stats = stackset_doctor::synth::generate(&cfg, dir.path()).unwrap();
+    assert_eq!(stats.stacks, 700 * 2 * 3 + 1);
+    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    let top = &d.root_causes[0];
+    let f = &d.failures[top.failure];
+    assert_eq!(
+        (f.class.category, f.logical_id.as_deref()),
+        (Category::ScpDeny, Some("DiagnosisBucket"))
+    );
+    assert_eq!(f.account.as_deref(), Some(stackset_doctor::synth::ADMIN));
+    // Every TA failure hangs off the deny; the independent failures are root causes of their own.
+    for (i, x) in d.failures.iter().enumerate() {
+        if x.stack_set.as_deref().is_some_and(|s| s.contains("-TA-")) {
+            assert!(top.explains.contains(&i), "{} not explained", x.id);
+        }
+    }
+    let independent: Vec<_> = d.root_causes[1..]
+        .iter()
+        .map(|r| d.failures[r.failure].class.category)
+        .collect();
+    assert!(
+        independent
+            .iter()
+            .all(|c| matches!(c, Category::AlreadyExists | Category::LimitExceeded)),
+        "{independent:?}"
+    );
+    assert!(d.all_explained());
+
+    let table = render(&d, Format::Table);
+    assert!(
+        table.contains("FAILURES BY KIND"),
+        "a large evidence set is summarised"
+    );
+    assert!(
+        table.contains("alike)"),
+        "alike independent root causes are grouped"
+    );
+    assert!(
+        table.lines().count() < 150,
+        "the report stays short: {} lines",
+        table.lines().count()
+    );
+}
