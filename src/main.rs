@@ -137,13 +137,22 @@ fn main() -> ExitCode {
             ExitCode::from(exit::OK as u8)
         }
         Err(Failure::Io(e)) => {
-            eprintln!("stackset-doctor: error: {e}");
+            eprintln!("stackset-doctor: error: {}", for_stderr(&e.to_string()));
             ExitCode::from(exit::ERROR as u8)
         }
         Err(Failure::Input(e)) => {
-            eprintln!("stackset-doctor: error: {e}");
+            eprintln!("stackset-doctor: error: {}", for_stderr(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
+    }
+}
+
+/// Errors can quote input (a bad value, a file name): strip control characters before they reach a terminal.
+fn for_stderr(s: &str) -> String {
+    if io::stderr().is_terminal() {
+        report::sanitize(s)
+    } else {
+        s.to_owned()
     }
 }
 
@@ -171,7 +180,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
         Command::Scp(c) => match stackset_doctor::scp::cli::run(c, out) {
             Ok(code) => Ok(code),
             Err(e) => {
-                eprintln!("stackset-doctor: error: {e}");
+                eprintln!("stackset-doctor: error: {}", for_stderr(&e.to_string()));
                 Ok(e.exit_code())
             }
         },
@@ -200,7 +209,6 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     let mut paths = args.paths.clone();
     paths.extend(args.scp.iter().cloned());
     let loaded = collect::load_paths(&paths)?;
-    let stderr_tty = io::stderr().is_terminal();
     for w in &loaded.warnings {
         eprintln!(
             "stackset-doctor: warning: {}",

@@ -267,3 +267,78 @@ fn a_flat_folder_of_the_same_files_gives_the_same_diagnosis() {
         .as_deref()
         .is_some_and(|s| s.starts_with("AWS-QuickSetup-SSM-"))));
 }
+
+fn copy_without_scp() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(SAMPLE)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+    {
+        let rel = entry.path().strip_prefix(SAMPLE).unwrap();
+        if rel.to_str() == Some("scp.json") {
+            continue;
+        }
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(entry.path(), to).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn without_policies_the_exemption_is_given_and_the_gap_is_said() {
+    let dir = copy_without_scp();
+    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    let ex = d.root_causes[0].remediation.scp_exemption.as_ref().unwrap();
+    assert_eq!(
+        ex.add_values,
+        vec!["arn:aws:iam::121212121212:role/stacksets-exec-*".to_owned()]
+    );
+    assert!(ex.statement.is_none() && !ex.proven);
+    assert!(ex
+        .evaluation_note
+        .as_deref()
+        .is_some_and(|n| n.contains("no service control policies in the evidence")));
+}
+
+#[test]
+fn scp_flag_supplies_the_policies() {
+    let dir = copy_without_scp();
+    let (code, out, err) = crate::common::run(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "--scp",
+            &format!("{SAMPLE}/scp.json"),
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 3, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ex = &v["root_causes"][0]["remediation"]["scp_exemption"];
+    assert_eq!(
+        ex["statement"]["statement"],
+        "DenyS3PublicAccessBlockChanges"
+    );
+    assert_eq!(ex["proven"], true);
+}
+
+#[test]
+fn a_policy_that_does_not_deny_is_reported_as_not_explaining_the_deny() {
+    let dir = copy_without_scp();
+    let allow = dir.path().join("allow-all.json");
+    std::fs::write(&allow, r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#).unwrap();
+    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    let ex = d.root_causes[0].remediation.scp_exemption.as_ref().unwrap();
+    assert!(ex.statement.is_none());
+    assert!(
+        ex.evaluation_note
+            .as_deref()
+            .is_some_and(|n| n.contains("no policy in the evidence explains this deny")),
+        "{:?}",
+        ex.evaluation_note
+    );
+}
