@@ -210,14 +210,7 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     paths.extend(args.scp.iter().cloned());
     let loaded = collect::load_paths(&paths)?;
     for w in &loaded.warnings {
-        eprintln!(
-            "stackset-doctor: warning: {}",
-            if stderr_tty {
-                report::sanitize(w)
-            } else {
-                w.clone()
-            }
-        );
+        eprintln!("stackset-doctor: warning: {}", for_stderr(w));
     }
     if loaded.files_read == 0 {
         return Err(Failure::Input(Error::UnknownShape {
