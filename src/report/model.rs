@@ -113,6 +113,17 @@ pub struct FailureOut {
 }
 
 impl FailureOut {
+    /// Resources first, summaries (instances, operations) last: a chain reads from the concrete.
+    pub fn level_rank(&self) -> u8 {
+        match self.level.as_str() {
+            "resource" => 0,
+            "stack" => 1,
+            "instance" => 2,
+            "account-gate" => 3,
+            _ => 4,
+        }
+    }
+
     /// What failed, for people: the resource's logical id, or what kind of summary this is.
     pub fn what(&self) -> &str {
         match (self.level.as_str(), self.logical_id.as_deref()) {

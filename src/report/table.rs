@@ -339,14 +339,7 @@ fn chain(
         .flatten()
         .copied()
         .collect();
-    // Resources first, summaries (instances, operations) last: the story reads from the concrete.
-    kids.sort_by_key(|f| match f.level.as_str() {
-        "resource" => 0,
-        "stack" => 1,
-        "instance" => 2,
-        "account-gate" => 3,
-        _ => 4,
-    });
+    kids.sort_by_key(|f| f.level_rank());
     let groups = group_alike(kids);
     let n = groups.len();
     for (gi, g) in groups.iter().enumerate() {
