@@ -230,11 +230,13 @@ fn chain(out: &mut dyn Write, r: &Report, id: &str, depth: usize) -> io::Result<
     if depth > MAX_DEPTH {
         return Ok(());
     }
-    for f in r
+    let mut kids: Vec<&FailureOut> = r
         .failures
         .iter()
         .filter(|f| f.caused_by.as_deref() == Some(id))
-    {
+        .collect();
+    kids.sort_by_key(|f| f.level_rank());
+    for f in kids {
         let link = f.link.as_ref().map(|l| l.kind.as_str());
         writeln!(
             out,
