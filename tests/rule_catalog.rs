@@ -81,7 +81,7 @@ fn handler_error_code_filters_and_benign_rules() {
         dir.path(),
         "test-code-catch-all",
         "title = \"t\"\ncategory = \"stabilization-timeout\"\nrole = \"root\"\npriority = 1\npattern = '''(?s).+'''\n\
-         handler_error_codes = [\"NotStabilized\"]\nexplanation = '''x'''\nremediation = '''y'''\n",
+         handler_error_codes = [\"ZzTestCode\"]\nexplanation = '''x'''\nremediation = '''y'''\n",
     );
     write_rule(
         dir.path(),
@@ -95,7 +95,7 @@ fn handler_error_code_filters_and_benign_rules() {
         stackset_doctor::classify::classify_unwrapped(&catalog, &u, None, None)
     };
     let with_code = classify(
-        r#"Resource handler returned message: "Qwerty plugh" (RequestToken: t, HandlerErrorCode: NotStabilized)"#,
+        r#"Resource handler returned message: "Qwerty plugh" (RequestToken: t, HandlerErrorCode: ZzTestCode)"#,
     );
     assert_eq!(with_code.rule.as_deref(), Some("test-code-catch-all"));
     let other_code = classify(
