@@ -8,7 +8,10 @@
 //! - the service tail `(Service: S3, Status Code: 403, Request ID: ..., Extended Request ID: ...)` and its older
 //!   `;`-separated form with `Error Code:` and `Proxy: null`
 //! - `(SDK Attempt Count: N)`
-//! - the tagging wrapper `... Original Resource Provider Error Message: M` (UnauthorizedTaggingOperation).
+//! - the tagging wrapper `... Original Resource Provider Error Message: M` (UnauthorizedTaggingOperation)
+//! - a stack set resource's `... status reason(s): [M]' with identifier '...' did not stabilize`
+//! - the SDK's `An error occurred (Code) when calling the Op operation: M`
+//! - Cloud Control's `<Type> Handler returned status FAILED: M`.
 
 use serde::Serialize;
 
@@ -56,6 +59,9 @@ const COMPOSITE: &str = "ResourceLogicalId:";
 const HANDLER: &str = "Resource handler returned message:";
 const CUSTOM: &str = "Received response status [FAILED] from custom resource. Message returned:";
 const TAGGING: &str = "Original Resource Provider Error Message:";
+const STACKSET_REASONS: &str = "status reason(s): [";
+const SDK_ERROR: &str = "An error occurred (";
+const CLOUD_CONTROL: &str = "Handler returned status FAILED:";
 
 pub fn unwrap(raw: &str) -> Unwrapped<'_> {
     let mut env = Envelope::default();
@@ -109,6 +115,26 @@ fn peel<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
     if let Some(i) = s.find(TAGGING) {
         return Some(s[i + TAGGING.len()..].trim_start());
     }
+    if let Some(i) = s.find(STACKSET_REASONS) {
+        // `AWS::CloudFormation::StackSet` resources carry the instances' reasons in brackets.
+        let inner = &s[i + STACKSET_REASONS.len()..];
+        if let Some(end) = inner.rfind(']') {
+            return Some(&inner[..end]);
+        }
+    }
+    if let Some(rest) = s.strip_prefix(SDK_ERROR) {
+        if let Some((code, rest)) = rest.split_once(") when calling the ") {
+            if let Some((_, msg)) = rest.split_once(" operation:") {
+                set(&mut env.error_code, code);
+                return Some(msg.trim_start());
+            }
+        }
+    }
+    if let Some(i) = s.find(CLOUD_CONTROL) {
+        if i < 120 {
+            return Some(s[i + CLOUD_CONTROL.len()..].trim_start());
+        }
+    }
     peel_tail(s, env)
 }
 
@@ -133,10 +159,10 @@ fn peel_handler<'a>(rest: &'a str, env: &mut Envelope) -> &'a str {
     // The trailer is the last `" (RequestToken: ...)` or `" (HandlerErrorCode: ...)`.
     for marker in ["\" (RequestToken:", "\" (HandlerErrorCode:"] {
         if let Some(i) = body_trim.rfind(marker) {
-            if body_trim.ends_with(')') {
-                parse_pairs(&body_trim[i + 3..body_trim.len() - 1], env);
-                return &body[..i];
-            }
+            // A trailer cut short (copied or truncated) still ends the message.
+            let trailer = &body_trim[i + 3..];
+            parse_pairs(trailer.strip_suffix(')').unwrap_or(trailer), env);
+            return &body[..i];
         }
     }
     // No trailer: the message is quoted to the end.
@@ -275,6 +301,35 @@ mod tests {
         assert_eq!(
             u.envelope.handler_error_code.as_deref(),
             Some("GeneralServiceException")
+        );
+    }
+
+    #[test]
+    fn stack_set_resource_reasons_sdk_errors_and_cut_trailers() {
+        let raw = r#"Resource of type 'Stack set operation [abc] was unexpectedly stopped or failed. status reason(s): [ResourceLogicalId:LogsRole, ResourceType:AWS::IAM::Role, ResourceStatusReason:Resource handler returned message: "User: arn:aws:sts::1:assumed-role/x/y is not authorized to perform: logs:TagResource" (RequestToken: t, HandlerErrorCode: AccessDenied).]' with identifier 'abc' did not stabilize."#;
+        let u = unwrap(raw);
+        assert_eq!(
+            u.innermost(),
+            "User: arn:aws:sts::1:assumed-role/x/y is not authorized to perform: logs:TagResource"
+        );
+        assert_eq!(u.envelope.logical_id.as_deref(), Some("LogsRole"));
+
+        let u = unwrap("An error occurred (AccessDeniedException) when calling the CreateKey operation: User is not allowed");
+        assert_eq!(u.innermost(), "User is not allowed");
+        assert_eq!(
+            u.envelope.error_code.as_deref(),
+            Some("AccessDeniedException")
+        );
+
+        let u = unwrap(
+            r#"Resource handler returned message: "Bucket busy" (RequestToken: abc, HandlerErrorCode:"#,
+        );
+        assert_eq!(u.innermost(), "Bucket busy");
+
+        let u = unwrap("AWS::Logs::LogGroup Handler returned status FAILED: Resource of type 'AWS::Logs::LogGroup' with identifier 'g' already exists.");
+        assert_eq!(
+            u.innermost(),
+            "Resource of type 'AWS::Logs::LogGroup' with identifier 'g' already exists"
         );
     }
 
