@@ -72,6 +72,8 @@ pub struct Link {
 pub struct DeploymentGraph {
     graph: DiGraph<usize, Link>,
     nodes: Vec<NodeIndex>,
+    /// Edges already made: petgraph's `find_edge` is linear in a node's degree.
+    edges: std::collections::HashSet<(usize, usize)>,
 }
 
 /// Failures that are causes in their own right, not cancellations, rollups or summaries.
@@ -108,7 +110,11 @@ impl DeploymentGraph {
     ) -> DeploymentGraph {
         let mut graph = DiGraph::with_capacity(failures.len(), failures.len());
         let nodes: Vec<NodeIndex> = (0..failures.len()).map(|i| graph.add_node(i)).collect();
-        let mut g = DeploymentGraph { graph, nodes };
+        let mut g = DeploymentGraph {
+            graph,
+            nodes,
+            edges: Default::default(),
+        };
 
         // Indexes, so linking stays linear in the number of failures.
         let mut by_stack: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -139,26 +145,46 @@ impl DeploymentGraph {
         };
         let providers = Providers::learn(evidence, topologies);
         let role_arn = role_arn_regex();
+        let mut stack_primaries: HashMap<String, Vec<usize>> = HashMap::new();
 
         for (i, f) in failures.iter().enumerate() {
             match f.class.category {
                 Category::CancelledCascade => {
-                    let stack = same_stack(f);
-                    let earlier: Vec<usize> = stack
+                    // The stack's primary failures, one per distinct (rule, message), computed once per stack:
+                    // a stack with thousands of cancelled resources must not cost thousands × thousands.
+                    let key = f
+                        .stack_id
+                        .clone()
+                        .unwrap_or_else(|| format!("{:?}", instance_key(f)));
+                    let reps = stack_primaries
+                        .entry(key)
+                        .or_insert_with(|| {
+                            let stack = same_stack(f);
+                            let primaries: Vec<usize> = stack
+                                .iter()
+                                .copied()
+                                .filter(|&j| {
+                                    is_primary(&failures[j]) && failures[j].level == Level::Resource
+                                })
+                                .collect();
+                            if primaries.is_empty() {
+                                representatives(failures, &stack)
+                            } else {
+                                representatives(failures, &primaries)
+                            }
+                        })
+                        .clone();
+                    let earlier: Vec<usize> = reps
                         .iter()
                         .copied()
-                        .filter(|&j| {
-                            j != i
-                                && is_primary(&failures[j])
-                                && failures[j].level == Level::Resource
-                        })
+                        .filter(|&j| j != i)
                         .filter(|&j| match (failures[j].timestamp, f.timestamp) {
                             (Some(a), Some(b)) => a <= b + Duration::minutes(1),
                             _ => true,
                         })
                         .collect();
                     let targets = if earlier.is_empty() {
-                        primaries_or_all(failures, &stack, i)
+                        reps.into_iter().filter(|&j| j != i).collect()
                     } else {
                         earlier
                     };
@@ -436,12 +462,7 @@ impl DeploymentGraph {
     }
 
     fn link(&mut self, from: usize, to: usize, kind: LinkKind, confidence: f32, reason: &str) {
-        if from == to
-            || self
-                .graph
-                .find_edge(self.nodes[from], self.nodes[to])
-                .is_some()
-        {
+        if from == to || !self.edges.insert((from, to)) {
             return;
         }
         self.graph.add_edge(

@@ -42,13 +42,6 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// Failures whose immediate cause is `i`, in order.
-    pub fn children(&self, i: usize) -> Vec<usize> {
-        (0..self.failures.len())
-            .filter(|&j| matches!(&self.caused_by[j], Some((c, _)) if *c == i))
-            .collect()
-    }
-
     /// True when every root cause matched a rule.
     pub fn all_explained(&self) -> bool {
         self.root_causes
@@ -95,8 +88,9 @@ pub fn trace(
     }
 
     let mut caused_by: Vec<Option<(usize, Link)>> = vec![None; n];
+    let root_set: std::collections::HashSet<usize> = roots.iter().copied().collect();
     for i in 0..n {
-        if roots.contains(&i) {
+        if root_set.contains(&i) {
             continue;
         }
         let causes = graph.causes_of(i);
