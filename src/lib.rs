@@ -35,6 +35,38 @@ pub fn diagnose(evidence: &Evidence, catalog: &Catalog) -> Diagnosis {
         .iter()
         .map(|c| format!("{}: {}", c.scope, c.reason))
         .collect();
+    // A root cause whose own rule calls it a consequence means the evidence lacks its cause: say what to collect
+    // (once per kind of gap, with the failures it concerns).
+    let mut gaps: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for r in &d.root_causes {
+        let f = &d.failures[r.failure];
+        if f.class.role != classify::Role::Consequence {
+            continue;
+        }
+        let what = match f.class.category {
+            classify::Category::InvalidPrincipal => format!(
+                "the stack set that should create {} (its stack instances and stack events in that account)",
+                f.class.fields.get("principal").map(String::as_str).unwrap_or("the named principal")
+            ),
+            classify::Category::CancelledCascade => "the first failure of the same stack (its describe-stack-events)".into(),
+            classify::Category::StackRollup => "the events of the resources or nested stack it names".into(),
+            classify::Category::StacksetFailureTolerance => {
+                "the operation's failed results (list-stack-set-operation-results)".into()
+            }
+            _ => "the failure it depends on".into(),
+        };
+        gaps.entry((f.class.category.to_string(), what))
+            .or_default()
+            .push(f.id.clone());
+    }
+    for ((category, what), ids) in gaps {
+        let shown = if ids.len() <= 5 {
+            ids.join(", ")
+        } else {
+            format!("{}, … ({} failures)", ids[..4].join(", "), ids.len())
+        };
+        d.coverage.push(format!("{shown} ({category}): a consequence whose cause is not in the evidence; collect {what}"));
+    }
     if benign > 0 {
         d.notes.push(format!(
             "{benign} status reason(s) that a rule marks as not a failure were left out"

@@ -150,3 +150,58 @@ fn folders_skip_unrecognised_files_with_a_warning() {
         "{err}"
     );
 }
+
+#[test]
+fn concatenated_documents_and_arrays_on_stdin() {
+    let mut all = Vec::new();
+    let mut files: Vec<_> = walkdir::WalkDir::new("samples/quicksetup-scp-deny")
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    files.sort();
+    for f in &files {
+        all.extend(std::fs::read(f).unwrap());
+        all.push(b'\n');
+    }
+    let (code, out, err) = run(&["diagnose", "--format", "json", "-"], Some(&all));
+    assert_eq!(code, 3, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["root_causes"][0]["category"], "scp-deny");
+    assert_eq!(v["root_causes"].as_array().unwrap().len(), 1);
+
+    let events = std::fs::read_to_string("samples/encodings/stack-events-utf8-bom.json").unwrap();
+    let array = format!("[{}]", events.trim_start_matches('\u{feff}'));
+    let (code, _, err) = run(&["diagnose", "-"], Some(array.as_bytes()));
+    assert_eq!(code, 3, "{err}");
+    let (code, _, err) = run(&["diagnose", "-"], Some(b"[]"));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no known shape") && !err.contains("CliDocument"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rules_test_on_an_empty_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&["rules", "test", &dir.path().display().to_string()], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("no rule files"), "{err}");
+}
+
+#[test]
+fn huge_messages_are_classified_by_their_start() {
+    let msg = format!(
+        "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: s3:PutObject {}",
+        "x ".repeat(500_000)
+    );
+    let (code, out, _) = run(&["explain", "--format", "json", "-"], Some(msg.as_bytes()));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("\"category\":\"access-denied-other\""),
+        "{}",
+        &out[..200.min(out.len())]
+    );
+}

@@ -342,3 +342,47 @@ fn a_policy_that_does_not_deny_is_reported_as_not_explaining_the_deny() {
         ex.evaluation_note
     );
 }
+
+#[test]
+fn a_policy_named_by_the_message_but_missing_is_not_claimed_proven() {
+    let mut ev = evidence();
+    let arn = "arn:aws:organizations::999999999999:policy/o-zzzz/service_control_policy/p-zzzz";
+    for r in &mut ev.operation_results {
+        if let Some(reason) = &mut r.status_reason {
+            *reason = reason.replace(
+                "in a service control policy",
+                &format!("in a service control policy: {arn}"),
+            );
+        }
+    }
+    for i in &mut ev.stack_instances {
+        if let Some(reason) = &mut i.status_reason {
+            *reason = reason.replace(
+                "in a service control policy",
+                &format!("in a service control policy: {arn}"),
+            );
+        }
+    }
+    ev.stack_events.clear();
+    let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap());
+    let ex = d.root_causes[0].remediation.scp_exemption.as_ref().unwrap();
+    assert_eq!(ex.policy_arn_in_message.as_deref(), Some(arn));
+    assert!(!ex.proven);
+    assert!(ex
+        .evaluation_note
+        .as_deref()
+        .is_some_and(|n| n.contains(arn)));
+}
+
+#[test]
+fn ta_evidence_alone_says_what_evidence_is_missing() {
+    let d = diagnose(&["samples/quicksetup-scp-deny/AWS-QuickSetup-SSM-TA-abcde"]);
+    assert!(
+        d.coverage
+            .iter()
+            .any(|c| c.contains("ManagedInstance-CrossAccountManagementRole")
+                && c.contains("collect")),
+        "{:?}",
+        d.coverage
+    );
+}

@@ -146,3 +146,38 @@ fn markdown_escapes_what_comes_from_the_input() {
     let table = render(&d, Format::Table);
     assert!(!table.contains('\u{1b}'));
 }
+
+/// A nested stack whose resources were all cancelled is explained through its parent's resource for it.
+#[test]
+fn cancelled_nested_stacks_link_through_their_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = |stack: &str,
+              id: &str,
+              logical: &str,
+              rtype: &str,
+              phys: &str,
+              t: u32,
+              reason: &str| {
+        serde_json::json!({
+            "StackId": format!("arn:aws:cloudformation:eu-west-1:444455556666:stack/{stack}/{id}"), "EventId": format!("{logical}{t}"),
+            "StackName": stack, "LogicalResourceId": logical, "PhysicalResourceId": phys, "ResourceType": rtype,
+            "Timestamp": format!("2025-03-10T05:12:{t:02}.000000+00:00"), "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": reason
+        })
+    };
+    let child_a = "arn:aws:cloudformation:eu-west-1:444455556666:stack/parent-ChildA/a1";
+    let child_b = "arn:aws:cloudformation:eu-west-1:444455556666:stack/parent-ChildB/b1";
+    let parent = serde_json::json!({"StackEvents": [
+        ev("parent", "p1", "ChildA", "AWS::CloudFormation::Stack", child_a, 10, &format!("Embedded stack {child_a} was not successfully created: The following resource(s) failed to create: [Queue].")),
+        ev("parent", "p1", "ChildB", "AWS::CloudFormation::Stack", child_b, 11, "Resource creation cancelled"),
+    ]});
+    let a = serde_json::json!({"StackEvents": [ev("parent-ChildA", "a1", "Queue", "AWS::SQS::Queue", "", 5, "Resource handler returned message: \"User: arn:aws:sts::444455556666:assumed-role/deployer/s is not authorized to perform: sqs:createqueue on resource: arn:aws:sqs:eu-west-1:444455556666:q because no identity-based policy allows the sqs:createqueue action\" (RequestToken: t, HandlerErrorCode: AccessDenied)")]});
+    let b = serde_json::json!({"StackEvents": [ev("parent-ChildB", "b1", "Fn", "AWS::Lambda::Function", "", 12, "Resource creation cancelled")]});
+    for (name, doc) in [("parent.json", parent), ("a.json", a), ("b.json", b)] {
+        std::fs::write(dir.path().join(name), serde_json::to_vec(&doc).unwrap()).unwrap();
+    }
+    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    assert_eq!(d.root_causes.len(), 1, "{:#?}", d.root_causes);
+    let root = &d.failures[d.root_causes[0].failure];
+    assert_eq!(root.logical_id.as_deref(), Some("Queue"));
+    assert_eq!(d.root_causes[0].explains.len(), d.failures.len() - 1);
+}

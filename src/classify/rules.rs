@@ -411,6 +411,16 @@ impl Catalog {
     /// Only the rules under `dir` (for `rules test DIR`).
     pub fn load_dir_only(dir: &Path) -> Result<Catalog, Error> {
         let (rules, topologies) = parse_all(read_dir(dir)?)?;
+        if rules.is_empty() {
+            return Err(Error::Rule {
+                location: Location {
+                    file: dir.display().to_string(),
+                    line: None,
+                    column: None,
+                },
+                reason: "no rule files (*.toml) in this folder".into(),
+            });
+        }
         Catalog::from_rules(rules, topologies)
     }
 
@@ -436,6 +446,7 @@ impl Catalog {
         ctx: &MatchContext<'_>,
     ) -> Option<RuleMatch<'c>> {
         for (layer, text) in layers.iter().enumerate().rev() {
+            let text = &clip(text);
             let best = self
                 .set
                 .matching(text)
@@ -466,6 +477,21 @@ impl Catalog {
         v.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
         v
     }
+}
+
+/// AWS status reasons are a few KB at most; a pathological megabyte-long message is classified by its start, so
+/// the cost of a message stays bounded.
+pub const MAX_CLASSIFIED_BYTES: usize = 16 * 1024;
+
+fn clip(text: &str) -> &str {
+    if text.len() <= MAX_CLASSIFIED_BYTES {
+        return text;
+    }
+    let mut end = MAX_CLASSIFIED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Named captures that participated in the match, by name.
@@ -832,7 +858,7 @@ impl Catalog {
     /// Rules whose example messages share the most words with `text` (Jaccard similarity), best first:
     /// a starting point for writing a rule for a message no rule matches.
     pub fn nearest(&self, text: &str, n: usize) -> Vec<(&Rule, f32)> {
-        let want = words(text);
+        let want = words(clip(text));
         if want.is_empty() {
             return Vec::new();
         }

@@ -169,10 +169,17 @@ fn peel_handler<'a>(rest: &'a str, env: &mut Envelope) -> &'a str {
     body_trim.strip_suffix('"').unwrap_or(body_trim)
 }
 
-/// Remove one trailing parenthesised group that is a known tail, recording its fields.
+/// Remove one trailing parenthesised group that is a known tail, recording its fields. A service tail cut
+/// short (`... (Service: S3, Status Code: 403, Ext...`, as StackSet reasons and copied reports have it) goes too.
 fn peel_tail<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
     if !s.ends_with(')') {
-        return None;
+        let open = s.rfind(" (Service: ")?;
+        let tail = &s[open + 2..];
+        if tail.contains(')') {
+            return None;
+        }
+        parse_pairs(tail.trim_end_matches(['.', '"']), env);
+        return Some(&s[..open]);
     }
     let open = matching_open(s)?;
     let inner = &s[open + 1..s.len() - 1];

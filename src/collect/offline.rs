@@ -180,12 +180,15 @@ fn load_bytes(
     if !trimmed.starts_with('{') && !trimmed.starts_with('[') {
         return Err(Error::UnknownShape {
             location: loc(file),
-            reason: "not JSON (expected the output of an AWS CLI command with --output json)"
-                .into(),
+            reason:
+                "not a JSON object (expected the output of an AWS CLI command with --output json)"
+                    .into(),
         });
     }
-    let doc = parse_document(file, &text)?;
-    let recognised = ingest(file, folder, &text, doc, loaded, pending)?;
+    let mut recognised = false;
+    for (slice, doc) in parse_documents(file, &text)? {
+        recognised |= ingest(file, folder.clone(), slice, doc, loaded, pending)?;
+    }
     if !recognised {
         return Err(Error::UnknownShape {
             location: loc(file),
@@ -198,6 +201,49 @@ fn load_bytes(
     }
     loaded.files_read += 1;
     Ok(())
+}
+
+/// One document, a JSON array of documents, or documents one after another (`cat *.json | stackset-doctor
+/// diagnose -`); each with the text it came from.
+fn parse_documents<'a>(
+    file: &str,
+    text: &'a str,
+) -> Result<Vec<(&'a str, CliDocument<'a>)>, Error> {
+    if text.trim_start().starts_with('[') {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let docs: Vec<CliDocument<'a>> =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| path_error(file, e))?;
+        de.end().map_err(|e| json_error(file, &e))?;
+        return Ok(docs.into_iter().map(|d| (text, d)).collect());
+    }
+    match parse_document(file, text) {
+        Ok(doc) => Ok(vec![(text, doc)]),
+        Err(Error::Json { reason, .. }) if reason.starts_with("trailing characters") => {
+            let mut out = Vec::new();
+            let mut it = serde_json::Deserializer::from_str(text).into_iter::<CliDocument<'a>>();
+            let mut start = 0;
+            while let Some(doc) = it.next() {
+                let doc = doc.map_err(|e| json_error(file, &e))?;
+                let end = it.byte_offset();
+                out.push((&text[start..end], doc));
+                start = end;
+            }
+            Ok(out)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn path_error(file: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let mut err = json_error(file, &inner);
+    if let Error::BadValue { reason, .. } = &mut err {
+        if path != "." && !path.is_empty() {
+            *reason = format!("{path}: {reason}");
+        }
+    }
+    err
 }
 
 /// Parse with the path of the offending value kept, so a wrong type says where (`StackEvents[3].Timestamp`).

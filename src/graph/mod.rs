@@ -146,6 +146,21 @@ impl DeploymentGraph {
         let providers = Providers::learn(evidence, topologies);
         let role_arn = role_arn_regex();
         let mut stack_primaries: HashMap<String, Vec<usize>> = HashMap::new();
+        // A nested stack's resource in its parent, by the child stack's id (its physical id).
+        let parent_of: HashMap<&str, usize> = failures
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                f.level == Level::Resource
+                    && f.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
+            })
+            .filter_map(|(i, f)| {
+                f.physical_id
+                    .as_deref()
+                    .filter(|p| p.contains(":stack/"))
+                    .map(|p| (p, i))
+            })
+            .collect();
 
         for (i, f) in failures.iter().enumerate() {
             match f.class.category {
@@ -174,6 +189,19 @@ impl DeploymentGraph {
                             }
                         })
                         .clone();
+                    // Everything in a nested stack was cancelled: its parent's resource for it tells why.
+                    if !reps.iter().any(|&j| is_primary(&failures[j])) {
+                        if let Some(&p) = f.stack_id.as_deref().and_then(|s| parent_of.get(s)) {
+                            g.link(
+                                i,
+                                p,
+                                LinkKind::EmbeddedStack,
+                                0.9,
+                                "the nested stack was cancelled with its parent",
+                            );
+                            continue;
+                        }
+                    }
                     let earlier: Vec<usize> = reps
                         .iter()
                         .copied()

@@ -161,10 +161,22 @@ pub fn build(
 
 fn first_sentence(text: &str) -> String {
     let t = text.trim();
-    match t.find(". ") {
-        Some(i) if i < 300 => t[..=i].to_owned(),
-        _ if t.len() <= 300 => t.to_owned(),
-        _ => format!("{}…", t.chars().take(297).collect::<String>()),
+    // The first ". " that ends a sentence, not an abbreviation such as "e.g. " or "i.e. ".
+    let mut end = None;
+    for (i, _) in t.match_indices(". ") {
+        let word = t[..i].rsplit([' ', '(']).next().unwrap_or("");
+        if !matches!(
+            word.to_ascii_lowercase().as_str(),
+            "e.g" | "i.e" | "etc" | "vs" | "cf" | "approx"
+        ) {
+            end = Some(i);
+            break;
+        }
+    }
+    match end {
+        Some(i) if i < 400 => t[..=i].to_owned(),
+        _ if t.chars().count() <= 400 => t.to_owned(),
+        _ => format!("{}…", t.chars().take(397).collect::<String>()),
     }
 }
 
@@ -296,7 +308,15 @@ fn scp_exemption_for(
         fields.get("resource"),
         f.account.as_deref(),
     ) {
-        Ok(fix) => {
+        Ok((fix, missing_named)) => {
+            if let Some(arn) = missing_named {
+                ex.evaluation_note = Some(format!(
+                    "the message names policy {arn}, which is not in the evidence: the patch is for the policies that \
+                     are, and is not proven for the one that denied; add {arn} (aws organizations describe-policy) and \
+                     diagnose again"
+                ));
+            }
+            let named_missing = ex.evaluation_note.is_some();
             if let Some(patch) = fix.patches.first() {
                 if let Some(change) = patch.changes.first() {
                     ex.condition_operator = change.operator.clone();
@@ -325,7 +345,7 @@ fn scp_exemption_for(
                 warnings = fix.warnings.clone();
             }
             ex.proof = proof_steps(&fix);
-            ex.proven = fix.proven;
+            ex.proven = fix.proven && !named_missing;
         }
         Err(note) => ex.evaluation_note = Some(note),
     }
@@ -359,7 +379,7 @@ fn evaluate_fix(
     action: &str,
     resource: Option<&String>,
     account: Option<&str>,
-) -> Result<scp::Fix, String> {
+) -> Result<(scp::Fix, Option<String>), String> {
     let kind = if rcp {
         scp::PolicyKind::Rcp
     } else {
@@ -386,13 +406,18 @@ fn evaluate_fix(
             Err(e) => return Err(format!("a policy in the evidence cannot be read: {e}")),
         }
     }
+    // The message's policy ARN picks the policy; when that policy is not in the evidence, the others are
+    // still evaluated, and the caller says the proof does not cover the one that denied.
+    let mut missing_named = None;
     if let Some(arn) = policy_arn {
         let named: Vec<scp::Policy> = policies
             .iter()
             .filter(|p| p.arn.as_deref() == Some(arn))
             .cloned()
             .collect();
-        if !named.is_empty() {
+        if named.is_empty() {
+            missing_named = Some(arn.to_owned());
+        } else {
             policies = named;
         }
     }
@@ -422,7 +447,7 @@ fn evaluate_fix(
         req = req.with_account(a);
     }
     match scp::fix(&path, &req) {
-        Ok(fix) => Ok(fix),
+        Ok(fix) => Ok((fix, missing_named)),
         Err(scp::ScpError::NothingToFix(why)) => Err(format!(
             "no policy in the evidence explains this deny ({why}); it may come from a level with no Allow, or a \
              policy the caller could not read"
@@ -457,6 +482,15 @@ mod tests {
                 "arn:aws-us-gov:iam::111122223333:role/*/Deployer"
             ]
         );
+    }
+
+    #[test]
+    fn summaries_do_not_stop_at_abbreviations() {
+        assert_eq!(
+            first_sentence("Make it unique (e.g. add the account). Then retry."),
+            "Make it unique (e.g. add the account)."
+        );
+        assert_eq!(first_sentence("One. Two."), "One.");
     }
 
     #[test]
