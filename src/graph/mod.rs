@@ -380,7 +380,9 @@ impl DeploymentGraph {
                     .get("principal")
                     .map(|p| vec![p.as_str()])
                     .unwrap_or_default();
-                arns.extend(role_arn.find_iter(&f.message).map(|m| m.as_str()));
+                if let Some(re) = &role_arn {
+                    arns.extend(re.find_iter(&f.message).map(|m| m.as_str()));
+                }
                 let mut done = false;
                 for arn in arns {
                     let Some((account, role_name)) = parse_role_arn(arn) else {
@@ -600,10 +602,9 @@ fn representatives(failures: &[Failure], candidates: &[usize]) -> Vec<usize> {
     v
 }
 
-fn role_arn_regex() -> Regex {
-    // Built from a literal that is known to compile.
-    Regex::new(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
-        .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+/// IAM role ARNs inside a message (for principals a failure names without a rule capturing them).
+fn role_arn_regex() -> Option<Regex> {
+    Regex::new(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+").ok()
 }
 
 /// `arn:aws:iam::121212121212:role/path/Name` → ("121212121212", "Name").
