@@ -249,17 +249,8 @@ fn path_error(file: &str, e: serde_path_to_error::Error<serde_json::Error>) -> E
 /// Parse with the path of the offending value kept, so a wrong type says where (`StackEvents[3].Timestamp`).
 fn parse_document<'a>(file: &str, text: &'a str) -> Result<CliDocument<'a>, Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let doc: CliDocument = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let mut err = json_error(file, &inner);
-        if let Error::BadValue { reason, .. } = &mut err {
-            if path != "." && !path.is_empty() {
-                *reason = format!("{path}: {reason}");
-            }
-        }
-        err
-    })?;
+    let doc: CliDocument =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| path_error(file, e))?;
     de.end().map_err(|e| json_error(file, &e))?;
     Ok(doc)
 }

@@ -12,9 +12,6 @@ use super::{sanitize, Report, Reporter};
 
 pub struct Table;
 
-/// Rule, stack set, logical id, message: root causes alike in these are grouped.
-type RootKey<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a str);
-
 /// Beyond this many lines a chain is cut short (the JSON report has everything).
 const MAX_CHAIN_LINES: usize = 40;
 /// Beyond this many failures the table lists kinds of failure with counts instead of each failure.
@@ -121,23 +118,14 @@ impl Reporter for Table {
             }
         }
         // Identical independent failures across accounts (same rule, stack set, resource, message) read as one.
-        let mut groups: Vec<Vec<&RootCauseOut>> = Vec::new();
-        let mut index: BTreeMap<RootKey<'_>, usize> = BTreeMap::new();
-        for rc in &r.root_causes {
-            let key = (
+        let groups = group_by(r.root_causes.iter(), |rc| {
+            (
                 rc.rule.as_deref(),
                 rc.stack_set.as_deref(),
                 rc.logical_id.as_deref(),
                 rc.message.as_str(),
-            );
-            match index.get(&key) {
-                Some(&i) => groups[i].push(rc),
-                None => {
-                    index.insert(key, groups.len());
-                    groups.push(vec![rc]);
-                }
-            }
-        }
+            )
+        });
         for g in &groups {
             writeln!(out)?;
             root_cause(out, g, &by_id, &children)?;
@@ -362,23 +350,32 @@ fn chain(
     Ok(())
 }
 
-/// Group failures alike in all but account and region, keeping first-seen order.
+/// Group failures alike in all but account and region, keeping first-seen order. Status is left out: the same
+/// failure reads CREATE_FAILED in stack events and FAILED in results.
 fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
-    let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
-    let mut index: BTreeMap<(Option<&str>, &str, &str, &str), usize> = BTreeMap::new();
-    for k in items {
-        // Status is left out: the same failure reads CREATE_FAILED in stack events and FAILED in results.
-        let key = (
+    group_by(items, |k| {
+        (
             k.stack_set.as_deref(),
             k.what(),
             k.category.as_str(),
             k.message.as_str(),
-        );
-        match index.get(&key) {
-            Some(&i) => groups[i].push(k),
-            None => {
-                index.insert(key, groups.len());
-                groups.push(vec![k]);
+        )
+    })
+}
+
+/// Items with equal keys together, groups in first-seen order.
+fn group_by<T: Copy, K: Ord>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(T) -> K,
+) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    let mut index: BTreeMap<K, usize> = BTreeMap::new();
+    for item in items {
+        match index.entry(key(item)) {
+            std::collections::btree_map::Entry::Occupied(e) => groups[*e.get()].push(item),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(groups.len());
+                groups.push(vec![item]);
             }
         }
     }
