@@ -65,6 +65,11 @@ const CLOUD_CONTROL: &str = "Handler returned status FAILED:";
 
 pub fn unwrap(raw: &str) -> Unwrapped<'_> {
     let mut env = Envelope::default();
+    let markers = Markers {
+        tagging: raw.contains(TAGGING),
+        reasons: raw.contains(STACKSET_REASONS),
+        cloud_control: raw.contains(CLOUD_CONTROL),
+    };
     let mut layers = vec![raw];
     let mut cur = trim(raw);
     if cur != raw {
@@ -72,7 +77,7 @@ pub fn unwrap(raw: &str) -> Unwrapped<'_> {
     }
     // Each pass peels at most one envelope; a bound guards against pathological input.
     for _ in 0..32 {
-        let next = peel(cur, &mut env);
+        let next = peel(cur, &mut env, markers);
         match next {
             Some(n) if n != cur => {
                 cur = trim(n);
@@ -101,7 +106,16 @@ fn set(slot: &mut Option<String>, value: &str) {
     }
 }
 
-fn peel<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
+/// Which mid-text markers the raw message holds at all: layers are slices of it, so a marker absent from it is
+/// absent from every layer, and the searches are skipped (most messages have none).
+#[derive(Clone, Copy)]
+struct Markers {
+    tagging: bool,
+    reasons: bool,
+    cloud_control: bool,
+}
+
+fn peel<'a>(s: &'a str, env: &mut Envelope, m: Markers) -> Option<&'a str> {
     if let Some(rest) = s.strip_prefix(COMPOSITE) {
         return Some(peel_composite(rest, env));
     }
@@ -112,10 +126,10 @@ fn peel<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
         env.custom_resource = true;
         return Some(rest.trim_start());
     }
-    if let Some(i) = s.find(TAGGING) {
+    if let Some(i) = m.tagging.then(|| s.find(TAGGING)).flatten() {
         return Some(s[i + TAGGING.len()..].trim_start());
     }
-    if let Some(i) = s.find(STACKSET_REASONS) {
+    if let Some(i) = m.reasons.then(|| s.find(STACKSET_REASONS)).flatten() {
         // `AWS::CloudFormation::StackSet` resources carry the instances' reasons in brackets.
         let inner = &s[i + STACKSET_REASONS.len()..];
         if let Some(end) = inner.rfind(']') {
@@ -130,7 +144,7 @@ fn peel<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
             }
         }
     }
-    if let Some(i) = s.find(CLOUD_CONTROL) {
+    if let Some(i) = m.cloud_control.then(|| s.find(CLOUD_CONTROL)).flatten() {
         if i < 120 {
             return Some(s[i + CLOUD_CONTROL.len()..].trim_start());
         }
