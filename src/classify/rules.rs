@@ -235,8 +235,9 @@ pub struct Rule {
     pub role: Role,
     pub priority: i32,
     pub regex: Regex,
-    /// The same pattern without Unicode classes: faster, and equal on ASCII text (see [`Prefilter`]).
-    ascii_regex: Option<regex::bytes::Regex>,
+    /// The same pattern without Unicode classes: faster, and equal on ASCII text (see [`Prefilter`]). Built on
+    /// first use, so start-up compiles only what a run needs.
+    ascii_regex: std::sync::OnceLock<Option<regex::bytes::Regex>>,
     pub resource_types: Vec<String>,
     pub statuses: Vec<String>,
     /// Only when the registry handler reported one of these `HandlerErrorCode`s (for catch-alls by code).
@@ -263,7 +264,17 @@ impl Rule {
 
     /// Named captures that participated in the match, by name (the ASCII engine on ASCII text).
     pub fn captures(&self, text: &str) -> BTreeMap<String, String> {
-        let Some(ascii) = self.ascii_regex.as_ref().filter(|_| text.is_ascii()) else {
+        let ascii = text.is_ascii().then(|| {
+            self.ascii_regex
+                .get_or_init(|| {
+                    regex::bytes::RegexBuilder::new(self.regex.as_str())
+                        .unicode(false)
+                        .build()
+                        .ok()
+                })
+                .as_ref()
+        });
+        let Some(ascii) = ascii.flatten() else {
             return captures(&self.regex, text);
         };
         let mut out = BTreeMap::new();
@@ -340,18 +351,33 @@ pub struct MatchContext<'a> {
 /// patterns the default one thrashes and the set falls back to a far slower engine.
 #[derive(Debug, Clone)]
 struct Prefilter {
-    unicode: RegexSet,
+    patterns: Vec<String>,
+    /// Built on first use: only non-ASCII messages need it, and it is the slower build.
+    unicode: std::sync::OnceLock<Option<RegexSet>>,
     ascii: Option<regex::bytes::RegexSet>,
+}
+
+fn build_unicode(patterns: &[String]) -> Result<RegexSet, regex::Error> {
+    regex::RegexSetBuilder::new(patterns)
+        .dfa_size_limit(64 << 20)
+        .size_limit(64 << 20)
+        .build()
 }
 
 impl Prefilter {
     fn new(rules: &[Rule]) -> Result<Prefilter, Error> {
-        let patterns: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
-        let unicode = regex::RegexSetBuilder::new(&patterns)
+        let patterns: Vec<String> = rules.iter().map(|r| r.regex.as_str().to_owned()).collect();
+        // A pattern that needs Unicode (a non-ASCII literal or class) cannot build in ASCII mode: then every
+        // message takes the Unicode set, built now so a catalog that cannot compile together fails at load.
+        let ascii = regex::bytes::RegexSetBuilder::new(&patterns)
+            .unicode(false)
             .dfa_size_limit(64 << 20)
             .size_limit(64 << 20)
             .build()
-            .map_err(|e| Error::Rule {
+            .ok();
+        let unicode = std::sync::OnceLock::new();
+        if ascii.is_none() {
+            let set = build_unicode(&patterns).map_err(|e| Error::Rule {
                 location: Location {
                     file: "<catalog>".into(),
                     line: None,
@@ -359,27 +385,37 @@ impl Prefilter {
                 },
                 reason: format!("the rules' patterns do not compile together: {e}"),
             })?;
-        // A pattern that needs Unicode (a non-ASCII literal or class) cannot build in ASCII mode: then every
-        // message takes the Unicode set.
-        let ascii = regex::bytes::RegexSetBuilder::new(&patterns)
-            .unicode(false)
-            .dfa_size_limit(64 << 20)
-            .size_limit(64 << 20)
-            .build()
-            .ok();
-        Ok(Prefilter { unicode, ascii })
+            let _ = unicode.set(Some(set));
+        }
+        Ok(Prefilter {
+            patterns,
+            unicode,
+            ascii,
+        })
+    }
+
+    fn unicode(&self) -> Option<&RegexSet> {
+        self.unicode
+            .get_or_init(|| build_unicode(&self.patterns).ok())
+            .as_ref()
     }
 
     fn matching(&self, text: &str) -> Vec<usize> {
         match &self.ascii {
             Some(a) if text.is_ascii() => a.matches(text.as_bytes()).into_iter().collect(),
-            _ => self.unicode.matches(text).into_iter().collect(),
+            _ => self
+                .unicode()
+                .map(|u| u.matches(text).into_iter().collect())
+                .unwrap_or_default(),
         }
     }
 
     #[cfg(test)]
     fn both(&self, text: &str) -> (Vec<usize>, Vec<usize>) {
-        let u = self.unicode.matches(text).into_iter().collect();
+        let u = self
+            .unicode()
+            .map(|u| u.matches(text).into_iter().collect())
+            .unwrap_or_default();
         let a = self
             .ascii
             .as_ref()
@@ -705,10 +741,7 @@ fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
         category: raw.category,
         role: raw.role,
         priority: raw.priority,
-        ascii_regex: regex::bytes::RegexBuilder::new(regex.as_str())
-            .unicode(false)
-            .build()
-            .ok(),
+        ascii_regex: std::sync::OnceLock::new(),
         regex,
         resource_types: raw.resource_types,
         statuses: raw.statuses,
