@@ -88,3 +88,35 @@ fn thousands_of_cancellations_in_one_stack() {
     assert_eq!(d.root_causes.len(), 1);
     assert_eq!(d.root_causes[0].explains.len(), n - 1);
 }
+
+/// Thousands of instances cancelled by failure tolerance in one operation all hang off the failure that
+/// stopped it (the operation's causes are computed once, not once per cancellation).
+#[test]
+fn thousands_of_failure_tolerance_cancellations() {
+    use stackset_doctor::evidence::{Evidence, OperationResult};
+    let mut ev = Evidence::default();
+    let result = |i: usize, status: &str, reason: &str| OperationResult {
+        stack_set: Some("org-baseline".into()),
+        operation_id: Some("op-1".into()),
+        account: format!("{:012}", 300_000_000_000u64 + i as u64),
+        region: "us-east-1".into(),
+        status: status.into(),
+        status_reason: Some(reason.into()),
+        ..Default::default()
+    };
+    ev.operation_results.push(result(0, "FAILED", "Account 300000000000 should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole'."));
+    for i in 1..5000 {
+        ev.operation_results.push(result(
+            i,
+            "CANCELLED",
+            "Cancelled since failure tolerance has exceeded",
+        ));
+    }
+    let d = stackset_doctor::diagnose(&ev, &stackset_doctor::classify::Catalog::builtin().unwrap());
+    assert_eq!(d.root_causes.len(), 1);
+    assert_eq!(
+        d.failures[d.root_causes[0].failure].class.category,
+        Category::StacksetExecutionRole
+    );
+    assert_eq!(d.root_causes[0].explains.len(), 4999);
+}

@@ -146,6 +146,9 @@ impl DeploymentGraph {
         let providers = Providers::learn(evidence, topologies);
         let role_arn = role_arn_regex();
         let mut stack_primaries: HashMap<String, Vec<usize>> = HashMap::new();
+        // Per (stack set, operation): the failures that stopped it; shared by failure-tolerance cancellations and
+        // the operation's own summary, and computed once however many of those there are.
+        let mut op_causes: HashMap<(Option<&str>, Option<&str>), Vec<usize>> = HashMap::new();
         // A nested stack's resource in its parent, by the child stack's id (its physical id).
         let parent_of: HashMap<&str, usize> = failures
             .iter()
@@ -285,22 +288,12 @@ impl DeploymentGraph {
                     }
                 }
                 Category::StacksetFailureTolerance => {
-                    let op = by_stack_set
-                        .get(&f.stack_set.as_deref())
-                        .cloned()
-                        .unwrap_or_default();
-                    let peers: Vec<usize> = op
-                        .into_iter()
-                        .filter(|&j| {
-                            j != i
-                                && failures[j].level != Level::Operation
-                                && same_operation(f, &failures[j])
-                        })
-                        .filter(|&j| {
-                            failures[j].class.category != Category::StacksetFailureTolerance
-                        })
-                        .collect();
-                    for j in representatives(failures, &primaries_or_all(failures, &peers, i)) {
+                    let key = (f.stack_set.as_deref(), f.operation_id.as_deref());
+                    let causes = op_causes
+                        .entry(key)
+                        .or_insert_with(|| operation_causes(failures, &by_stack_set, f))
+                        .clone();
+                    for j in causes {
                         g.link(
                             i,
                             j,
@@ -339,23 +332,12 @@ impl DeploymentGraph {
                         }
                     }
                     Level::Operation => {
-                        let op = by_stack_set
-                            .get(&f.stack_set.as_deref())
-                            .cloned()
-                            .unwrap_or_default();
-                        let results: Vec<usize> = op
-                            .into_iter()
-                            .filter(|&j| {
-                                j != i
-                                    && failures[j].level != Level::Operation
-                                    && same_operation(f, &failures[j])
-                            })
-                            .filter(|&j| {
-                                failures[j].class.category != Category::StacksetFailureTolerance
-                            })
-                            .collect();
-                        for j in representatives(failures, &primaries_or_all(failures, &results, i))
-                        {
+                        let key = (f.stack_set.as_deref(), f.operation_id.as_deref());
+                        let causes = op_causes
+                            .entry(key)
+                            .or_insert_with(|| operation_causes(failures, &by_stack_set, f))
+                            .clone();
+                        for j in causes {
                             g.link(
                                 i,
                                 j,
@@ -562,6 +544,37 @@ impl DeploymentGraph {
         v.sort_by_key(|(a, b, _)| (*a, *b));
         v
     }
+}
+
+/// The distinct failures that stopped `f`'s operation: its instances' and resources' failures (primary ones when
+/// there are any), one per (rule, message).
+fn operation_causes(
+    failures: &[Failure],
+    by_stack_set: &HashMap<Option<&str>, Vec<usize>>,
+    f: &Failure,
+) -> Vec<usize> {
+    let peers: Vec<usize> = by_stack_set
+        .get(&f.stack_set.as_deref())
+        .map(|v| v.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .copied()
+        .filter(|&j| failures[j].level != Level::Operation && same_operation(f, &failures[j]))
+        .filter(|&j| failures[j].class.category != Category::StacksetFailureTolerance)
+        .collect();
+    let primaries: Vec<usize> = peers
+        .iter()
+        .copied()
+        .filter(|&j| is_primary(&failures[j]))
+        .collect();
+    representatives(
+        failures,
+        if primaries.is_empty() {
+            &peers
+        } else {
+            &primaries
+        },
+    )
 }
 
 fn same_operation(a: &Failure, b: &Failure) -> bool {

@@ -27,6 +27,10 @@ pub fn esc(s: &str) -> String {
     o
 }
 
+fn esc_list(items: &[String]) -> String {
+    items.iter().map(|s| esc(s)).collect::<Vec<_>>().join(", ")
+}
+
 fn opt(s: &Option<String>) -> String {
     s.as_deref().map(esc).unwrap_or_else(|| "–".into())
 }
@@ -42,36 +46,9 @@ impl Reporter for Markdown {
             "| Root causes | {} ({} matched no rule) |",
             r.summary.root_causes, r.summary.unexplained_root_causes
         )?;
-        writeln!(
-            out,
-            "| Stack sets | {} |",
-            r.summary
-                .stack_sets
-                .iter()
-                .map(|s| esc(s))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?;
-        writeln!(
-            out,
-            "| Accounts | {} |",
-            r.summary
-                .accounts
-                .iter()
-                .map(|s| esc(s))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?;
-        writeln!(
-            out,
-            "| Regions | {} |",
-            r.summary
-                .regions
-                .iter()
-                .map(|s| esc(s))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?;
+        writeln!(out, "| Stack sets | {} |", esc_list(&r.summary.stack_sets))?;
+        writeln!(out, "| Accounts | {} |", esc_list(&r.summary.accounts))?;
+        writeln!(out, "| Regions | {} |", esc_list(&r.summary.regions))?;
         writeln!(
             out,
             "| Tool | {} {} (report schema {}) |",
