@@ -288,12 +288,7 @@ impl DeploymentGraph {
                     }
                 }
                 Category::StacksetFailureTolerance => {
-                    let key = (f.stack_set.as_deref(), f.operation_id.as_deref());
-                    let causes = op_causes
-                        .entry(key)
-                        .or_insert_with(|| operation_causes(failures, &by_stack_set, f))
-                        .clone();
-                    for j in causes {
+                    for j in causes_of_operation(&mut op_causes, failures, &by_stack_set, f) {
                         g.link(
                             i,
                             j,
@@ -332,12 +327,7 @@ impl DeploymentGraph {
                         }
                     }
                     Level::Operation => {
-                        let key = (f.stack_set.as_deref(), f.operation_id.as_deref());
-                        let causes = op_causes
-                            .entry(key)
-                            .or_insert_with(|| operation_causes(failures, &by_stack_set, f))
-                            .clone();
-                        for j in causes {
+                        for j in causes_of_operation(&mut op_causes, failures, &by_stack_set, f) {
                             g.link(
                                 i,
                                 j,
@@ -525,14 +515,6 @@ impl DeploymentGraph {
             .collect()
     }
 
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     /// Every edge, as (consequence, cause, link).
     pub fn links(&self) -> Vec<(usize, usize, &Link)> {
         use petgraph::visit::EdgeRef;
@@ -544,6 +526,20 @@ impl DeploymentGraph {
         v.sort_by_key(|(a, b, _)| (*a, *b));
         v
     }
+}
+
+/// [`operation_causes`], once per (stack set, operation).
+fn causes_of_operation<'a>(
+    cache: &mut HashMap<(Option<&'a str>, Option<&'a str>), Vec<usize>>,
+    failures: &'a [Failure],
+    by_stack_set: &HashMap<Option<&str>, Vec<usize>>,
+    f: &'a Failure,
+) -> Vec<usize> {
+    let key = (f.stack_set.as_deref(), f.operation_id.as_deref());
+    cache
+        .entry(key)
+        .or_insert_with(|| operation_causes(failures, by_stack_set, f))
+        .clone()
 }
 
 /// The distinct failures that stopped `f`'s operation: its instances' and resources' failures (primary ones when
