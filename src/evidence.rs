@@ -246,16 +246,6 @@ impl Evidence {
         self.coverage.extend(other.coverage);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.stack_sets.is_empty()
-            && self.operations.is_empty()
-            && self.operation_results.is_empty()
-            && self.stack_instances.is_empty()
-            && self.stacks.is_empty()
-            && self.stack_events.is_empty()
-            && self.policies.is_empty()
-    }
-
     /// Fill in what one record implies about another: a stack's stack set from its events, an operation
     /// result's operation id from the instance's `LastOperationId` (the results listing does not carry it).
     pub fn normalize(&mut self) {
@@ -288,7 +278,7 @@ impl Evidence {
 }
 
 /// Whether a stack event records a failure: a `*_FAILED` status, or a stack-level rollback whose reason names
-/// what failed. Only these events are kept as evidence; successful ones are counted, not stored, since at
+/// what failed. Only these events are kept as evidence; successful ones are not stored, since at
 /// organisation scale they are most of the bytes and none of the diagnosis.
 pub fn event_is_failure(status: &str, reason: Option<&str>, is_stack: bool) -> bool {
     status.ends_with("_FAILED")

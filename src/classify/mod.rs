@@ -176,14 +176,6 @@ fn is_failed_status(s: &str) -> bool {
     s.ends_with("_FAILED") || s == "FAILED"
 }
 
-/// Stack-level statuses whose reason explains a rollback (`The following resource(s) failed to create: [...]`).
-fn is_rollback_status(s: &str) -> bool {
-    matches!(
-        s,
-        "ROLLBACK_IN_PROGRESS" | "UPDATE_ROLLBACK_IN_PROGRESS" | "IMPORT_ROLLBACK_IN_PROGRESS"
-    )
-}
-
 struct Draft {
     level: Level,
     stack_set: Option<String>,
@@ -261,11 +253,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
 
     for s in &evidence.stacks {
         let reason = s.status_reason.as_deref().unwrap_or("");
-        if reason.is_empty()
-            || !(is_failed_status(&s.status)
-                || is_rollback_status(&s.status)
-                || s.status.contains("ROLLBACK"))
-        {
+        if reason.is_empty() || !(is_failed_status(&s.status) || s.status.contains("ROLLBACK")) {
             continue;
         }
         drafts.push(Draft {

@@ -114,7 +114,7 @@ pub fn ts_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, 
     d.deserialize_option(Opt)
 }
 
-/// Borrowed from the file's text: most events are successful ones that are counted, not kept, so their
+/// Borrowed from the file's text: most events are successful ones that are not kept, so their
 /// strings are never copied.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

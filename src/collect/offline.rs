@@ -20,8 +20,6 @@ pub struct Loaded {
     pub evidence: Evidence,
     pub warnings: Vec<String>,
     pub files_read: usize,
-    /// Stack events read, including the successful ones not kept (see `keep_event`).
-    pub events_read: usize,
 }
 
 /// Records whose stack set the content does not name wait for the folder name, resolved once all is read.
@@ -89,7 +87,6 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
         loaded.evidence.extend(l.evidence);
         loaded.warnings.extend(l.warnings);
         loaded.files_read += l.files_read;
-        loaded.events_read += l.events_read;
         pending.results.extend(p.results);
         pending.operations.extend(p.operations);
     }
@@ -321,7 +318,6 @@ fn ingest(
 
     if let Some(events) = doc.stack_events {
         recognised = true;
-        loaded.events_read += events.len();
         let own = |c: Option<std::borrow::Cow<'_, str>>| c.map(|c| c.into_owned());
         for (i, e) in events.into_iter().enumerate() {
             let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
