@@ -92,8 +92,11 @@ pub struct Failure {
 /// across accounts and regions, and a rule catalog pass is the expensive part.
 pub struct Classifier<'c> {
     pub catalog: &'c Catalog,
-    cache: HashMap<(String, Option<String>, String), Classification>,
+    cache: HashMap<(String, Option<String>, String), Classified>,
 }
+
+/// A message's envelope, its innermost text, and what the catalog made of it.
+type Classified = (Envelope, String, Classification);
 
 impl<'c> Classifier<'c> {
     pub fn new(catalog: &'c Catalog) -> Self {
@@ -103,26 +106,28 @@ impl<'c> Classifier<'c> {
         }
     }
 
+    /// The envelope, the innermost message and its classification; a message seen before is neither unwrapped
+    /// nor matched again.
     pub fn classify(
         &mut self,
         raw: &str,
         resource_type: Option<&str>,
         status: &str,
     ) -> (Envelope, String, Classification) {
-        let u = unwrap::unwrap(raw);
-        let inner = u.innermost().to_owned();
         let key = (
             raw.to_owned(),
             resource_type.map(str::to_owned),
             status.to_owned(),
         );
-        if let Some(c) = self.cache.get(&key) {
-            return (u.envelope, inner, c.clone());
-        }
-        let rtype = resource_type.or(u.envelope.resource_type.as_deref());
-        let c = classify_unwrapped(self.catalog, &u, rtype, Some(status));
-        self.cache.insert(key, c.clone());
-        (u.envelope, inner, c)
+        let catalog = self.catalog;
+        self.cache
+            .entry(key)
+            .or_insert_with(|| {
+                let u = unwrap::unwrap(raw);
+                let c = classify_unwrapped(catalog, &u, resource_type, Some(status));
+                (u.envelope.clone(), u.innermost().to_owned(), c)
+            })
+            .clone()
     }
 }
 
