@@ -188,8 +188,89 @@ pub struct OrgPolicy {
     pub policy_type: String,
     /// The policy document as JSON text.
     pub content: String,
+    /// Where the policy is attached (account, OU or root ids), when collected live; empty when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
+}
+
+/// The organization the accounts belong to, as `aws organizations describe-organization` says.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// SCPs and RCPs do not apply to the management account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_account: Option<String>,
+}
+
+/// An account's place in the organization: its parents from the nearest OU up to the root.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPath {
+    pub account: String,
+    /// OU ids then the root id (`ou-…`, …, `r-…`).
+    pub parents: Vec<String>,
+}
+
+/// A Systems Manager Quick Setup configuration manager and its status summaries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickSetupManager {
+    pub manager_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Configuration definition types, e.g. `AWSQuickSetupType-SSM`.
+    #[serde(default)]
+    pub definition_types: Vec<String>,
+    #[serde(default)]
+    pub statuses: Vec<QuickSetupStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickSetupStatus {
+    /// `Deployment` or `AsyncExecutions`.
+    pub status_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<DateTime<Utc>>,
+}
+
+/// A Systems Manager Automation execution that did not succeed (Quick Setup runs some), with its failed steps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationExecution {
+    pub execution_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_name: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    #[serde(default)]
+    pub failed_steps: Vec<AutomationStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationStep {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
 }
 
 /// What could not be collected, and why; shown in the report so a gap is never silent.
@@ -220,6 +301,14 @@ pub struct Evidence {
     pub policies: Vec<OrgPolicy>,
     #[serde(default)]
     pub coverage: Vec<CoverageNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub account_paths: Vec<AccountPath>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quick_setup: Vec<QuickSetupManager>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub automation_executions: Vec<AutomationExecution>,
 }
 
 /// The evidence bundle: one JSON document with a versioned schema key.
@@ -231,7 +320,25 @@ pub struct Bundle {
     pub generated_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collected_at: Option<DateTime<Utc>>,
+    /// What a live collection cost (absent for bundles saved from files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<CollectionStats>,
     pub evidence: Evidence,
+}
+
+/// API calls made by a live collection and how long it took.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionStats {
+    /// Region of the admin side, and the caller's account.
+    pub region: String,
+    pub caller_account: String,
+    /// Calls per `Service:Operation`.
+    pub calls: std::collections::BTreeMap<String, u64>,
+    pub total_calls: u64,
+    /// HTTP attempts, retries included.
+    pub attempts: u64,
+    pub elapsed_ms: u64,
 }
 
 impl Evidence {
@@ -244,6 +351,13 @@ impl Evidence {
         self.stack_events.extend(other.stack_events);
         self.policies.extend(other.policies);
         self.coverage.extend(other.coverage);
+        if self.organization.is_none() {
+            self.organization = other.organization;
+        }
+        self.account_paths.extend(other.account_paths);
+        self.quick_setup.extend(other.quick_setup);
+        self.automation_executions
+            .extend(other.automation_executions);
     }
 
     /// Fill in what one record implies about another: a stack's stack set from its events, an operation

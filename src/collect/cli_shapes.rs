@@ -38,6 +38,7 @@ pub struct CliDocument<'a> {
     pub generated_by: Option<String>,
     #[serde(default, deserialize_with = "ts_opt")]
     pub collected_at: Option<DateTime<Utc>>,
+    pub collection: Option<crate::evidence::CollectionStats>,
     pub evidence: Option<Evidence>,
 }
 
@@ -49,6 +50,7 @@ impl CliDocument<'_> {
                 schema,
                 generated_by: self.generated_by,
                 collected_at: self.collected_at,
+                collection: self.collection,
                 evidence: self.evidence.unwrap_or_default(),
             }),
             None => Err(Box::new(self)),

@@ -522,6 +522,7 @@ fn ingest(
                 .policy_type
                 .unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
             content: p.content,
+            targets: Vec::new(),
             source: src(file, "/Policy".into()),
         });
     } else if doc.statement.is_some() {
@@ -537,6 +538,7 @@ fn ingest(
                 .map(str::to_owned),
             policy_type: "SERVICE_CONTROL_POLICY".into(),
             content,
+            targets: Vec::new(),
             source: src(file, String::new()),
         });
     }
