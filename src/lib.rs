@@ -15,6 +15,7 @@ pub mod collect;
 pub mod error;
 pub mod evidence;
 pub mod graph;
+pub mod redact;
 pub mod report;
 pub mod scp;
 pub mod synth;
@@ -67,10 +68,71 @@ pub fn diagnose(evidence: &Evidence, catalog: &Catalog) -> Diagnosis {
         };
         d.coverage.push(format!("{shown} ({category}): a consequence whose cause is not in the evidence; collect {what}"));
     }
+    d.notes.extend(context_notes(evidence));
     if benign > 0 {
         d.notes.push(format!(
             "{benign} status reason(s) that a rule marks as not a failure were left out"
         ));
     }
     d
+}
+
+/// What Quick Setup and its Automation executions said, shown beside the diagnosis: they name the stack sets
+/// and steps that failed, but their messages repeat the stack sets' own reasons, so they are context, not
+/// failures of their own (which would count every failure twice).
+fn context_notes(evidence: &Evidence) -> Vec<String> {
+    fn clip(s: &str) -> String {
+        const MAX: usize = 300;
+        match s.char_indices().nth(MAX) {
+            Some((i, _)) => format!("{}…", &s[..i]),
+            None => s.to_owned(),
+        }
+    }
+    let mut notes = Vec::new();
+    for m in &evidence.quick_setup {
+        for st in &m.statuses {
+            let status = st.status.as_deref().unwrap_or("?");
+            if matches!(status, "SUCCEEDED" | "COMPLETE" | "NONE") {
+                continue;
+            }
+            notes.push(format!(
+                "Quick Setup {} ({}): {} {}{}",
+                m.name.as_deref().unwrap_or(&m.manager_arn),
+                m.definition_types.join(", "),
+                st.status_type,
+                status,
+                st.message
+                    .as_deref()
+                    .map(|msg| format!(": {}", clip(msg)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    for a in &evidence.automation_executions {
+        let doc = a.document_name.as_deref().unwrap_or("Automation");
+        if a.failed_steps.is_empty() {
+            notes.push(format!(
+                "Automation {doc} ({}) {}{}",
+                a.execution_id,
+                a.status,
+                a.failure_message
+                    .as_deref()
+                    .map(|m| format!(": {}", clip(m)))
+                    .unwrap_or_default()
+            ));
+        }
+        for step in &a.failed_steps {
+            notes.push(format!(
+                "Automation {doc} ({}) step {} {}{}",
+                a.execution_id,
+                step.name,
+                step.status,
+                step.failure_message
+                    .as_deref()
+                    .map(|m| format!(": {}", clip(m)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    notes
 }
