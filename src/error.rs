@@ -57,6 +57,9 @@ pub enum Error {
     BadValue { location: Location, reason: String },
     #[error("rule file {location}: {reason}")]
     Rule { location: Location, reason: String },
+    /// Live collection could not start or found nothing to collect (no credentials, no region, no stack set).
+    #[error("AWS {what}: {reason}")]
+    Aws { what: String, reason: String },
 }
 
 impl Error {

@@ -39,6 +39,9 @@ or - for stdin. Files are recognised by content. Records that do not name their 
 2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule."
     )]
     Diagnose(DiagnoseArgs),
+    /// Gather the evidence of a failed deployment from AWS into an evidence bundle (read-only).
+    #[command(after_help = COLLECT_HELP)]
+    Collect(CollectArgs),
     /// Classify one message (or, with -, one message per line of stdin).
     Explain(ExplainArgs),
     /// List or test the rule catalog.
@@ -51,8 +54,8 @@ or - for stdin. Files are recognised by content. Records that do not name their 
 
 #[derive(Args)]
 struct DiagnoseArgs {
-    /// Files, folders, or - for stdin.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files, folders, or - for stdin. Without PATH, --stack-set or --quick-setup collects from AWS.
+    #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
@@ -67,6 +70,83 @@ struct DiagnoseArgs {
     /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
+    #[command(flatten)]
+    live: LiveArgs,
+}
+
+const COLLECT_HELP: &str = "Reads, never writes: the tool refuses any API call outside its read-only allow-list \
+(README: \"IAM permissions\"). Credentials and region come from the standard chain (environment, --profile, SSO, \
+instance role). Gaps (an account where the member role cannot be assumed, a throttled call that ran out of retries, \
+a timeout) are recorded in the bundle's coverage section and the collection goes on.\n\nExamples:\n  \
+stackset-doctor collect --quick-setup --region ap-northeast-1 --call-as DELEGATED_ADMIN -o bundle.json\n  \
+stackset-doctor collect --stack-set my-set --operation-id 1a2b... --member-role OrganizationAccountAccessRole -o b.json\n  \
+stackset-doctor diagnose bundle.json";
+
+#[derive(Args)]
+struct CollectArgs {
+    #[command(flatten)]
+    live: LiveArgs,
+    /// Where to write the evidence bundle (written atomically; - for stdout).
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CallAsArg {
+    /// SELF first, then DELEGATED_ADMIN when the stack set is not found as SELF.
+    Auto,
+    #[value(name = "SELF")]
+    SelfAccount,
+    #[value(name = "DELEGATED_ADMIN")]
+    DelegatedAdmin,
+}
+
+/// Where and how to collect from AWS (shared by `collect` and `diagnose`).
+#[derive(Args)]
+#[command(next_help_heading = "Collect from AWS")]
+struct LiveArgs {
+    /// Stack set to collect (repeat for several).
+    #[arg(long = "stack-set", value_name = "NAME")]
+    stack_sets: Vec<String>,
+    /// Find Systems Manager Quick Setup's stack sets (AWS-QuickSetup-*) and configuration managers.
+    #[arg(long)]
+    quick_setup: bool,
+    /// The failed operation to explain (default: the newest operation of each stack set that did not succeed).
+    #[arg(long, value_name = "ID")]
+    operation_id: Option<String>,
+    /// Named profile from the AWS config files.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Region of the stack sets (the admin side).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Only instances in these regions (comma-separated).
+    #[arg(long, value_name = "R1,R2", value_delimiter = ',')]
+    regions: Vec<String>,
+    /// For service-managed stack sets: SELF from the management account, DELEGATED_ADMIN from a delegated administrator.
+    #[arg(long, value_enum, default_value_t = CallAsArg::Auto, value_name = "AS")]
+    call_as: CallAsArg,
+    /// Endpoint for every service (an emulator, a VPC endpoint); AWS_ENDPOINT_URL works too.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Role to assume in member accounts to read their stack events, e.g. OrganizationAccountAccessRole.
+    #[arg(long, value_name = "NAME")]
+    member_role: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// Seconds to wait for one attempt of a call before retrying it.
+    #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+    /// Replace account ids, ARNs' account parts, request ids and tokens with consistent pseudonyms.
+    #[arg(long)]
+    redact: bool,
+}
+
+impl LiveArgs {
+    fn wanted(&self) -> bool {
+        !self.stack_sets.is_empty() || self.quick_setup
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,6 +224,10 @@ fn main() -> ExitCode {
             eprintln!("stackset-doctor: error: {}", for_stderr(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("stackset-doctor: error: {msg}\n\nFor more information, try '--help'.");
+            ExitCode::from(exit::USAGE as u8)
+        }
     }
 }
 
@@ -159,6 +243,8 @@ fn for_stderr(s: &str) -> String {
 enum Failure {
     Input(Error),
     Io(io::Error),
+    /// Arguments that clap accepts one by one but not together.
+    Usage(String),
 }
 
 impl From<Error> for Failure {
@@ -176,6 +262,7 @@ impl From<io::Error> for Failure {
 fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
     match cli.command {
         Command::Diagnose(args) => diagnose(args, out),
+        Command::Collect(args) => collect_cmd(args, out),
         Command::Explain(args) => explain(args, out),
         Command::Scp(c) => match stackset_doctor::scp::cli::run(c, out) {
             Ok(code) => Ok(code),
@@ -206,48 +293,183 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
 
 fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     let catalog = Catalog::load(args.rules.as_deref())?;
-    let mut paths = args.paths.clone();
-    paths.extend(args.scp.iter().cloned());
-    let loaded = collect::load_paths(&paths)?;
-    for w in &loaded.warnings {
+    if args.live.wanted() && !args.paths.is_empty() {
+        return Err(usage("give PATHs to diagnose saved evidence, or --stack-set/--quick-setup to collect it, not both"));
+    }
+    if !args.live.wanted() && args.paths.is_empty() {
+        return Err(usage(
+            "nothing to diagnose: give PATHs (files, folders, - for stdin), or --stack-set NAME / --quick-setup to collect from AWS",
+        ));
+    }
+    let (mut evidence, warnings, stats) = if args.live.wanted() {
+        let collected = collect_live(&args.live)?;
+        // `--scp FILE` adds policies to what was collected.
+        let mut ev = collected.evidence;
+        let mut warnings = Vec::new();
+        if !args.scp.is_empty() {
+            let loaded = collect::load_paths(&args.scp)?;
+            warnings = loaded.warnings;
+            ev.extend(loaded.evidence);
+        }
+        (ev, warnings, Some(collected.stats))
+    } else {
+        let mut paths = args.paths.clone();
+        paths.extend(args.scp.iter().cloned());
+        let loaded = collect::load_paths(&paths)?;
+        if loaded.files_read == 0 {
+            for w in &loaded.warnings {
+                eprintln!("stackset-doctor: warning: {}", for_stderr(w));
+            }
+            return Err(Failure::Input(Error::UnknownShape {
+                location: stackset_doctor::error::Location {
+                    file: args
+                        .paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    line: None,
+                    column: None,
+                },
+                reason: "no recognised evidence in these paths".into(),
+            }));
+        }
+        (loaded.evidence, loaded.warnings, None)
+    };
+    let (mut warnings, mut stats) = (warnings, stats);
+    if args.live.redact {
+        // Before anything is printed or saved: warnings quote file names, which may hold account ids.
+        let mut r = redact(&mut evidence);
+        for w in &mut warnings {
+            *w = r.text(w);
+        }
+        if let Some(s) = &mut stats {
+            s.caller_account = r.text(&s.caller_account);
+        }
+    }
+    for w in &warnings {
         eprintln!("stackset-doctor: warning: {}", for_stderr(w));
     }
-    if loaded.files_read == 0 {
-        return Err(Failure::Input(Error::UnknownShape {
-            location: stackset_doctor::error::Location {
-                file: args
-                    .paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                line: None,
-                column: None,
-            },
-            reason: "no recognised evidence in these paths".into(),
-        }));
-    }
     if let Some(path) = &args.save {
-        save_bundle(path, &loaded.evidence)?;
+        save_bundle(path, &evidence, stats)?;
     }
-    let mut d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
-    d.warnings = loaded.warnings;
+    let mut d = stackset_doctor::diagnose(&evidence, &catalog);
+    d.warnings = warnings;
     let report = Report::new(&d);
     report::reporter(args.format).render(&report, out)?;
     Ok(model::exit_code(&d))
 }
 
+fn usage(msg: &str) -> Failure {
+    Failure::Usage(msg.to_owned())
+}
+
+/// `collect`: gather the evidence from AWS and write the bundle.
+fn collect_cmd(args: CollectArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+    if !args.live.wanted() {
+        return Err(usage(
+            "nothing to collect: give --stack-set NAME (repeatable) or --quick-setup",
+        ));
+    }
+    let collected = collect_live(&args.live)?;
+    let mut evidence = collected.evidence;
+    let mut stats = collected.stats;
+    if args.live.redact {
+        let mut r = redact(&mut evidence);
+        stats.caller_account = r.text(&stats.caller_account);
+    }
+    if args.output.as_os_str() == "-" {
+        let json = serde_json::to_vec_pretty(&bundle_of(&evidence, Some(stats.clone())))
+            .map_err(io::Error::other)?;
+        out.write_all(&json)?;
+        out.write_all(b"\n")?;
+    } else {
+        save_bundle(&args.output, &evidence, Some(stats))?;
+        eprintln!("stackset-doctor: wrote {}", args.output.display());
+    }
+    Ok(exit::OK)
+}
+
+/// Run the live collector on a small tokio runtime and report its cost on stderr.
+fn collect_live(a: &LiveArgs) -> Result<collect::live::Collected, Failure> {
+    use collect::aws::{Sdk, SdkOptions};
+    use collect::live::{CallAs, Options};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let sdk_opts = SdkOptions {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        attempt_timeout: std::time::Duration::from_secs(a.timeout),
+        ..SdkOptions::default()
+    };
+    let opts = Options {
+        stack_sets: a.stack_sets.clone(),
+        quick_setup: a.quick_setup,
+        operation_id: a.operation_id.clone(),
+        regions: a.regions.clone(),
+        call_as: match a.call_as {
+            CallAsArg::Auto => CallAs::Auto,
+            CallAsArg::SelfAccount => CallAs::SelfAccount,
+            CallAsArg::DelegatedAdmin => CallAs::DelegatedAdmin,
+        },
+        member_role: a.member_role.clone(),
+        concurrency: usize::from(a.concurrency),
+        progress: io::stderr().is_terminal(),
+    };
+    let collected = rt.block_on(async {
+        let sdk = Sdk::load(&sdk_opts).await?;
+        collect::live::collect(&opts, &sdk).await
+    })?;
+    eprintln!("stackset-doctor: {}", collected.summary());
+    Ok(collected)
+}
+
+/// Pseudonymise the evidence in place and say what was replaced; the redactor goes on serving anything else
+/// printed (same value, same stand-in).
+fn redact(evidence: &mut stackset_doctor::evidence::Evidence) -> stackset_doctor::redact::Redactor {
+    let mut r = stackset_doctor::redact::Redactor::new();
+    r.evidence(evidence);
+    let parts: Vec<String> = r
+        .summary()
+        .iter()
+        .map(|&(kind, n)| format!("{n} {kind}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+    eprintln!(
+        "stackset-doctor: redacted: {}",
+        if parts.is_empty() {
+            "nothing to replace".into()
+        } else {
+            parts.join(", ")
+        }
+    );
+    r
+}
+
+fn bundle_of(
+    evidence: &stackset_doctor::evidence::Evidence,
+    stats: Option<stackset_doctor::evidence::CollectionStats>,
+) -> stackset_doctor::evidence::Bundle {
+    use stackset_doctor::evidence::{Bundle, BUNDLE_SCHEMA};
+    Bundle {
+        schema: BUNDLE_SCHEMA.into(),
+        generated_by: Some(format!("stackset-doctor {}", env!("CARGO_PKG_VERSION"))),
+        collected_at: stats
+            .as_ref()
+            .map(|_| chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())),
+        collection: stats,
+        evidence: evidence.clone(),
+    }
+}
+
 fn save_bundle(
     path: &std::path::Path,
     evidence: &stackset_doctor::evidence::Evidence,
+    stats: Option<stackset_doctor::evidence::CollectionStats>,
 ) -> Result<(), Failure> {
-    use stackset_doctor::evidence::{Bundle, BUNDLE_SCHEMA};
-    let bundle = Bundle {
-        schema: BUNDLE_SCHEMA.into(),
-        generated_by: Some(format!("stackset-doctor {}", env!("CARGO_PKG_VERSION"))),
-        collected_at: None,
-        evidence: evidence.clone(),
-    };
+    let bundle = bundle_of(evidence, stats);
     let json = serde_json::to_vec_pretty(&bundle).map_err(io::Error::other)?;
     // Write next to the target, then rename: an interrupted run never leaves a half-written bundle.
     let tmp = path.with_extension("tmp-stackset-doctor");

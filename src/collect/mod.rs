@@ -1,9 +1,12 @@
 //! Collect: gathers evidence and hands it on as an [`Evidence`](crate::evidence::Evidence).
 //!
-//! Takes paths (files, folders, `-` for stdin) of saved AWS CLI JSON or evidence bundles; gives one merged
-//! `Evidence` plus warnings for what it skipped. Only this stage knows input formats.
+//! Two ways in: `offline` takes paths (files, folders, `-` for stdin) of saved AWS CLI JSON or evidence bundles;
+//! `live` asks AWS itself (`aws` holds the SDK set-up, the read-only guard and call counting). Both give one
+//! merged `Evidence`; only this stage knows input formats and APIs.
 
+pub mod aws;
 pub mod cli_shapes;
+pub mod live;
 pub mod offline;
 pub mod text;
 
