@@ -386,6 +386,8 @@ fn evaluate_fix(
         scp::PolicyKind::Scp
     };
     let mut policies = Vec::new();
+    // Parallel to `policies`: where each is attached (collected live), empty when unknown.
+    let mut targets: Vec<&[String]> = Vec::new();
     for p in &evidence.policies {
         let label = p
             .source
@@ -401,24 +403,33 @@ fn evaluate_fix(
             declared,
             &p.content,
         ) {
-            Ok(pol) if pol.kind == kind => policies.push(pol),
+            Ok(pol) if pol.kind == kind => {
+                policies.push(pol);
+                targets.push(&p.targets);
+            }
             Ok(_) => {}
             Err(e) => return Err(format!("a policy in the evidence cannot be read: {e}")),
         }
     }
-    // The message's policy ARN picks the policy; when that policy is not in the evidence, the others are
-    // still evaluated, and the caller says the proof does not cover the one that denied.
-    let mut missing_named = None;
+    let mut missing_named = policy_arn
+        .filter(|arn| !policies.iter().any(|p| p.arn.as_deref() == Some(*arn)))
+        .map(str::to_owned);
+    // A live collection knows the account's path to the root and where each policy is attached: evaluate
+    // the real levels (root first), each with its own policies, as AWS does.
+    if let Some(path) = org_path(evidence, &policies, &targets, account) {
+        return fix_on(&path, principal, action, resource, account).map(|f| (f, missing_named));
+    }
+    // Otherwise the message's policy ARN picks the policy; when that policy is not in the evidence, the
+    // others are still evaluated, and the caller says the proof does not cover the one that denied.
     if let Some(arn) = policy_arn {
         let named: Vec<scp::Policy> = policies
             .iter()
             .filter(|p| p.arn.as_deref() == Some(arn))
             .cloned()
             .collect();
-        if named.is_empty() {
-            missing_named = Some(arn.to_owned());
-        } else {
+        if !named.is_empty() {
             policies = named;
+            missing_named = None;
         }
     }
     if policies.is_empty() {
@@ -439,6 +450,68 @@ fn evaluate_fix(
         assumed_full_access: true,
         management_account: None,
     };
+    fix_on(&path, principal, action, resource, account).map(|f| (f, missing_named))
+}
+
+/// The account's real policy path (root, OUs, account), when the evidence holds it and every level has a
+/// policy of this kind (a level without one would deny everything, so a gap means the collection missed it).
+fn org_path(
+    evidence: &Evidence,
+    policies: &[scp::Policy],
+    targets: &[&[String]],
+    account: Option<&str>,
+) -> Option<scp::OrgPath> {
+    let account = account?;
+    let path = evidence
+        .account_paths
+        .iter()
+        .find(|p| p.account == account)?;
+    let nodes: Vec<&String> = path
+        .parents
+        .iter()
+        .rev()
+        .chain(std::iter::once(&path.account))
+        .collect();
+    let mut levels = Vec::new();
+    for node in nodes {
+        let here: Vec<scp::Policy> = policies
+            .iter()
+            .zip(targets)
+            .filter(|(_, t)| t.iter().any(|t| t == node))
+            .map(|(p, _)| p.clone())
+            .collect();
+        if here.is_empty() {
+            return None;
+        }
+        let name = if node.starts_with("r-") {
+            format!("{node} (root)")
+        } else if node.starts_with("ou-") {
+            format!("{node} (OU)")
+        } else {
+            format!("{node} (account)")
+        };
+        levels.push(scp::Level {
+            name,
+            policies: here,
+        });
+    }
+    Some(scp::OrgPath {
+        levels,
+        assumed_full_access: false,
+        management_account: evidence
+            .organization
+            .as_ref()
+            .and_then(|o| o.management_account.clone()),
+    })
+}
+
+fn fix_on(
+    path: &scp::OrgPath,
+    principal: &str,
+    action: &str,
+    resource: Option<&String>,
+    account: Option<&str>,
+) -> Result<scp::Fix, String> {
     let mut req = scp::Request::new(principal, action);
     if let Some(r) = resource {
         req = req.with_resource(r);
@@ -446,8 +519,8 @@ fn evaluate_fix(
     if let Some(a) = account {
         req = req.with_account(a);
     }
-    match scp::fix(&path, &req) {
-        Ok(fix) => Ok((fix, missing_named)),
+    match scp::fix(path, &req) {
+        Ok(fix) => Ok(fix),
         Err(scp::ScpError::NothingToFix(why)) => Err(format!(
             "no policy in the evidence explains this deny ({why}); it may come from a level with no Allow, or a \
              policy the caller could not read"
