@@ -4,6 +4,8 @@ mod common;
 
 mod cli;
 mod invalid;
+mod live_emulator;
+mod live_faults;
 mod reference;
 mod rule_catalog;
 mod samples;

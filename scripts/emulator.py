@@ -1,0 +1,1013 @@
+#!/usr/bin/env python3
+"""Test emulator for stackset-doctor's live collector: a moto server on loopback, seeded with a FAILED
+Quick Setup StackSet deployment that the real AWS APIs then return over real HTTP.
+
+Start it with `scripts/emulator.sh run [--scenario reference|scale] [--accounts N] [--failed K]`, which
+installs the pinned moto first. Once seeded it prints exactly one line, `READY http://127.0.0.1:<port>`,
+on stdout, and serves until its stdin reaches EOF, its parent process dies, or it gets SIGTERM/SIGINT,
+so a test that spawns it never leaves it behind. Everything else goes to stderr.
+
+What is seeded, what is moto's own behaviour and what this file changes, and why: scripts/EMULATOR.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import json
+import logging
+import os
+import re
+import signal
+import stat
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+# The process whose death ends the emulator. emulator.sh passes its caller's pid (it execs this script,
+# so that is our parent too): a caller that dies while moto is still being installed counts too.
+PARENT_PID = int(os.environ.pop("EMULATOR_PARENT_PID", "0") or 0) or os.getppid()
+
+
+def _exit_when_parent_dies() -> None:
+    """Polled, from the start (importing moto takes seconds): PR_SET_PDEATHSIG would follow the parent
+    *thread*, and a test harness may start the emulator from a thread that ends long before its tests."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != PARENT_PID:
+            print(f"emulator: stopping: parent process {PARENT_PID} is gone", file=sys.stderr, flush=True)
+            os._exit(0)
+
+
+if PARENT_PID != 1:  # 1: started detached on purpose
+    threading.Thread(target=_exit_when_parent_dies, daemon=True).start()
+
+REGION = "ap-northeast-1"
+ADMIN = "121212121212"  # the delegated administrator: the account the collector runs as
+MANAGEMENT = "909090909090"
+ORG_ID = "o-a1b2c3d4e5"
+ROOT_ID = "r-ab12"
+REFERENCE_MEMBERS = ["232323232323", "343434343434", "454545454545", "565656565656"]
+ACCOUNT_NAMES = {
+    MANAGEMENT: "Management",
+    ADMIN: "SystemsManager-DelegatedAdmin",
+    "232323232323": "Workload-Dev",
+    "343434343434": "Workload-Staging",
+    "454545454545": "Workload-Prod",
+    "565656565656": "Sandbox",
+}
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "quicksetup-scp-deny"
+# Everything the samples do not pin (the scale scenario, replayed stacks) gets deterministic ids.
+ID_NAMESPACE = uuid.UUID("6f1f6f0e-2a43-4b5e-9d3c-5d2b0c6a9e11")
+
+# moto answers a request whose access key it does not know as its default account; that must be the
+# delegated admin, set before any moto service module copies the constant. The MOTO_ACCOUNT_ID variable
+# would do it too, but moto ranks it above the access key, so the keys that AssumeRole hands out would
+# also land in 121212121212 instead of the member accounts.
+os.environ.pop("MOTO_ACCOUNT_ID", None)
+import moto.core  # noqa: E402
+import moto.core.models  # noqa: E402
+
+moto.core.models.DEFAULT_ACCOUNT_ID = ADMIN
+moto.core.DEFAULT_ACCOUNT_ID = ADMIN
+
+from moto.cloudformation import models as cfn_models  # noqa: E402
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError  # noqa: E402
+from moto.cloudformation.models import Event, Stack, StackInstance, StackSet, cloudformation_backends  # noqa: E402
+from moto.cloudformation.responses import CloudFormationResponse  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.core.serialize import TimestampSerializer  # noqa: E402
+from moto.iam import models as iam_models  # noqa: E402
+from moto.organizations import utils as org_utils  # noqa: E402
+from moto.organizations.models import organizations_backends  # noqa: E402
+from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+assert iam_models.DEFAULT_ACCOUNT_ID == ADMIN, "moto.iam was imported before the default account was set"
+
+
+def log(msg: str) -> None:
+    print(f"emulator: {msg}", file=sys.stderr, flush=True)
+
+
+def ts(value: str) -> datetime:
+    """A timestamp as the AWS CLI prints it (2025-03-10T05:11:15.890000+00:00)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def iso_ms(t: datetime) -> str:
+    """ISO 8601 with milliseconds, as AWS writes it (2025-03-10T05:11:15.890Z)."""
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def det_uuid(*parts: object) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, "/".join(str(p) for p in parts)))
+
+
+# ==================================================================================================
+# Changes to moto. Each one is listed in EMULATOR.md; everything else is moto 5.2.1 as released.
+# ==================================================================================================
+
+
+def _timestamp_iso8601(_self: TimestampSerializer, value: datetime) -> str:
+    """AWS writes milliseconds (05:11:15.890Z) and no fraction at a whole second; moto microseconds."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + (f".{value.microsecond // 1000:03d}Z" if value.microsecond else "Z")
+
+
+TimestampSerializer._timestamp_iso8601 = _timestamp_iso8601
+
+
+_key_accounts: dict[str, str] = {}
+
+
+def get_account_id_from(access_key: str) -> str:
+    """moto's lookup of the account that owns an access key (an assumed role's), which it runs on every
+    request by going through every partition of every account, creating an IAM backend for each on the
+    way: 100 ms a call in a 10,000-account organization. The answer is remembered instead (moto makes
+    up new keys at random, so one that was unknown stays unknown)."""
+    if access_key not in _key_accounts:
+        _key_accounts[access_key] = next(
+            (account_id for account_id, account in list(iam_models.iam_backends.items())
+             for backend in list(account.values()) if access_key in backend.access_keys), ADMIN)
+    return _key_accounts[access_key]
+
+
+iam_models.get_account_id_from = get_account_id_from
+
+
+# ---- Seeded CloudFormation models. moto 5.2.1 only produces SUCCEEDED operations and CURRENT
+# ---- instances (it "deploys" by creating a stack that always completes), so the failed state is set on
+# ---- subclasses of its models, which its unchanged code then stores, finds and serialises.
+
+
+class SeededStackSet(StackSet):
+    """A stack set with the fields of a SERVICE_MANAGED one that moto's StackSet lacks."""
+
+    __module__ = cfn_models.__name__  # moto's model registry files a class under its module's name
+
+    class Meta:  # moto's serialiser finds StackSetName as `name` through the class name, StackSet
+        serialization_aliases = {"StackSetName": "name", "StackSetId": "id", "StackSetARN": "arn"}
+
+    def __init__(self, described: dict[str, Any], summary: dict[str, Any]):
+        super().__init__(
+            stackset_id=described["StackSetId"],
+            account_id=ADMIN,
+            name=described["StackSetName"],
+            template=described["TemplateBody"],
+            region=REGION,
+            description=described.get("Description"),
+            parameters={p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])},
+            permission_model=described["PermissionModel"],
+            tags={t["Key"]: t["Value"] for t in described.get("Tags", [])},
+            admin_role=None,
+            execution_role=None,
+        )
+        self.arn = described["StackSetARN"]
+        # A SERVICE_MANAGED stack set has neither (moto fills in SELF_MANAGED defaults).
+        self.administration_role_arn = described.get("AdministrationRoleARN")
+        self.execution_role_name = described.get("ExecutionRoleName")
+        self.status = described.get("Status", "ACTIVE")
+        self.capabilities = described.get("Capabilities")
+        self.auto_deployment = described.get("AutoDeployment")
+        self.organizational_unit_ids = described.get("OrganizationalUnitIds")
+        self.regions = described.get("Regions")
+        self.stack_set_drift_detection_details = described.get("StackSetDriftDetectionDetails")
+        self.drift_status = summary.get("DriftStatus")
+        self._managed_execution = described.get("ManagedExecution", {"Active": False})
+
+    @property
+    def managed_execution(self) -> dict[str, Any]:  # moto's is hard-coded to {"Active": False}
+        return self._managed_execution
+
+
+class SeededStackInstance(StackInstance):
+    """A stack instance whose status is recorded, not simulated."""
+
+    __module__ = cfn_models.__name__
+
+    def __init__(self, record: dict[str, Any]):  # no super().__init__(): that would deploy a stack
+        self.record = record
+        self.account_id = record["Account"]
+        self.region_name = record["Region"]
+        self.stackset_id = record["StackSetId"]
+        self.parameters = record.get("ParameterOverrides", [])
+        self.permission_model = "SERVICE_MANAGED"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ParameterOverrides": [], **self.record}
+
+    def delete(self) -> None:
+        # As in AWS, deleting the instance deletes its stack.
+        stack_id = self.record.get("StackId")
+        if stack_id:
+            backend = cloudformation_backends[self.account_id][self.region_name]
+            stack = backend.stacks.pop(stack_id, None)
+            if stack is not None:
+                stack.status = "DELETE_COMPLETE"
+                backend.deleted_stacks[stack_id] = stack
+
+
+class _NoResources(dict):
+    """Stands in for moto's ResourceMap and OutputMap of a stack with no resources."""
+
+    def __init__(self, parameters: dict[str, str]):
+        super().__init__()
+        self.resolved_parameters = parameters
+        self.no_echo_parameter_keys: list[str] = []
+        self.exports: list[Any] = []
+
+    def delete(self) -> None:
+        pass
+
+    def creation_complete(self) -> bool:
+        return True
+
+
+class SeededStack(Stack):
+    """A stack in its final state with a recorded event history. moto's Stack parses its template and
+    creates the resources; these stacks rolled back (no resources left) or only matter for their status
+    and events, so nothing is simulated, and a thousand of them seed in well under a second."""
+
+    __module__ = cfn_models.__name__
+
+    class Meta:  # as SeededStackSet's
+        serialization_aliases = {**Stack.Meta.serialization_aliases, "StackName": "name", "StackStatus": "status"}
+
+    def __init__(
+        self, *, stack_id: str, account_id: str, template: str, description: str | None,
+        parameters: dict[str, str], tags: dict[str, str], status: str, events: list[Event],
+    ):  # no super().__init__(): see the docstring
+        self.stack_id = stack_id
+        self.name = stack_name_of(stack_id)
+        self.account_id = account_id
+        self.region_name = REGION
+        self.template = template
+        self.template_dict: dict[str, Any] = {}
+        self.description = description
+        self.parameters = parameters
+        self.notification_arns: list[str] = []
+        self.role_arn = None
+        self.tags = tags
+        self.events = events  # oldest first, as moto keeps them
+        self.timeout_in_minutes = None
+        self.policy = ""
+        self.cross_stack_resources: dict[str, Any] = {}
+        self.enable_termination_protection = False
+        self.resource_map = _NoResources(parameters)
+        self.output_map = _NoResources(parameters)
+        self.custom_resources: dict[str, Any] = {}
+        self.creation_time = events[0].timestamp
+        self.status = status
+        self.disable_rollback = False
+        self.capabilities = ["CAPABILITY_NAMED_IAM"]  # moto's stacks have no capabilities
+        self.drift_information = {"StackDriftStatus": "NOT_CHECKED"}
+        self.rollback_configuration: dict[str, Any] = {}
+
+    @property
+    def outputs(self) -> None:
+        return None
+
+    @property
+    def template_description(self) -> str | None:
+        return self.description
+
+
+def make_event(e: dict[str, Any]) -> Event:
+    """A moto Event from one entry of `aws cloudformation describe-stack-events` output."""
+    ev = Event(
+        stack_id=e["StackId"],
+        stack_name=e["StackName"],
+        logical_resource_id=e["LogicalResourceId"],
+        physical_resource_id=e.get("PhysicalResourceId"),
+        resource_type=e["ResourceType"],
+        resource_status=e["ResourceStatus"],
+        resource_status_reason=e.get("ResourceStatusReason"),
+        resource_properties=e.get("ResourceProperties"),
+    )
+    ev.timestamp = ts(e["Timestamp"])
+    ev.event_id = e["EventId"]
+    return ev
+
+
+# ---- Pagination. moto answers every stack set listing and DescribeStackEvents in one page; AWS
+# ---- pages them, and the collector's paginators need exercising.
+
+DEFAULT_PAGE = 100
+EVENTS_PAGE = 100  # DescribeStackEvents has no MaxResults; --events-page-size sets this
+
+
+def paginate(
+    items: list[Any], max_results: Any, token: str | None, *, limit: int = 100, default: int = DEFAULT_PAGE,
+    error: Callable[[str], Exception] = lambda m: ValidationError(message=m),
+) -> tuple[list[Any], str | None]:
+    """One page of `items` and the token of the next (None on the last), validated as AWS does."""
+    size = default
+    if max_results not in (None, ""):
+        size = int(max_results)
+        if not 1 <= size <= limit:
+            bound, word = (limit, "less") if size > limit else (1, "greater")
+            raise error(f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy "
+                        f"constraint: Member must have value {word} than or equal to {bound}")
+    start = 0
+    if token:
+        try:
+            start = int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
+        except (ValueError, KeyError, TypeError):
+            raise error("Invalid NextToken") from None
+    end = start + size
+    next_token = base64.urlsafe_b64encode(json.dumps({"offset": end}).encode()).decode() if end < len(items) else None
+    return items[start:end], next_token
+
+
+# ---- CloudFormation responses: filters, pagination and fields that moto 5.2.1 does not serve. Each
+# ---- handler falls back to moto's own for stack sets and operations that moto created itself.
+
+
+class StackInstanceNotFound(CloudFormationError):
+    code = "StackInstanceNotFoundException"
+
+
+class OperationNotFound(CloudFormationError):
+    code = "OperationNotFoundException"
+
+
+_moto_handler = {
+    name: getattr(CloudFormationResponse, name)
+    for name in ("describe_stack_set_operation", "list_stack_set_operation_results")
+}
+
+
+def _find_operation(stack_set: StackSet, operation_id: str) -> dict[str, Any]:
+    for op in stack_set.operations:
+        if op["OperationId"] == operation_id:
+            return op
+    raise OperationNotFound(f"Operation {operation_id} not found for stack set {stack_set.name}")
+
+
+def _filters(self: CloudFormationResponse) -> list[tuple[str, str]]:
+    return [(f.get("Name"), f.get("Values")) for f in (self._get_param("Filters") or [])]
+
+
+def list_stack_sets(self: CloudFormationResponse) -> ActionResult:
+    """moto ignores Status and does not paginate."""
+    status = self._get_param("Status")
+    sets = [s for s in self.cloudformation_backend.list_stack_sets() if not status or s.status == status]
+    page, token = paginate(sets, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult({"Summaries": page, "NextToken": token})
+
+
+def list_stack_instances(self: CloudFormationResponse) -> ActionResult:
+    """moto ignores Filters, StackInstanceAccount and StackInstanceRegion, and does not paginate."""
+    stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+    items = [i.to_dict() for i in stack_set.instances.stack_instances]
+    account, region = self._get_param("StackInstanceAccount"), self._get_param("StackInstanceRegion")
+    items = [i for i in items if account in (None, i["Account"]) and region in (None, i["Region"])]
+    for name, value in _filters(self):
+        if name == "DETAILED_STATUS":
+            items = [i for i in items if i.get("StackInstanceStatus", {}).get("DetailedStatus") == value]
+        elif name == "LAST_OPERATION_ID":
+            items = [i for i in items if i.get("LastOperationId") == value]
+        elif name == "DRIFT_STATUS":
+            items = [i for i in items if i.get("DriftStatus", "NOT_CHECKED") == value]
+        else:
+            raise ValidationError(message=f"Invalid filter name: {name}")
+    page, token = paginate(items, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult({"Summaries": page, "NextToken": token})
+
+
+def describe_stack_instance(self: CloudFormationResponse) -> ActionResult:
+    """moto fails with an internal error when there is no such instance."""
+    name = self._get_param("StackSetName")
+    account, region = self._get_param("StackInstanceAccount"), self._get_param("StackInstanceRegion")
+    instance = self.cloudformation_backend.describe_stack_set(name).instances.get_instance(account, region)
+    if instance is None:
+        raise StackInstanceNotFound(f"Stack instance for account {account} and region {region} not found in {name}")
+    return ActionResult({"StackInstance": instance.to_dict()})
+
+
+def list_stack_set_operations(self: CloudFormationResponse) -> ActionResult:
+    """moto does not paginate, and lists the oldest operation first; AWS the newest."""
+    stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+    ops = sorted(stack_set.operations, key=lambda o: o["CreationTimestamp"].timestamp(), reverse=True)
+    page, token = paginate(ops, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult({"Summaries": page, "NextToken": token})
+
+
+def describe_stack_set_operation(self: CloudFormationResponse) -> ActionResult:
+    """moto's answer lacks OperationPreferences, DeploymentTargets, StatusDetails and RetainStacks."""
+    stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+    op = _find_operation(stack_set, self._get_param("OperationId"))
+    if "Results" not in op:
+        return _moto_handler["describe_stack_set_operation"](self)
+    return ActionResult({"StackSetOperation": {k: v for k, v in op.items() if k != "Results"}})
+
+
+def list_stack_set_operation_results(self: CloudFormationResponse) -> ActionResult:
+    """moto makes up one result per instance (with the operation's status and a us-west-2 account gate
+    reason); seeded operations have recorded results. moto also ignores Filters and does not paginate."""
+    stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+    op = _find_operation(stack_set, self._get_param("OperationId"))
+    if "Results" not in op:
+        return _moto_handler["list_stack_set_operation_results"](self)
+    results = op["Results"]
+    for name, value in _filters(self):
+        if name != "OPERATION_RESULT_STATUS":
+            raise ValidationError(message=f"Invalid filter name: {name}")
+        results = [r for r in results if r["Status"] == value]
+    page, token = paginate(results, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult({"Summaries": page, "NextToken": token})
+
+
+def describe_stack_events(self: CloudFormationResponse) -> ActionResult:
+    """moto returns every event in one page. AWS pages them, newest first, at a size of its choosing."""
+    events = self.cloudformation_backend.describe_stack_events(self._get_param("StackName"))[::-1]
+    page, token = paginate(events, None, self._get_param("NextToken"), default=EVENTS_PAGE)
+    return ActionResult({"StackEvents": page, "NextToken": token})
+
+
+for _handler in (
+    list_stack_sets, list_stack_instances, describe_stack_instance, list_stack_set_operations,
+    describe_stack_set_operation, list_stack_set_operation_results, describe_stack_events,
+):
+    setattr(CloudFormationResponse, _handler.__name__, _handler)
+
+
+# ==================================================================================================
+# Scenario data, in the shapes of the AWS CLI's JSON output: read from the saved output of the
+# reference case, or generated for the scale scenario.
+# ==================================================================================================
+
+
+def read_sample(rel: str, qs_id: str) -> Any:
+    """A saved CLI answer; for another Quick Setup id than the sample's `abcde`, renamed to it."""
+    text = (SAMPLES / rel).read_text()
+    return json.loads(text.replace("abcde", qs_id) if qs_id != "abcde" else text)
+
+
+def stack_name_of(stack_id: str) -> str:
+    return stack_id.split(":stack/", 1)[1].split("/", 1)[0]
+
+
+def replay_events(events: list[dict[str, Any]], stack_id: str, shift: timedelta) -> list[dict[str, Any]]:
+    """A stack's event history replayed as another stack's: same resources and reasons, that stack's id
+    and name, timestamps moved by `shift`, event ids made anew in the same two forms as AWS's."""
+    old_id, new_name = events[0]["StackId"], stack_name_of(stack_id)
+    old_name = stack_name_of(old_id)
+    out = []
+    for e in events:
+        e = dict(e)
+        t = ts(e["Timestamp"]) + shift
+        e["Timestamp"] = t.isoformat()
+        e["StackId"], e["StackName"] = stack_id, new_name
+        if e["LogicalResourceId"] == old_name:
+            e["LogicalResourceId"], e["PhysicalResourceId"] = new_name, stack_id
+            e["EventId"] = det_uuid(stack_id, e["EventId"])
+        else:
+            e["EventId"] = f"{e['LogicalResourceId']}-{e['ResourceStatus']}-{iso_ms(t)}"
+        out.append(e)
+    return out
+
+
+def success_events(stack_id: str, start: datetime) -> list[dict[str, Any]]:
+    """A successful creation of the member-account template, newest first."""
+    name, role = stack_name_of(stack_id), "ManagedInstanceCrossAccountExecutionRole"
+    physical = "ManagedInstance-CrossAccountExecutionRole"
+    rows = [
+        (0.0, name, stack_id, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated"),
+        (3.6, role, "", "AWS::IAM::Role", "CREATE_IN_PROGRESS", None),
+        (4.7, role, physical, "AWS::IAM::Role", "CREATE_IN_PROGRESS", "Resource creation Initiated"),
+        (21.9, role, physical, "AWS::IAM::Role", "CREATE_COMPLETE", None),
+        (22.4, name, stack_id, "AWS::CloudFormation::Stack", "CREATE_COMPLETE", None),
+    ]
+    out = []
+    for dt, logical, physical_id, rtype, status, reason in rows:
+        t = start + timedelta(seconds=dt)
+        e = {
+            "StackId": stack_id, "StackName": name, "LogicalResourceId": logical, "PhysicalResourceId": physical_id,
+            "ResourceType": rtype, "Timestamp": t.isoformat(), "ResourceStatus": status,
+            "EventId": det_uuid(stack_id, status) if logical == name else f"{logical}-{status}-{iso_ms(t)}",
+        }
+        if reason:
+            e["ResourceStatusReason"] = reason
+        out.append(e)
+    return out[::-1]
+
+
+class Scenario:
+    def __init__(self, name: str, qs_id: str):
+        self.name = name
+        self.qs_id = qs_id  # the Quick Setup configuration id in the stack set names
+        self.members: list[str] = []  # organization accounts besides the management and admin accounts
+        # stack set name -> {"described", "summary", "operations" (with "Results"), "instances"}
+        self.stack_sets: dict[str, dict[str, Any]] = {}
+        # (account, stack id) -> {"stack_set", "events" (newest first)}
+        self.stacks: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add_stack_set(self, described: dict, summary: dict, op_summary: dict, op_described: dict,
+                      results: list[dict], instances: list[dict]) -> None:
+        op = {**op_summary, **op_described, "Results": results}
+        for k in ("CreationTimestamp", "EndTimestamp"):
+            op[k] = ts(op[k])
+        self.stack_sets[described["StackSetName"]] = {
+            "described": described, "summary": summary, "operations": [op], "instances": instances,
+        }
+
+    def add_stack(self, account: str, stack_set: str, events: list[dict[str, Any]]) -> None:
+        self.stacks[(account, events[0]["StackId"])] = {"stack_set": stack_set, "events": events}
+
+
+def saved_stack_set(qs_id: str, kind: str) -> tuple[dict, ...]:
+    """The saved answers about the DA or TA stack set: DescribeStackSet, its ListStackSets summary, the
+    operation's summary and description, its results, and the instances (ListStackInstances, completed
+    with DescribeStackInstance where it was saved, which adds ParameterOverrides)."""
+    d = f"AWS-QuickSetup-SSM-{kind}-abcde"
+    described = read_sample(f"{d}/describe-stack-set.json", qs_id)["StackSet"]
+    summary = next(s for s in read_sample("list-stack-sets.json", qs_id)["Summaries"]
+                   if s["StackSetName"] == described["StackSetName"])
+    op_summary = read_sample(f"{d}/list-stack-set-operations.json", qs_id)["Summaries"][0]
+    op_described = read_sample(f"{d}/describe-stack-set-operation.json", qs_id)["StackSetOperation"]
+    results = read_sample(f"{d}/list-stack-set-operation-results.json", qs_id)["Summaries"]
+    instances = read_sample(f"{d}/list-stack-instances.json", qs_id)["Summaries"]
+    for inst in instances:
+        rel = f"{d}/describe-stack-instance-{inst['Account']}-{REGION}.json"
+        if (SAMPLES / rel).exists():
+            inst.update(read_sample(rel, qs_id)["StackInstance"])
+    return described, summary, op_summary, op_described, results, instances
+
+
+def saved_events(qs_id: str, kind: str, account: str) -> list[dict[str, Any]]:
+    rel = f"AWS-QuickSetup-SSM-{kind}-abcde/describe-stack-events-{account}-{REGION}.json"
+    return read_sample(rel, qs_id)["StackEvents"]
+
+
+def build_reference(qs_id: str = "abcde", with_ta: bool = True) -> Scenario:
+    sc = Scenario("reference", qs_id)
+    da = saved_stack_set(qs_id, "DA")
+    sc.add_stack_set(*da)
+    sc.add_stack(ADMIN, da[0]["StackSetName"], saved_events(qs_id, "DA", ADMIN))
+    if not with_ta:
+        return sc
+    sc.members = list(REFERENCE_MEMBERS)
+    ta = saved_stack_set(qs_id, "TA")
+    sc.add_stack_set(*ta)
+    # Only 232323232323's events were saved. The other two failed accounts ran the same template at the
+    # same time (MaxConcurrentCount 3): their histories are that one, a fraction of a second later.
+    saved = saved_events(qs_id, "TA", "232323232323")
+    for n, inst in enumerate(i for i in ta[5] if i.get("StackId")):
+        events = saved if inst["Account"] == "232323232323" else replay_events(
+            saved, inst["StackId"], timedelta(milliseconds=437 * n))
+        sc.add_stack(inst["Account"], ta[0]["StackSetName"], events)
+    return sc
+
+
+def build_scale(accounts: int, failed: int) -> Scenario:
+    """The reference DA stack set, and a TA stack set over `accounts` generated accounts of which
+    `failed` failed as the reference TA's did; the rest succeeded."""
+    qs_id = "scale1"
+    sc = build_reference(qs_id, with_ta=False)
+    sc.name = "scale"
+    sc.members = [f"{700000000000 + i:012d}" for i in range(1, accounts + 1)]
+    described, summary, op_summary, op_described, saved_results, _ = saved_stack_set(qs_id, "TA")
+    name = described["StackSetName"]
+    set_id = f"{name}:{det_uuid('stack-set', name)}"
+    described = {**described, "StackSetId": set_id,
+                 "StackSetARN": f"arn:aws:cloudformation:{REGION}:{ADMIN}:stackset/{set_id}"}
+    summary = {**summary, "StackSetId": set_id}
+    op_id = det_uuid("operation", name)
+    created = ts(op_described["CreationTimestamp"])
+    prefs = {**op_described["OperationPreferences"], "FailureToleranceCount": max(failed - 1, 0),
+             "MaxConcurrentCount": max(failed, 3)}
+    op_summary = {**op_summary, "OperationId": op_id, "OperationPreferences": prefs,
+                  "EndTimestamp": (created + timedelta(minutes=17, seconds=41.2)).isoformat(),
+                  "StatusDetails": {"FailedStackInstancesCount": failed}}
+    op_described = {**op_described, **op_summary, "StackSetId": set_id}
+    reason = saved_results[0]["StatusReason"]
+    template_events = saved_events(qs_id, "TA", "232323232323")
+    # Spread the failures over the list, so that they land on different pages.
+    failing = {int((j + 0.5) * accounts / failed) for j in range(failed)}
+    results, instances = [], []
+    for n, account in enumerate(sc.members):
+        stack_id = (f"arn:aws:cloudformation:{REGION}:{account}:stack/StackSet-{name}-"
+                    f"{det_uuid('stack-name', account)}/{det_uuid('stack', account)}")
+        gate = {"Status": "SKIPPED",
+                "StatusReason": f"Function not found: arn:aws:lambda:{REGION}:{account}:function:"
+                                "AWSCloudFormationStackSetAccountGate"}
+        result = {"Account": account, "Region": REGION, "AccountGateResult": gate, "OrganizationalUnitId": ROOT_ID}
+        inst = {"StackSetId": set_id, "Region": REGION, "Account": account, "StackId": stack_id,
+                "OrganizationalUnitId": ROOT_ID, "DriftStatus": "NOT_CHECKED", "LastOperationId": op_id}
+        start = created + timedelta(seconds=19.2 + 3 * (n // prefs["MaxConcurrentCount"]))
+        if n in failing:
+            result.update(Status="FAILED", StatusReason=reason)
+            inst.update(Status="OUTDATED", StatusReason=reason, StackInstanceStatus={"DetailedStatus": "FAILED"})
+            shift = start - ts(template_events[-1]["Timestamp"])
+            sc.add_stack(account, name, replay_events(template_events, stack_id, shift))
+        else:
+            result.update(Status="SUCCEEDED")
+            inst.update(Status="CURRENT", StackInstanceStatus={"DetailedStatus": "SUCCEEDED"})
+            sc.add_stack(account, name, success_events(stack_id, start))
+        results.append(result)
+        instances.append(inst)
+    sc.add_stack_set(described, summary, op_summary, op_described, results, instances)
+    return sc
+
+
+# ==================================================================================================
+# Seeding moto's backends directly (no API calls: fast at scale, and free to set any state).
+# ==================================================================================================
+
+
+class fixed_ids:
+    """Makes moto's Organizations id generators return the reference case's ids while seeding."""
+
+    def __init__(self, **generators: Callable[[], str]):
+        self.generators = generators
+
+    def __enter__(self) -> None:
+        self.saved = {name: getattr(org_utils, name) for name in self.generators}
+        for name, fn in self.generators.items():
+            setattr(org_utils, name, fn)
+
+    def __exit__(self, *exc: object) -> None:
+        for name, fn in self.saved.items():
+            setattr(org_utils, name, fn)
+
+
+def seed_organization(members: list[str]) -> str:
+    """The organization, its accounts directly under the root, and the SCP attached to the root."""
+    scp = read_sample("scp.json", "abcde")["Policy"]
+    mgmt = organizations_backends[MANAGEMENT]["aws"]
+    with fixed_ids(make_random_org_id=lambda: ORG_ID, make_random_root_id=lambda: ROOT_ID):
+        mgmt.create_organization(region="us-east-1", FeatureSet="ALL")
+    mgmt.accounts[0].name = ACCOUNT_NAMES[MANAGEMENT]
+    mgmt.accounts[0].email = mgmt.org.master_account_email = f"aws-{MANAGEMENT}@example.com"
+    for policy_type in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+        mgmt.enable_policy_type(RootId=ROOT_ID, PolicyType=policy_type)
+    for account in [ADMIN, *members]:
+        with fixed_ids(make_random_account_id=lambda a=account: a):
+            mgmt.create_account(AccountName=ACCOUNT_NAMES.get(account, f"member-{account[-4:]}"),
+                                Email=f"aws-{account}@example.com")
+    summary = scp["PolicySummary"]
+    with fixed_ids(make_random_policy_id=lambda: summary["Id"]):
+        mgmt.create_policy(Content=scp["Content"], Description=summary["Description"], Name=summary["Name"],
+                           Type=summary["Type"])
+    mgmt.attach_policy(PolicyId=summary["Id"], TargetId=ROOT_ID)
+    for principal in ("member.org.stacksets.cloudformation.amazonaws.com", "ssm.amazonaws.com"):
+        mgmt.enable_aws_service_access(ServicePrincipal=principal)
+    # moto 5.2.1 refuses to register a StackSets delegated administrator; a Systems Manager one it takes.
+    mgmt.register_delegated_administrator(AccountId=ADMIN, ServicePrincipal="ssm.amazonaws.com")
+    # moto keeps Organizations state per account, readable from the management account only. A delegated
+    # administrator reads it in AWS: its backend is made the management account's, the same object.
+    organizations_backends[ADMIN]["aws"] = mgmt
+    return summary["Id"]
+
+
+def seed_cloudformation(sc: Scenario) -> None:
+    admin = cloudformation_backends[ADMIN][REGION]
+    sets: dict[str, SeededStackSet] = {}
+    for name, s in sc.stack_sets.items():
+        ss = SeededStackSet(s["described"], s["summary"])
+        ss.operations = copy.deepcopy(s["operations"])
+        ss.instances.stack_instances.extend(SeededStackInstance(i) for i in s["instances"])
+        admin.stacksets[ss.id] = ss
+        sets[name] = ss
+    descriptions = {name: Stack.parse_template(ss.template).get("Description") for name, ss in sets.items()}
+    for (account, stack_id), st in sc.stacks.items():
+        ss = sets[st["stack_set"]]
+        final = next(e for e in st["events"] if e["LogicalResourceId"] == e["StackName"])  # newest stack event
+        cloudformation_backends[account][REGION].stacks[stack_id] = SeededStack(
+            stack_id=stack_id, account_id=account, template=ss.template, description=descriptions[st["stack_set"]],
+            parameters=dict(ss.parameters), tags=dict(ss.tags or {}), status=final["ResourceStatus"],
+            events=[make_event(e) for e in reversed(st["events"])],
+        )
+
+
+# ==================================================================================================
+# Quick Setup (ssm-quicksetup) and Automation executions: moto 5.2.1 has neither, so a WSGI middleware
+# in front of moto serves them, in the request and response shapes of botocore's service models.
+# ==================================================================================================
+
+
+def quick_setup_data(sc: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Quick Setup's configuration manager, and its failed lifecycle Automation execution. Neither
+    was saved from AWS: the names, messages and steps are made up to fit the saved operations."""
+    da = sc.stack_sets[f"AWS-QuickSetup-SSM-DA-{sc.qs_id}"]
+    ta = sc.stack_sets.get(f"AWS-QuickSetup-SSM-TA-{sc.qs_id}")
+    last_end = (ta or da)["operations"][0]["EndTimestamp"]
+    created = da["operations"][0]["CreationTimestamp"] - timedelta(seconds=4.218)
+    manager_arn = f"arn:aws:ssm-quicksetup:{REGION}:{ADMIN}:configuration-manager/{det_uuid('manager', sc.qs_id)}"
+    execution_id = det_uuid("automation", sc.qs_id)
+    document = f"AWSQuickSetupType-SSM-LifecycleManagement-{sc.qs_id}"
+    failed_sets = "; ".join(
+        f"{name} (operation {s['operations'][0]['OperationId']}: "
+        f"{s['operations'][0]['StatusDetails']['FailedStackInstancesCount']} failed stack instances)"
+        for name, s in sc.stack_sets.items() if s["operations"][0]["Status"] == "FAILED")
+    params = {
+        "DelegatedAccountId": ADMIN, "TargetOrganizationalUnits": ROOT_ID, "TargetRegions": REGION,
+        "HomeRegion": REGION, "InventoryCollectionSchedule": "rate(12 hours)",
+        "AgentUpdateSchedule": "rate(14 days)", "EnableDHMCSchedule": "rate(1 day)",
+    }
+    definition = {"Id": sc.qs_id, "Type": "AWSQuickSetupType-SSM", "TypeVersion": "1.0"}
+    manager = {
+        "ManagerArn": manager_arn,
+        "Name": f"SystemsManager-{sc.qs_id}",
+        "Description": f"Quick Setup ({sc.qs_id}) - Systems Manager unified console",
+        "CreatedAt": created,
+        "LastModifiedAt": created,
+        "StatusSummaries": [
+            {"StatusType": "Deployment", "Status": "FAILED", "LastUpdatedAt": last_end,
+             "StatusMessage": f"Deployment failed for stack set(s) {failed_sets}. "
+                              "See the stack set operation results for the reasons.",
+             "StatusDetails": {name: s["operations"][0]["Status"] for name, s in sc.stack_sets.items()}},
+            {"StatusType": "AsyncExecutions", "Status": "FAILED", "LastUpdatedAt": last_end,
+             "StatusMessage": f"Automation execution {execution_id} ({document}) failed.",
+             "StatusDetails": {"AutomationExecutionId": execution_id}},
+        ],
+        "ConfigurationDefinitions": [{**definition, "Parameters": params}],
+        "ConfigurationDefinitionSummaries": [{**definition, "FirstClassParameters": {
+            k: params[k] for k in ("DelegatedAccountId", "TargetOrganizationalUnits", "TargetRegions")}}],
+        "Tags": {"QuickSetupID": sc.qs_id},
+    }
+
+    def step(name: str, action: str, start: datetime, end: datetime, status: str, inputs: dict[str, str],
+             outputs: dict[str, list[str]] | None = None, failure: str | None = None) -> dict[str, Any]:
+        st = {"StepName": name, "Action": action, "ExecutionStartTime": start, "ExecutionEndTime": end,
+              "StepStatus": status, "Inputs": inputs, "Outputs": outputs or {}, "MaxAttempts": 1,
+              "TimeoutSeconds": 3600, "IsCritical": True, "IsEnd": False,
+              # The deployment goes on to the member accounts even when the admin account's fails.
+              "OnFailure": "Continue", "StepExecutionId": det_uuid(execution_id, name)}
+        if failure:
+            st.update(FailureMessage=failure,
+                      FailureDetails={"FailureStage": "Execution", "FailureType": "Unknown", "Details": {}})
+        return st
+
+    def deploy(what: str, s: dict[str, Any]) -> list[dict[str, Any]]:
+        """Starting one stack set's operation, then waiting for it: the wait fails with its outcome."""
+        op, set_name = s["operations"][0], s["described"]["StackSetName"]
+        started = step(f"Create{what}StackInstances", "aws:executeAwsApi",
+                       op["CreationTimestamp"] - timedelta(seconds=1.174),
+                       op["CreationTimestamp"] + timedelta(seconds=0.35), "Success",
+                       {"Service": "cloudformation", "Api": "CreateStackInstances", "StackSetName": set_name},
+                       {"OperationId": [op["OperationId"]]})
+        failed = [r for r in op["Results"] if r["Status"] == "FAILED"]
+        accounts = ", ".join(r["Account"] for r in failed[:3]) + (f" and {len(failed) - 3} more"
+                                                                   if len(failed) > 3 else "")
+        message = (f"Step fails when it is Poll action status for completion. Exception: Stack set operation "
+                   f"{op['OperationId']} on {set_name} finished with status {op['Status']}; {len(failed)} "
+                   f"stack instance(s) failed ({accounts}): {failed[0]['StatusReason'] if failed else ''} "
+                   "Please refer to Automation Service Troubleshooting Guide for more diagnosis details.")
+        waited = step(f"WaitFor{what}StackSet", "aws:executeScript", started["ExecutionEndTime"],
+                      op["EndTimestamp"] + timedelta(seconds=1.6), "Failed" if failed else "Success",
+                      {"Runtime": "python3.11", "Handler": "wait_for_stack_set_operation",
+                       "InputPayload": json.dumps({"StackSetName": set_name, "OperationId": op["OperationId"]})},
+                      failure=message if failed else None)
+        return [started, waited]
+
+    steps = deploy("DelegatedAdmin", da) + (deploy("MemberAccount", ta) if ta else [])
+    steps[-1]["IsEnd"] = True
+    failed_steps = [s for s in steps if s["StepStatus"] == "Failed"]
+    execution = {
+        "AutomationExecutionId": execution_id,
+        "DocumentName": document,
+        "DocumentVersion": "1",
+        "ExecutionStartTime": steps[0]["ExecutionStartTime"],
+        "ExecutionEndTime": steps[-1]["ExecutionEndTime"] + timedelta(seconds=0.4),
+        "AutomationExecutionStatus": "Failed" if failed_steps else "Success",
+        "StepExecutions": steps,
+        "StepExecutionsTruncated": False,
+        "Parameters": {"QuickSetupId": [sc.qs_id], "ManagerArn": [manager_arn], "AutomationAssumeRole": [
+            f"arn:aws:iam::{ADMIN}:role/AWS-QuickSetup-SSM-LifecycleManagement-{sc.qs_id}"]},
+        "Outputs": {},
+        "Mode": "Auto",
+        "ExecutedBy": f"arn:aws:sts::{ADMIN}:assumed-role/AWSServiceRoleForSSMQuickSetup/ssm-quicksetup",
+        "AutomationType": "Local",
+        "ProgressCounters": {"TotalSteps": len(steps), "SuccessSteps": len(steps) - len(failed_steps),
+                             "FailedSteps": len(failed_steps), "CancelledSteps": 0, "TimedOutSteps": 0},
+    }
+    if failed_steps:
+        execution["FailureMessage"] = failed_steps[-1]["FailureMessage"]
+    return manager, execution
+
+
+AUTOMATION_METADATA = (  # what DescribeAutomationExecutions tells of an execution that GetAutomationExecution has
+    "AutomationExecutionId", "DocumentName", "DocumentVersion", "AutomationExecutionStatus", "ExecutionStartTime",
+    "ExecutionEndTime", "ExecutedBy", "Outputs", "Mode", "FailureMessage", "AutomationType",
+)
+AUTOMATION_FILTER_KEYS = {
+    "DocumentNamePrefix", "ExecutionStatus", "ExecutionId", "ParentExecutionId", "CurrentAction", "StartTimeBefore",
+    "StartTimeAfter", "AutomationType", "TagKey", "TargetResourceGroup", "AutomationSubtype", "OpsItemId",
+}
+SIGV4_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _automation_matches(e: dict[str, Any], key: str, values: list[str]) -> bool:
+    def when(v: str) -> datetime:
+        try:
+            t = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            raise ApiError(400, "InvalidFilterValue", f"Invalid time {v!r} for filter {key}") from None
+        return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+    if key == "ExecutionStatus":
+        return e["AutomationExecutionStatus"] in values
+    if key == "DocumentNamePrefix":
+        return any(e["DocumentName"].startswith(v) for v in values)
+    if key == "ExecutionId":
+        return e["AutomationExecutionId"] in values
+    if key == "StartTimeAfter":
+        return all(e["ExecutionStartTime"] >= when(v) for v in values)
+    if key == "StartTimeBefore":
+        return all(e["ExecutionStartTime"] <= when(v) for v in values)
+    if key == "AutomationType":
+        return e["AutomationType"] in values
+    return False  # ParentExecutionId, TagKey, OpsItemId, ...: the seeded execution has none
+
+
+def _wire(o: Any, timestamps: Callable[[datetime], Any]) -> Any:
+    if isinstance(o, datetime):
+        return timestamps(o)
+    if isinstance(o, dict):
+        return {k: _wire(v, timestamps) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_wire(v, timestamps) for v in o]
+    return o
+
+
+class Middleware:
+    """Serves Quick Setup and Automation executions, and hands every other request to moto. Requests
+    are told apart by the SigV4 credential scope's service name and by X-Amz-Target, as moto does."""
+
+    AUTOMATION = ("AmazonSSM.DescribeAutomationExecutions", "AmazonSSM.GetAutomationExecution")
+
+    def __init__(self, moto_app: Callable, manager: dict[str, Any], execution: dict[str, Any]):
+        self.moto_app, self.manager, self.execution = moto_app, manager, execution
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        scope = SIGV4_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if scope and scope.group(3) == "ssm-quicksetup":
+            rest_json = True  # rest-json: ISO 8601 timestamps, errors named in a header
+        elif target in self.AUTOMATION:
+            rest_json = False  # json 1.1: epoch-second timestamps, errors named in the body
+        else:
+            return self.moto_app(environ, start_response)
+        # Quick Setup and the execution exist in the admin account's home region only. The caller's account
+        # is moto's answer for its key: an assumed role's keys are the role's account, any other the admin.
+        home = (get_account_id_from(scope.group(1)) == ADMIN and scope.group(2) == REGION
+                if scope else True)
+        headers = []
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                raise ApiError(400, "SerializationException", "The request body is not valid JSON") from None
+            if rest_json:
+                payload = _wire(self.quick_setup(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body,
+                                                 home), iso_ms)
+            else:
+                payload = _wire(self.automation(target.split(".", 1)[1], body, home), lambda t: t.timestamp())
+            status = 200
+        except ApiError as e:
+            status = e.status
+            payload = {"Message": e.message} if rest_json else {"__type": e.code, "message": e.message}
+            headers.append(("x-amzn-ErrorType", e.code))
+        data = json.dumps(payload).encode()
+        headers += [("Content-Type", "application/json" if rest_json else "application/x-amz-json-1.1"),
+                    ("Content-Length", str(len(data))), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers)
+        return [data]
+
+    def quick_setup(self, method: str, path: str, body: dict[str, Any], home: bool) -> dict[str, Any]:
+        managers = [self.manager] if home else []
+        if method == "POST" and path == "/listConfigurationManagers":
+            summaries = [{k: m[k] for k in ("ManagerArn", "Name", "Description", "StatusSummaries",
+                                            "ConfigurationDefinitionSummaries")} for m in managers]
+            page, token = paginate(summaries, body.get("MaxItems"), body.get("StartingToken"),
+                                   error=lambda msg: ApiError(400, "ValidationException", msg))
+            return {"ConfigurationManagersList": page, **({"NextToken": token} if token else {})}
+        if method == "GET" and path.startswith("/configurationManager/"):
+            arn = path[len("/configurationManager/"):]  # PATH_INFO arrives percent-decoded
+            for m in managers:
+                if m["ManagerArn"] == arn:
+                    return {k: v for k, v in m.items() if k != "ConfigurationDefinitionSummaries"}
+            raise ApiError(404, "ResourceNotFoundException", f"Configuration manager {arn} not found")
+        raise ApiError(400, "ValidationException", f"{method} {path}: the test emulator does not serve this "
+                                                   "Quick Setup operation")
+
+    def automation(self, operation: str, body: dict[str, Any], home: bool) -> dict[str, Any]:
+        executions = [self.execution] if home else []
+        if operation == "GetAutomationExecution":
+            wanted = body.get("AutomationExecutionId")
+            for e in executions:
+                if e["AutomationExecutionId"] == wanted:
+                    return {"AutomationExecution": e}
+            raise ApiError(400, "AutomationExecutionNotFoundException", f"Automation execution {wanted} not found")
+        for f in body.get("Filters") or []:
+            key, values = f.get("Key"), f.get("Values") or []
+            if key not in AUTOMATION_FILTER_KEYS:
+                raise ApiError(400, "ValidationException", f"Invalid filter key: {key}")
+            executions = [e for e in executions if _automation_matches(e, key, values)]
+        metadata = [{k: e[k] for k in AUTOMATION_METADATA if k in e} for e in executions]
+        page, token = paginate(metadata, body.get("MaxResults"), body.get("NextToken"), limit=50, default=50,
+                               error=lambda msg: ApiError(400, "ValidationException", msg))
+        return {"AutomationExecutionMetadataList": page, **({"NextToken": token} if token else {})}
+
+
+# ==================================================================================================
+# Server and lifecycle.
+# ==================================================================================================
+
+
+def stdin_tells_parent_exit() -> bool:
+    """A pipe, socket or terminal on stdin reaches EOF when the other end goes. /dev/null (what a shell
+    gives a background job) or a file is at EOF from the start and would end the emulator at once."""
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    global EVENTS_PAGE
+    p = argparse.ArgumentParser(prog="emulator.sh run", description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--scenario", choices=("reference", "scale"), default="reference")
+    p.add_argument("--accounts", type=int, help="scale: member accounts, one stack instance each (default 1000)")
+    p.add_argument("--failed", type=int, help="scale: how many of those instances failed (default 5)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: the OS picks a free one)")
+    p.add_argument("--events-page-size", type=int, default=EVENTS_PAGE, metavar="N",
+                   help="DescribeStackEvents page size (default 100); a small one exercises pagination")
+    p.add_argument("--ignore-stdin", action="store_true", help="do not stop when stdin reaches EOF")
+    p.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    args = p.parse_args(argv)
+    if args.scenario == "reference" and (args.accounts is not None or args.failed is not None):
+        p.error("--accounts and --failed apply to --scenario scale")
+    accounts = 1000 if args.accounts is None else args.accounts
+    failed = 5 if args.failed is None else args.failed
+    if args.scenario == "scale" and not (1 <= accounts <= 100_000 and 1 <= failed <= accounts):
+        p.error("--scenario scale needs 1 <= --failed <= --accounts <= 100000")
+    if args.events_page_size < 1:
+        p.error("--events-page-size must be at least 1")
+    EVENTS_PAGE = args.events_page_size
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
+
+    started = time.monotonic()
+    sc = build_reference() if args.scenario == "reference" else build_scale(accounts, failed)
+    scp_id = seed_organization(sc.members)
+    seed_cloudformation(sc)
+    manager, execution = quick_setup_data(sc)
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    for service in ("cloudformation", "sts", "organizations", "ssm", "iam"):  # not on each one's first request
+        moto_app.app_instances[service] = create_backend_app(service)
+    server = make_server(args.host, args.port, Middleware(moto_app, manager, execution), threaded=True)
+    host, port = server.server_address[:2]
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    log(f"scenario {sc.name} seeded in {time.monotonic() - started:.1f} s: caller (delegated admin) {ADMIN}, "
+        f"management {MANAGEMENT}, organization {ORG_ID}, root {ROOT_ID}, SCP {scp_id} on the root, "
+        f"{len(sc.members)} member accounts, stack sets {', '.join(sc.stack_sets)}")
+
+    stop = threading.Event()
+    why: list[str] = []
+
+    def request_stop(reason: str) -> None:
+        why.append(reason)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda n, _frame: request_stop(signal.Signals(n).name))
+    if not args.ignore_stdin and stdin_tells_parent_exit():
+        def watch_stdin() -> None:
+            try:
+                while os.read(0, 65536):
+                    pass
+            except OSError:
+                pass
+            request_stop("stdin reached EOF")
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+    try:
+        print(f"READY http://{host}:{port}", flush=True)
+    except BrokenPipeError:
+        request_stop("stdout is closed")
+    while not stop.wait(0.5):  # a timeout, so that signal handlers get to run
+        pass
+    log(f"stopping: {why[0]}")
+    server.shutdown()
+    os._exit(0)  # request threads may still be writing to a client that left; do not wait for them
+
+
+if __name__ == "__main__":
+    main()

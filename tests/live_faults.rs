@@ -1,0 +1,611 @@
+//! Live collection under faults, with the real SDK clients and `aws-smithy-mocks` answering for AWS:
+//! throttling then success, AccessDenied on assume-role in one account, a call that never answers, and the
+//! read-only guard. Each test checks what the bundle's coverage says and that the diagnosis still comes out.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_sdk_cloudformation as cfn;
+use aws_sdk_cloudformation::types as ct;
+use aws_sdk_organizations as orgs;
+use aws_sdk_sts as sts;
+use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::error::ErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_smithy_types::DateTime;
+
+use stackset_doctor::classify::{Catalog, Category};
+use stackset_doctor::collect::aws::Sdk;
+use stackset_doctor::collect::live::{collect, Collected, Options};
+
+const CALLER: &str = "111111111111";
+const DENIED: &str = "222222222222";
+const MEMBER: &str = "333333333333";
+const REGION: &str = "eu-west-1";
+const SET: &str = "app-baseline";
+const OP: &str = "0b6e7c1a-5f1e-4b7e-9a61-8f0c2d3e4f50";
+const INVALID_PRINCIPAL: &str = "Resource handler returned message: \"Invalid principal in policy: \
+\"AWS\":\"arn:aws:iam::111111111111:role/app-central-role\" (Service: Iam, Status Code: 400, Request ID: \
+5d0b4e8a-8f3c-4b1e-9d2a-1c2b3d4e5f60)\" (RequestToken: 7a9e1f3c-2b4d-4e6f-8a0b-1c2d3e4f5a6b, HandlerErrorCode: \
+InvalidRequest)";
+
+fn stack_id(account: &str) -> String {
+    format!("arn:aws:cloudformation:{REGION}:{account}:stack/StackSet-{SET}-4d1c9b2a-7e6f-4a5b-8c9d-0e1f2a3b4c5d/9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a")
+}
+
+fn ts(secs: i64) -> DateTime {
+    DateTime::from_secs(secs)
+}
+
+const T0: i64 = 1_741_583_400; // 2025-03-10T05:10:00Z
+
+/// The rules every scenario shares: the caller, the stack set, one failed operation, two failed instances,
+/// the stack and its events in the member account. `results` and `assume` vary per test.
+fn base_rules() -> Vec<Rule> {
+    let mut rules = admin_rules();
+    rules.push(events_rule());
+    rules.extend(org_denied());
+    rules
+}
+
+fn admin_rules() -> Vec<Rule> {
+    vec![
+        mock!(sts::Client::get_caller_identity).then_output(|| {
+            sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+                .account(CALLER)
+                .arn(format!("arn:aws:iam::{CALLER}:user/ops"))
+                .build()
+        }),
+        mock!(cfn::Client::describe_stack_set).then_output(|| {
+            cfn::operation::describe_stack_set::DescribeStackSetOutput::builder()
+                .stack_set(
+                    ct::StackSet::builder()
+                        .stack_set_name(SET)
+                        .stack_set_id(format!("{SET}:4d1c9b2a-7e6f-4a5b-8c9d-0e1f2a3b4c5d"))
+                        .status(ct::StackSetStatus::Active)
+                        .permission_model(ct::PermissionModels::ServiceManaged)
+                        .parameters(ct::Parameter::builder().parameter_key("DbPassword").parameter_value("hunter2").build())
+                        .parameters(ct::Parameter::builder().parameter_key("Env").parameter_value("prod").build())
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(cfn::Client::list_stack_set_operations).then_output(|| {
+            cfn::operation::list_stack_set_operations::ListStackSetOperationsOutput::builder()
+                .summaries(
+                    ct::StackSetOperationSummary::builder()
+                        .operation_id("1111aaaa-0000-4000-8000-000000000000")
+                        .status(ct::StackSetOperationStatus::Succeeded)
+                        .creation_timestamp(ts(T0 + 3600))
+                        .build(),
+                )
+                .summaries(
+                    ct::StackSetOperationSummary::builder()
+                        .operation_id(OP)
+                        .action(ct::StackSetOperationAction::Create)
+                        .status(ct::StackSetOperationStatus::Failed)
+                        .creation_timestamp(ts(T0))
+                        .end_timestamp(ts(T0 + 120))
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(cfn::Client::list_stack_instances)
+            .match_requests(|r| {
+                r.filters().first().and_then(|f| f.values()) == Some("FAILED")
+            })
+            .then_output(|| {
+                let inst = |a: &str| {
+                    ct::StackInstanceSummary::builder()
+                        .stack_set_id(format!("{SET}:4d1c9b2a-7e6f-4a5b-8c9d-0e1f2a3b4c5d"))
+                        .account(a)
+                        .region(REGION)
+                        .stack_id(stack_id(a))
+                        .status(ct::StackInstanceStatus::Outdated)
+                        .status_reason("ResourceLogicalId:CrossAccountRole, ResourceType:AWS::IAM::Role, ResourceStatusReason:Invalid principal in policy.")
+                        .stack_instance_status(
+                            ct::StackInstanceComprehensiveStatus::builder()
+                                .detailed_status(ct::StackInstanceDetailedStatus::Failed)
+                                .build(),
+                        )
+                        .last_operation_id(OP)
+                        .build()
+                };
+                cfn::operation::list_stack_instances::ListStackInstancesOutput::builder()
+                    .summaries(inst(DENIED))
+                    .summaries(inst(MEMBER))
+                    .build()
+            }),
+        mock!(cfn::Client::list_stack_instances).then_output(|| {
+            cfn::operation::list_stack_instances::ListStackInstancesOutput::builder().build()
+        }),
+        mock!(cfn::Client::describe_stack_instance).then_compute_output(|r| {
+            let a = r.stack_instance_account().unwrap_or_default().to_owned();
+            cfn::operation::describe_stack_instance::DescribeStackInstanceOutput::builder()
+                .stack_instance(
+                    ct::StackInstance::builder()
+                        .account(&a)
+                        .region(REGION)
+                        .stack_id(stack_id(&a))
+                        .status(ct::StackInstanceStatus::Outdated)
+                        .status_reason("ResourceLogicalId:CrossAccountRole, ResourceType:AWS::IAM::Role, ResourceStatusReason:Invalid principal in policy: \"AWS\":\"arn:aws:iam::111111111111:role/app-central-role\".")
+                        .stack_instance_status(
+                            ct::StackInstanceComprehensiveStatus::builder()
+                                .detailed_status(ct::StackInstanceDetailedStatus::Failed)
+                                .build(),
+                        )
+                        .last_operation_id(OP)
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(cfn::Client::describe_stacks).then_compute_output(|r| {
+            let id = r.stack_name().unwrap_or_default().to_owned();
+            cfn::operation::describe_stacks::DescribeStacksOutput::builder()
+                .stacks(
+                    ct::Stack::builder()
+                        .stack_id(&id)
+                        .stack_name(format!("StackSet-{SET}-4d1c9b2a-7e6f-4a5b-8c9d-0e1f2a3b4c5d"))
+                        .stack_status(ct::StackStatus::RollbackComplete)
+                        .creation_time(ts(T0 + 10))
+                        .build(),
+                )
+                .build()
+        }),
+    ]
+}
+
+fn events_rule() -> Rule {
+    mock!(cfn::Client::describe_stack_events).then_compute_output(|r| {
+            let id = r.stack_name().unwrap_or_default().to_owned();
+            let name = format!("StackSet-{SET}-4d1c9b2a-7e6f-4a5b-8c9d-0e1f2a3b4c5d");
+            let ev = |n: i64, logical: &str, ty: &str, status: ct::ResourceStatus, reason: Option<&str>| {
+                ct::StackEvent::builder()
+                    .stack_id(&id)
+                    .stack_name(&name)
+                    .event_id(format!("e{n}"))
+                    .logical_resource_id(logical)
+                    .resource_type(ty)
+                    .timestamp(ts(T0 + n))
+                    .resource_status(status)
+                    .set_resource_status_reason(reason.map(str::to_owned))
+                    .build()
+            };
+            cfn::operation::describe_stack_events::DescribeStackEventsOutput::builder()
+                .stack_events(ev(40, &name, "AWS::CloudFormation::Stack", ct::ResourceStatus::RollbackComplete, None))
+                .stack_events(ev(
+                    30,
+                    &name,
+                    "AWS::CloudFormation::Stack",
+                    ct::ResourceStatus::RollbackInProgress,
+                    Some("The following resource(s) failed to create: [CrossAccountRole]. Rollback requested by user."),
+                ))
+                .stack_events(ev(20, "CrossAccountRole", "AWS::IAM::Role", ct::ResourceStatus::CreateFailed, Some(INVALID_PRINCIPAL)))
+                .stack_events(ev(12, "CrossAccountRole", "AWS::IAM::Role", ct::ResourceStatus::CreateInProgress, None))
+                // Older than the operation: history, not read.
+                .stack_events(ev(-7200, "Old", "AWS::IAM::Role", ct::ResourceStatus::CreateFailed, Some("ancient failure")))
+                .build()
+        })
+}
+
+fn org_denied() -> Vec<Rule> {
+    vec![mock!(orgs::Client::describe_organization).then_error(|| {
+        orgs::operation::describe_organization::DescribeOrganizationError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("You don't have permissions to access this resource.")
+                .build(),
+        )
+    })]
+}
+
+fn assume_role_denied_in(account: &'static str) -> Rule {
+    mock!(sts::Client::assume_role).then_compute_response(move |r| {
+        use aws_smithy_mocks::MockResponse;
+        if r.role_arn().is_some_and(|a| a.contains(account)) {
+            MockResponse::Error(sts::operation::assume_role::AssumeRoleError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message(format!(
+                        "User: arn:aws:iam::{CALLER}:user/ops is not authorized to perform: sts:AssumeRole on resource: {}",
+                        r.role_arn().unwrap_or_default()
+                    ))
+                    .build(),
+            ))
+        } else {
+            MockResponse::Output(
+                sts::operation::assume_role::AssumeRoleOutput::builder()
+                    .credentials(
+                        sts::types::Credentials::builder()
+                            .access_key_id("ASIAEXAMPLEMEMBER001")
+                            .secret_access_key("secret")
+                            .session_token("token")
+                            .expiration(ts(T0 + 86_400 * 400))
+                            .build()
+                            .expect("credentials build"),
+                    )
+                    .build(),
+            )
+        }
+    })
+}
+
+fn results_rule() -> Rule {
+    mock!(cfn::Client::list_stack_set_operation_results).then_compute_output(|r| {
+        let status = r.filters().first().and_then(|f| f.values()).unwrap_or_default().to_owned();
+        let mut out = cfn::operation::list_stack_set_operation_results::ListStackSetOperationResultsOutput::builder();
+        if status == "FAILED" {
+            for a in [DENIED, MEMBER] {
+                out = out.summaries(
+                    ct::StackSetOperationResultSummary::builder()
+                        .account(a)
+                        .region(REGION)
+                        .status(ct::StackSetOperationResultStatus::Failed)
+                        .status_reason("ResourceLogicalId:CrossAccountRole, ResourceType:AWS::IAM::Role, ResourceStatusReason:Invalid principal in policy.")
+                        .build(),
+                );
+            }
+        }
+        out.build()
+    })
+}
+
+const THROTTLED: &str =
+    "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><Error>\
+<Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>\
+<RequestId>5d0b4e8a-0000-4b1e-9d2a-1c2b3d4e5f60</RequestId></ErrorResponse>";
+
+/// A connector that never answers requests whose body names `hang_on`, and hands the rest to the mock client.
+#[derive(Debug, Clone)]
+struct Hanging {
+    inner: SharedHttpClient,
+    hang_on: &'static str,
+}
+
+#[derive(Debug)]
+struct HangingConnector {
+    inner: SharedHttpConnector,
+    hang_on: &'static str,
+}
+
+impl HttpConnector for HangingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let body = request.body().bytes().unwrap_or_default();
+        if String::from_utf8_lossy(body).contains(self.hang_on) {
+            HttpConnectorFuture::new(async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                unreachable!("the attempt timeout ends this first")
+            })
+        } else {
+            self.inner.call(request)
+        }
+    }
+}
+
+impl HttpClient for Hanging {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(HangingConnector {
+            inner: self.inner.http_connector(settings, components),
+            hang_on: self.hang_on,
+        })
+    }
+}
+
+/// The SDK's clock, driven by tokio's: with time paused, retry back-off and the adaptive rate limiter's waits
+/// pass instantly, yet they see the same time the SDK sleeps by.
+#[derive(Debug)]
+struct TokioClock {
+    wall: std::time::SystemTime,
+    start: tokio::time::Instant,
+}
+
+impl aws_smithy_async::time::TimeSource for TokioClock {
+    fn now(&self) -> std::time::SystemTime {
+        self.wall + self.start.elapsed()
+    }
+}
+
+fn clock() -> TokioClock {
+    TokioClock {
+        wall: std::time::SystemTime::now(),
+        start: tokio::time::Instant::now(),
+    }
+}
+
+async fn run(
+    rules: Vec<Rule>,
+    hang_on: Option<&'static str>,
+    member_role: Option<&str>,
+) -> (Collected, Sdk) {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    if hang_on.is_some() {
+        // Unanswered calls go on to the (hanging) HTTP client.
+        interceptor = interceptor.allow_passthrough();
+    }
+    for r in &rules {
+        interceptor = interceptor.with_rule(r);
+    }
+    let mock_http = aws_smithy_mocks::create_mock_http_client();
+    let http = match hang_on {
+        Some(h) => SharedHttpClient::new(Hanging {
+            inner: mock_http,
+            hang_on: h,
+        }),
+        None => mock_http,
+    };
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            "AKIAEXAMPLE000000001",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(http)
+        .time_source(clock())
+        .retry_config(
+            RetryConfig::adaptive()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(300))
+                .build(),
+        )
+        .load()
+        .await;
+    let sdk = Sdk::from_config(config, vec![SharedInterceptor::new(interceptor)]).expect("sdk");
+    let opts = Options {
+        stack_sets: vec![SET.into()],
+        member_role: member_role.map(str::to_owned),
+        concurrency: 4,
+        ..Options::default()
+    };
+    let collected = collect(&opts, &sdk).await.expect("collection runs");
+    (collected, sdk)
+}
+
+fn gap<'a>(c: &'a Collected, scope_part: &str) -> Option<&'a str> {
+    c.evidence
+        .coverage
+        .iter()
+        .find(|n| n.scope.contains(scope_part) || n.reason.contains(scope_part))
+        .map(|n| n.reason.as_str())
+}
+
+/// The diagnosis of what was collected: one root cause, the invalid principal, whose cause (the role in the
+/// caller's account) is named as missing evidence.
+fn assert_diagnosis(c: &Collected) {
+    let catalog = Catalog::builtin().expect("catalog");
+    let d = stackset_doctor::diagnose(&c.evidence, &catalog);
+    assert!(
+        !d.root_causes.is_empty(),
+        "no root cause from {:#?}",
+        c.evidence
+    );
+    for r in &d.root_causes {
+        let f = &d.failures[r.failure];
+        assert_eq!(f.class.category, Category::InvalidPrincipal, "{f:#?}");
+    }
+    assert!(
+        d.coverage.iter().any(|l| l.contains("app-central-role")),
+        "{:#?}",
+        d.coverage
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_is_retried_and_the_results_still_arrive() {
+    let mut rules = base_rules();
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(
+        mock!(cfn::Client::list_stack_set_operation_results)
+            .sequence()
+            .http_status(400, Some(THROTTLED.into()))
+            .http_status(400, Some(THROTTLED.into()))
+            .output(|| {
+                cfn::operation::list_stack_set_operation_results::ListStackSetOperationResultsOutput::builder()
+                    .summaries(
+                        ct::StackSetOperationResultSummary::builder()
+                            .account(MEMBER)
+                            .region(REGION)
+                            .status(ct::StackSetOperationResultStatus::Failed)
+                            .status_reason("Invalid principal in policy.")
+                            .build(),
+                    )
+                    .build()
+            })
+            .build(),
+    );
+    rules.push(results_rule());
+    let (c, sdk) = run(rules, None, Some("OrganizationAccountAccessRole")).await;
+    assert!(
+        gap(&c, "ListStackSetOperationResults").is_none(),
+        "{:#?}",
+        c.evidence.coverage
+    );
+    assert!(c
+        .evidence
+        .operation_results
+        .iter()
+        .any(|r| r.account == MEMBER && r.status == "FAILED"));
+    // Two throttled attempts were retried: more attempts than calls.
+    assert!(c.stats.attempts >= c.stats.total_calls + 2, "{:?}", c.stats);
+    assert_eq!(
+        c.stats
+            .calls
+            .get("CloudFormation:ListStackSetOperationResults"),
+        Some(&2)
+    );
+    assert!(sdk.log.refused().is_empty());
+    // The failed operation is the FAILED one, not the newer SUCCEEDED retry; old events are not kept.
+    assert_eq!(c.evidence.operations.len(), 1);
+    assert_eq!(c.evidence.operations[0].operation_id, OP);
+    assert!(c
+        .evidence
+        .stack_events
+        .iter()
+        .all(|e| e.status_reason.as_deref() != Some("ancient failure")));
+    // The secret-looking parameter's value is not stored; the plain one is.
+    let params = &c.evidence.stack_sets[0].parameters;
+    assert!(params
+        .iter()
+        .any(|p| p.key == "DbPassword" && p.value.is_none()));
+    assert!(params
+        .iter()
+        .any(|p| p.key == "Env" && p.value.as_deref() == Some("prod")));
+    assert_diagnosis(&c);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_that_outlasts_the_retries_is_a_gap_not_a_failure() {
+    let mut rules = base_rules();
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(
+        mock!(cfn::Client::list_stack_set_operation_results)
+            .sequence()
+            .http_status(400, Some(THROTTLED.into()))
+            .repeatedly()
+            .build(),
+    );
+    let (c, _) = run(rules, None, Some("OrganizationAccountAccessRole")).await;
+    let reason = gap(&c, "ListStackSetOperationResults").expect("a coverage note for the results");
+    assert!(
+        reason.contains("Throttling") && reason.contains("retries exhausted"),
+        "{reason}"
+    );
+    // The instances and the member's events still came.
+    assert_eq!(c.evidence.stack_instances.len(), 2);
+    assert!(!c.evidence.stack_events.is_empty());
+    assert_diagnosis(&c);
+}
+
+#[tokio::test]
+async fn access_denied_on_assume_role_in_one_account_is_recorded_and_the_rest_goes_on() {
+    let mut rules = base_rules();
+    rules.push(assume_role_denied_in(DENIED));
+    rules.push(results_rule());
+    let (c, _) = run(rules, None, Some("OrganizationAccountAccessRole")).await;
+    let reason = gap(&c, DENIED).expect("a coverage note for the denied account");
+    assert!(
+        reason.contains("AccessDenied") && reason.contains("not read"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(&format!(
+            "arn:aws:iam::{DENIED}:role/OrganizationAccountAccessRole"
+        )),
+        "{reason}"
+    );
+    // Events came from the other account only.
+    assert!(!c.evidence.stack_events.is_empty());
+    assert!(c
+        .evidence
+        .stack_events
+        .iter()
+        .all(|e| e.account.as_deref() == Some(MEMBER)));
+    assert!(c
+        .evidence
+        .stack_events
+        .iter()
+        .any(|e| e.status == "CREATE_FAILED"));
+    // One note per account, and the organization's refusal is a gap too.
+    assert_eq!(
+        c.evidence
+            .coverage
+            .iter()
+            .filter(|n| n.scope.contains(DENIED))
+            .count(),
+        1
+    );
+    assert!(gap(&c, "DescribeOrganization").is_some_and(|r| r.contains("AccessDeniedException")));
+    assert_eq!(c.stats.calls.get("STS:AssumeRole"), Some(&2));
+    assert_diagnosis(&c);
+}
+
+#[tokio::test]
+async fn without_a_member_role_the_admin_side_still_diagnoses() {
+    let mut rules = base_rules();
+    rules.push(results_rule());
+    let (c, _) = run(rules, None, None).await;
+    assert!(c.evidence.stack_events.is_empty());
+    let reason = gap(&c, MEMBER).expect("a note per member account");
+    assert!(reason.contains("--member-role"), "{reason}");
+    assert_eq!(c.stats.calls.get("STS:AssumeRole"), None);
+    assert_diagnosis(&c);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_never_answers_times_out_into_a_gap() {
+    // No mock answer for the events: a mock answer would replace the timeout after the fact.
+    let mut rules = admin_rules();
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(results_rule());
+    rules.extend(org_denied());
+    let (c, _) = run(
+        rules,
+        Some("Action=DescribeStackEvents"),
+        Some("OrganizationAccountAccessRole"),
+    )
+    .await;
+    let reason = gap(&c, "DescribeStackEvents").expect("a coverage note for the events");
+    assert!(reason.contains("timed out"), "{reason}");
+    // Stacks were read; the instances' reasons carry the diagnosis.
+    assert_eq!(c.evidence.stacks.len(), 2);
+    assert!(c.evidence.stack_events.is_empty());
+    assert_diagnosis(&c);
+}
+
+#[tokio::test]
+async fn the_guard_refuses_a_mutating_call_before_it_is_sent() {
+    let delete = mock!(cfn::Client::delete_stack_set)
+        .then_output(|| cfn::operation::delete_stack_set::DeleteStackSetOutput::builder().build());
+    let interceptor = MockResponseInterceptor::new()
+        .rule_mode(RuleMode::MatchAny)
+        .with_rule(&delete);
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            "AKIAEXAMPLE000000001",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .load()
+        .await;
+    let sdk = Sdk::from_config(config, vec![SharedInterceptor::new(interceptor)]).expect("sdk");
+    let err = sdk
+        .cloudformation(None, None)
+        .delete_stack_set()
+        .stack_set_name(SET)
+        .send()
+        .await
+        .expect_err("a mutating call is refused");
+    assert!(
+        format!("{err:?}").contains("not a read-only operation"),
+        "{err:?}"
+    );
+    assert_eq!(
+        sdk.log.refused(),
+        vec!["CloudFormation:DeleteStackSet".to_owned()]
+    );
+    // (The mock's own interceptor still saw the call; the HTTP client never did.)
+    assert_eq!(sdk.log.attempts(), 0, "nothing was sent");
+}
