@@ -22,7 +22,7 @@ and what to change.\n\nIt reads what the AWS CLI prints (describe-stack-events, 
 list-stack-instances, ...), unwraps the error messages, classifies them with a rule catalog, links each failure to the \
 failure that caused it (also across stack sets: a role another stack set never created), and reports the root causes \
 with the chain of consequences and the fix.",
-    after_help = "Examples:\n  stackset-doctor diagnose samples/quicksetup-scp-deny\n  aws cloudformation describe-stack-events --stack-name S --output json | stackset-doctor diagnose -\n  stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  stackset-doctor explain 'Resource creation cancelled'\n  stackset-doctor rules list\n\nExit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 failures, some root cause matched no rule."
+    after_help = "Examples:\n  stackset-doctor diagnose samples/quicksetup-scp-deny\n  stackset-doctor diagnose --quick-setup --region ap-northeast-1 --member-role OrganizationAccountAccessRole\n  stackset-doctor collect --stack-set my-set -o evidence.json --redact\n  aws cloudformation describe-stack-events --stack-name S --output json | stackset-doctor diagnose -\n  stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  stackset-doctor explain 'Resource creation cancelled'\n  stackset-doctor rules list\n\nExit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 failures, some root cause matched no rule."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,11 +31,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Diagnose a failed deployment from saved AWS CLI JSON or an evidence bundle.
+    /// Diagnose a failed deployment: from saved AWS CLI JSON or an evidence bundle, or collected live from AWS.
     #[command(
         after_help = "PATH is a file, a folder (read recursively; unrecognised files are skipped with a warning) \
 or - for stdin. Files are recognised by content. Records that do not name their stack set \
-(list-stack-set-operation-results) take it from the name of their folder.\n\nExit codes: 0 no failure; 1 bad input; \
+(list-stack-set-operation-results) take it from the name of their folder.\n\nWithout PATH, --stack-set NAME or \
+--quick-setup collects the evidence from AWS first (read-only; see `stackset-doctor collect --help`).\n\nExit codes: 0 no failure; 1 bad input; \
 2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule."
     )]
     Diagnose(DiagnoseArgs),
