@@ -651,7 +651,7 @@ mod properties {
         #[test]
         fn patch_allows_target_and_no_neighbour(s in scenario()) {
             let (path, req, actions) = build(&s);
-            prop_assume!(s.existing.as_ref().map_or(true, |(_, _, v)| !v.iter().any(|x| s.name == format!("keep-{x}"))));
+            prop_assume!(s.existing.as_ref().is_none_or(|(_, _, v)| !v.iter().any(|x| s.name == format!("keep-{x}"))));
             prop_assert!(evaluate(&path, &req).verdict.is_denied());
             let f = match fix(&path, &req) {
                 Ok(f) => f,

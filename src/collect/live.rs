@@ -283,6 +283,9 @@ fn looks_secret(key: &str) -> bool {
     .any(|w| k.contains(w))
 }
 
+/// One member account's assumed-role credentials, or why they could not be had; filled once.
+type MemberCredentials = Arc<OnceCell<Result<Credentials, String>>>;
+
 struct Ctx<'a> {
     o: &'a Options,
     sdk: &'a Sdk,
@@ -293,7 +296,7 @@ struct Ctx<'a> {
     /// Bounds the requests in flight across every level of the collection.
     sem: Semaphore,
     /// Assumed-role credentials per member account, obtained once (and a failure recorded once).
-    members: Mutex<HashMap<String, Arc<OnceCell<Result<Credentials, String>>>>>,
+    members: Mutex<HashMap<String, MemberCredentials>>,
     coverage: Mutex<Vec<CoverageNote>>,
     progress: Option<ProgressBar>,
 }

@@ -15,7 +15,7 @@ pub fn decode(file: &str, bytes: &[u8]) -> Result<String, Error> {
         return utf16(file, rest, u16::from_be_bytes);
     }
     // UTF-16 without a BOM: JSON starts with ASCII, so one of the first two bytes is zero.
-    if bytes.len() >= 4 && bytes.len() % 2 == 0 {
+    if bytes.len() >= 4 && bytes.len().is_multiple_of(2) {
         if bytes[0] != 0 && bytes[1] == 0 && bytes[3] == 0 {
             return utf16(file, bytes, u16::from_le_bytes);
         }
@@ -47,7 +47,7 @@ fn utf8(file: &str, bytes: &[u8]) -> Result<String, Error> {
 }
 
 fn utf16(file: &str, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, Error> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(Error::Encoding {
             location: Location {
                 file: file.to_owned(),

@@ -133,7 +133,7 @@ fn prepare(a: &RequestArgs) -> Result<(super::OrgPath, Request), ScpError> {
     }
     if a.action
         .split_once(':')
-        .map_or(true, |(s, n)| s.is_empty() || n.is_empty())
+        .is_none_or(|(s, n)| s.is_empty() || n.is_empty())
     {
         return Err(invalid(
             "--action",

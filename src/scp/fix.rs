@@ -323,7 +323,7 @@ fn patch_statement(
                 );
                 continue;
             }
-            if found.as_ref().map_or(true, |(r, _, _)| rank < *r) {
+            if found.as_ref().is_none_or(|(r, _, _)| rank < *r) {
                 found = Some((rank, op.clone(), key.clone()));
             }
         }
