@@ -425,7 +425,7 @@ fn looks_like_uuid(s: &str) -> bool {
 /// The stack set a member stack belongs to, from its name `StackSet-<stack set name>-<uuid>`.
 pub fn stack_set_from_stack_name(stack_name: &str) -> Option<&str> {
     let rest = stack_name.strip_prefix("StackSet-")?;
-    if rest.len() > 37 {
+    if rest.len() > 37 && rest.is_char_boundary(rest.len() - 37) {
         let (name, tail) = rest.split_at(rest.len() - 37);
         if tail.starts_with('-') && looks_like_uuid(&tail[1..]) {
             return Some(name);
@@ -461,6 +461,17 @@ pub struct ArnParts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stack name with multi-byte characters where the uuid would start must not split a character.
+    #[test]
+    fn stack_set_from_non_ascii_stack_name_does_not_panic() {
+        let name = format!("StackSet-{}", "é".repeat(21));
+        assert_eq!(stack_set_from_stack_name(&name), None);
+        assert_eq!(
+            stack_set_from_stack_name("StackSet-my-set-0b6e7c1a-5f1e-4b7e-9a61-8f0c2d3e4f50"),
+            Some("my-set")
+        );
+    }
 
     #[test]
     fn stack_set_names_come_from_member_stack_names() {

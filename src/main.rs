@@ -472,16 +472,24 @@ fn save_bundle(
 ) -> Result<(), Failure> {
     let bundle = bundle_of(evidence, stats);
     let json = serde_json::to_vec_pretty(&bundle).map_err(io::Error::other)?;
-    // Write next to the target, then rename: an interrupted run never leaves a half-written bundle.
-    let tmp = path.with_extension("tmp-stackset-doctor");
-    std::fs::write(&tmp, json).map_err(|source| Error::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+    // Write a uniquely named temp file next to the target, flush it to disk, then rename: an interrupted run
+    // never leaves a half-written bundle, two runs never share a temp file, and a failed write removes its own.
+    let io_err = |source: io::Error| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stackset-doctor-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err)?;
+    tmp.write_all(&json).map_err(io_err)?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
     Ok(())
 }
 

@@ -159,8 +159,12 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
     };
 
     let mut ev = Evidence::default();
-    let mut targets: Vec<(String, Option<CallAs>)> =
-        o.stack_sets.iter().map(|n| (n.clone(), None)).collect();
+    let mut targets: Vec<(String, Option<CallAs>)> = Vec::new();
+    for n in &o.stack_sets {
+        if !targets.iter().any(|(t, _)| t == n) {
+            targets.push((n.clone(), None));
+        }
+    }
     if o.quick_setup {
         ctx.step("finding Quick Setup stack sets");
         let (managers, found) = ctx.quick_setup_stack_sets().await;
@@ -172,6 +176,9 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
         }
     }
     if targets.is_empty() {
+        if let Some(pb) = &ctx.progress {
+            pb.finish_and_clear();
+        }
         let gaps = ctx.take_coverage();
         let why = gaps
             .iter()
@@ -422,9 +429,11 @@ impl Ctx<'_> {
                         }
                     }
                     Err(e) => {
-                        // In auto mode, DELEGATED_ADMIN is refused to accounts that are not one: expected.
-                        let expected =
-                            self.o.call_as == CallAs::Auto && mode == CallAs::DelegatedAdmin;
+                        // In auto mode, DELEGATED_ADMIN is refused (ValidationError) to accounts that are not
+                        // one: expected. Anything else (throttling, AccessDenied) is a gap.
+                        let expected = self.o.call_as == CallAs::Auto
+                            && mode == CallAs::DelegatedAdmin
+                            && error_code(&e) == Some("ValidationError");
                         if !expected {
                             self.gap(
                                 "stack sets",
@@ -454,10 +463,20 @@ impl Ctx<'_> {
         let ca = Self::sdk_call_as(call_as);
 
         let op = self.failed_operation(&name, ca.clone()).await;
-        let window_start = op
-            .as_ref()
-            .and_then(|o| o.created)
-            .map(|t| t - chrono::Duration::minutes(5));
+        // The failed operation's window, with slack for clock skew: events outside it belong to other operations.
+        let window_start = op.as_ref().and_then(|o| o.created).map(|t| {
+            (
+                t - chrono::Duration::minutes(5),
+                o_end(op.as_ref()).map(|e| e + chrono::Duration::minutes(5)),
+            )
+        });
+        if op.is_none() {
+            self.gap(
+                format!("stack set {name}"),
+                "no failed operation found (none FAILED or STOPPED, none with failed instances): stack events are \
+                 read without an operation window, a few pages per stack",
+            );
+        }
         if let Some(op) = &op {
             ev.operation_results = self
                 .operation_results(&name, &op.operation_id, ca.clone())
@@ -634,7 +653,13 @@ impl Ctx<'_> {
                         .status()
                         .map(|s| s.as_str().to_owned())
                         .unwrap_or_default();
-                    if !matches!(status.as_str(), "FAILED" | "STOPPED") {
+                    // A SUCCEEDED operation may still have failed instances within the failure tolerance.
+                    let failed_within_tolerance = op
+                        .status_details()
+                        .and_then(|d| d.failed_stack_instances_count())
+                        .is_some_and(|n| n > 0);
+                    if !matches!(status.as_str(), "FAILED" | "STOPPED") && !failed_within_tolerance
+                    {
                         continue;
                     }
                     let cand = Operation {
@@ -752,7 +777,7 @@ impl Ctx<'_> {
     /// Instances whose stacks did not deploy, listed by detailed status so healthy ones are never paged.
     async fn failed_instances(&self, name: &str, ca: SdkCallAs) -> Vec<StackInstance> {
         let mut out: Vec<StackInstance> = Vec::new();
-        for status in ["FAILED", "CANCELLED", "INOPERABLE"] {
+        for status in ["FAILED", "CANCELLED", "INOPERABLE", "FAILED_IMPORT"] {
             let _p = self.sem.acquire().await;
             let filter = StackInstanceFilter::builder()
                 .name(StackInstanceFilterName::DetailedStatus)
@@ -897,7 +922,7 @@ impl Ctx<'_> {
                 .assume_role()
                 .role_arn(&role_arn)
                 .role_session_name("stackset-doctor")
-                .duration_seconds(900)
+                .duration_seconds(3600)
                 .send()
                 .await
             {
@@ -929,7 +954,7 @@ impl Ctx<'_> {
         account: String,
         region: String,
         stack_id: String,
-        since: Option<DateTime<Utc>>,
+        since: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     ) -> Evidence {
         let mut ev = Evidence::default();
         let creds = match self.member_credentials(&account).await {
@@ -971,7 +996,7 @@ impl Ctx<'_> {
         account: &str,
         region: &str,
         stack_id: &str,
-        since: Option<DateTime<Utc>>,
+        since: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
         ev: &mut Evidence,
     ) -> Vec<String> {
         let scope = || format!("account {account} ({region})");
@@ -1036,10 +1061,14 @@ impl Ctx<'_> {
             };
             for e in page.stack_events() {
                 let ts = time(e.timestamp());
-                // Events come newest first: once past the operation's start, the rest are history.
-                if let (Some(t), Some(s)) = (ts, since) {
-                    if t < s {
+                // Events come newest first: once past the operation's start, the rest are history; events
+                // after its end belong to a later operation.
+                if let (Some(t), Some((start, end))) = (ts, since) {
+                    if t < start {
                         break 'pages;
+                    }
+                    if end.is_some_and(|end| t > end) {
+                        continue;
                     }
                 }
                 let status = e
@@ -1085,6 +1114,10 @@ impl Ctx<'_> {
             }
             // Without an operation window, a long history is cut after a few pages.
             if since.is_none() && pages_read >= 5 {
+                self.gap(
+                    format!("account {account} ({region})"),
+                    format!("{stack_id}: only the newest 5 pages of stack events were read (no operation window)"),
+                );
                 break;
             }
         }
@@ -1194,10 +1227,13 @@ impl Ctx<'_> {
                 }
                 attached.insert(target, list);
             }
-            ev.account_paths.push(AccountPath {
-                account: account.clone(),
-                parents: path,
-            });
+            // A path that stops short of the root would mislead the evaluator: keep complete ones only.
+            if ok {
+                ev.account_paths.push(AccountPath {
+                    account: account.clone(),
+                    parents: path,
+                });
+            }
         }
         let mut by_policy: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
         for (target, list) in &attached {
@@ -1357,4 +1393,8 @@ impl Ctx<'_> {
         }
         out
     }
+}
+
+fn o_end(op: Option<&Operation>) -> Option<DateTime<Utc>> {
+    op.and_then(|o| o.ended)
 }
