@@ -75,6 +75,20 @@ impl Default for SdkOptions {
     }
 }
 
+/// A service's config builder from the shared SDK configuration, with the guard (call log) and any extra
+/// interceptors attached: every client is built through this, so none escapes the read-only guard. (The
+/// service crates' builders share these methods but no trait, hence a macro.)
+macro_rules! guarded_builder {
+    ($sdk:expr, $service:ident) => {{
+        let mut b = $service::config::Builder::from(&$sdk.config)
+            .interceptor(SharedInterceptor::new($sdk.log.clone()));
+        for i in &$sdk.extra {
+            b = b.interceptor(i.clone());
+        }
+        b
+    }};
+}
+
 /// A loaded SDK configuration plus the interceptors every client gets (the call log; in tests also mocks).
 #[derive(Clone)]
 pub struct Sdk {
@@ -139,11 +153,7 @@ impl Sdk {
         region: Option<&str>,
         creds: Option<&Credentials>,
     ) -> aws_sdk_cloudformation::Client {
-        let mut b = aws_sdk_cloudformation::config::Builder::from(&self.config)
-            .interceptor(SharedInterceptor::new(self.log.clone()));
-        for i in &self.extra {
-            b = b.interceptor(i.clone());
-        }
+        let mut b = guarded_builder!(self, aws_sdk_cloudformation);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
@@ -154,39 +164,23 @@ impl Sdk {
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        let mut b = aws_sdk_sts::config::Builder::from(&self.config)
-            .interceptor(SharedInterceptor::new(self.log.clone()));
-        for i in &self.extra {
-            b = b.interceptor(i.clone());
-        }
-        aws_sdk_sts::Client::from_conf(b.build())
+        aws_sdk_sts::Client::from_conf(guarded_builder!(self, aws_sdk_sts).build())
     }
 
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
-        let mut b = aws_sdk_organizations::config::Builder::from(&self.config)
-            .interceptor(SharedInterceptor::new(self.log.clone()));
-        for i in &self.extra {
-            b = b.interceptor(i.clone());
-        }
-        aws_sdk_organizations::Client::from_conf(b.build())
+        aws_sdk_organizations::Client::from_conf(
+            guarded_builder!(self, aws_sdk_organizations).build(),
+        )
     }
 
     pub fn ssm(&self) -> aws_sdk_ssm::Client {
-        let mut b = aws_sdk_ssm::config::Builder::from(&self.config)
-            .interceptor(SharedInterceptor::new(self.log.clone()));
-        for i in &self.extra {
-            b = b.interceptor(i.clone());
-        }
-        aws_sdk_ssm::Client::from_conf(b.build())
+        aws_sdk_ssm::Client::from_conf(guarded_builder!(self, aws_sdk_ssm).build())
     }
 
     pub fn quick_setup(&self) -> aws_sdk_ssmquicksetup::Client {
-        let mut b = aws_sdk_ssmquicksetup::config::Builder::from(&self.config)
-            .interceptor(SharedInterceptor::new(self.log.clone()));
-        for i in &self.extra {
-            b = b.interceptor(i.clone());
-        }
-        aws_sdk_ssmquicksetup::Client::from_conf(b.build())
+        aws_sdk_ssmquicksetup::Client::from_conf(
+            guarded_builder!(self, aws_sdk_ssmquicksetup).build(),
+        )
     }
 }
 

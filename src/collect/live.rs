@@ -256,6 +256,30 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
     })
 }
 
+/// An [`Operation`] from either SDK shape of one (`StackSetOperation` from Describe, `StackSetOperationSummary`
+/// from List): the two types share these accessors but no trait.
+macro_rules! operation_record {
+    ($op:expr, $stack_set:expr, $id_fallback:expr, $source:expr) => {
+        Operation {
+            stack_set: Some($stack_set.to_owned()),
+            operation_id: $op.operation_id().unwrap_or($id_fallback).to_owned(),
+            action: $op.action().map(|a| a.as_str().to_owned()),
+            status: $op
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            status_reason: $op.status_reason().map(str::to_owned),
+            created: time($op.creation_timestamp()),
+            ended: time($op.end_timestamp()),
+            failed_instances: $op
+                .status_details()
+                .and_then(|d| d.failed_stack_instances_count())
+                .and_then(|n| u64::try_from(n).ok()),
+            source: $source,
+        }
+    };
+}
+
 /// Detailed statuses (or, for old records, statuses) of instances whose stacks did not deploy.
 fn is_failed_instance(detailed: Option<&str>, status: &str) -> bool {
     match detailed {
@@ -600,25 +624,16 @@ impl Ctx<'_> {
                 .send()
                 .await
             {
-                Ok(out) => out.stack_set_operation().map(|op| Operation {
-                    stack_set: Some(name.to_owned()),
-                    operation_id: op.operation_id().unwrap_or(id).to_owned(),
-                    action: op.action().map(|a| a.as_str().to_owned()),
-                    status: op
-                        .status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                    status_reason: op.status_reason().map(str::to_owned),
-                    created: time(op.creation_timestamp()),
-                    ended: time(op.end_timestamp()),
-                    failed_instances: op
-                        .status_details()
-                        .and_then(|d| d.failed_stack_instances_count())
-                        .and_then(|n| u64::try_from(n).ok()),
-                    source: src(
-                        format!("live:{}/DescribeStackSetOperation", self.sdk.region()),
-                        format!("/{name}/{id}"),
-                    ),
+                Ok(out) => out.stack_set_operation().map(|op| {
+                    operation_record!(
+                        op,
+                        name,
+                        id,
+                        src(
+                            format!("live:{}/DescribeStackSetOperation", self.sdk.region()),
+                            format!("/{name}/{id}"),
+                        )
+                    )
                 }),
                 Err(e) => {
                     // With several stack sets, the id belongs to one of them: not finding it elsewhere is no gap.
@@ -649,33 +664,18 @@ impl Ctx<'_> {
         while let Some(item) = pages.next().await {
             match item {
                 Ok(op) => {
-                    let status = op
-                        .status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default();
+                    let cand = operation_record!(
+                        op,
+                        name,
+                        "",
+                        source(op.operation_id().unwrap_or_default())
+                    );
                     // A SUCCEEDED operation may still have failed instances within the failure tolerance.
-                    let failed_within_tolerance = op
-                        .status_details()
-                        .and_then(|d| d.failed_stack_instances_count())
-                        .is_some_and(|n| n > 0);
-                    if !matches!(status.as_str(), "FAILED" | "STOPPED") && !failed_within_tolerance
+                    if !matches!(cand.status.as_str(), "FAILED" | "STOPPED")
+                        && cand.failed_instances.is_none_or(|n| n == 0)
                     {
                         continue;
                     }
-                    let cand = Operation {
-                        stack_set: Some(name.to_owned()),
-                        operation_id: op.operation_id().unwrap_or_default().to_owned(),
-                        action: op.action().map(|a| a.as_str().to_owned()),
-                        status,
-                        status_reason: op.status_reason().map(str::to_owned),
-                        created: time(op.creation_timestamp()),
-                        ended: time(op.end_timestamp()),
-                        failed_instances: op
-                            .status_details()
-                            .and_then(|d| d.failed_stack_instances_count())
-                            .and_then(|n| u64::try_from(n).ok()),
-                        source: source(op.operation_id().unwrap_or_default()),
-                    };
                     // The API lists newest first, but do not rely on it.
                     if newest.as_ref().is_none_or(|n| cand.created > n.created) {
                         newest = Some(cand);
