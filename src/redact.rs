@@ -122,6 +122,11 @@ impl Redactor {
 
     /// The redacted text; borrowed (no allocation) when there is nothing to replace.
     fn apply<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
+        if self.patterns.is_some() && s.len() >= ID_MIN && is_json_document(s) {
+            if let Some(r) = self.apply_json(s) {
+                return r.map_or(Cow::Borrowed(s), Cow::Owned);
+            }
+        }
         let Some(p) = &self.patterns else {
             return if s.is_empty() {
                 Cow::Borrowed(s)
@@ -161,6 +166,117 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// A JSON document held in a string (a policy's content, a JSON template): redacted token by token so it stays
+    /// a JSON document. A string token is redacted as text (and re-encoded when it changed; a labelled key's value
+    /// as that label's value); a 12-digit run in a number becomes a stand-in that is still a number (`9…` for
+    /// `0…`). Some(None) when nothing changed; None when a token does not decode (not expected of a document
+    /// that parsed: the caller then redacts it as plain text).
+    fn apply_json(&mut self, s: &str) -> Option<Option<String>> {
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut changed = false;
+        // The last object key, while its value is being read.
+        let mut key: Option<String> = None;
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'"' => {
+                    let end = string_end(b, i);
+                    let raw = &s[i..end];
+                    let text: String = serde_json::from_str(raw).ok()?;
+                    let is_key = b[end..]
+                        .iter()
+                        .find(|c| !c.is_ascii_whitespace())
+                        .is_some_and(|&c| c == b':');
+                    let redacted = match key.take() {
+                        Some(k) if !is_key && self.is_label(&k) => {
+                            self.table.labelled(&k, &text).map(Cow::Owned)
+                        }
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| self.apply(&text));
+                    if is_key {
+                        key = Some(text.clone());
+                    }
+                    match redacted {
+                        Cow::Owned(r) if r != text => {
+                            out.push_str(&serde_json::to_string(&r).ok()?);
+                            changed = true;
+                        }
+                        _ => out.push_str(raw),
+                    }
+                    i = end;
+                }
+                c if c == b'-' || c.is_ascii_digit() => {
+                    let end = b[i..]
+                        .iter()
+                        .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                        .map_or(b.len(), |n| i + n);
+                    let number = &s[i..end];
+                    let mut last = 0;
+                    for (a, z) in digit_runs(number).filter(|(a, z)| z - a == 12) {
+                        out.push_str(&number[last..a]);
+                        out.push_str(&numeric(&self.table.account(&number[a..z])));
+                        last = z;
+                        changed = true;
+                    }
+                    out.push_str(&number[last..]);
+                    key = None;
+                    i = end;
+                }
+                c => {
+                    if c == b',' || c == b'{' || c == b'[' {
+                        key = None;
+                    }
+                    // Structure, blanks, true/false/null: ASCII, copied as is.
+                    let end = b[i..]
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'-' || c.is_ascii_digit())
+                        .map_or(b.len(), |n| i + n);
+                    out.push_str(&s[i..end]);
+                    i = end;
+                }
+            }
+        }
+        Some(changed.then_some(out))
+    }
+
+    fn is_label(&self, key: &str) -> bool {
+        self.patterns
+            .as_ref()
+            .is_some_and(|p| p.label_key.is_match(key))
+    }
+}
+
+/// Whether a string holds a whole JSON object or array (an embedded document, not a message that quotes one).
+fn is_json_document(s: &str) -> bool {
+    let t = s.trim_start();
+    (t.starts_with('{') || t.starts_with('['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok()
+}
+
+/// The end (exclusive) of the JSON string token starting at the quote `b[start]`.
+fn string_end(b: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// An account stand-in as a JSON number: a number cannot start with `0`.
+fn numeric(stand_in: &str) -> String {
+    match stand_in.strip_prefix('0') {
+        Some(rest) => format!("9{rest}"),
+        None => stand_in.to_owned(),
+    }
+}
+
 /// Replace the (ascending, disjoint) spans of `s`; None when there is none, so unchanged text is not copied.
 fn splice(s: &str, spans: impl Iterator<Item = (usize, usize, String)>) -> Option<String> {
     let mut out: Option<String> = None;
@@ -185,14 +301,17 @@ struct Patterns {
     ids: Regex,
     /// Long base64-ish runs, judged by `looks_random`.
     tokens: Regex,
+    /// A JSON object key that labels its value (`"NextToken": "…"`), as the `lbl` alternative of `ids` does in text.
+    label_key: Regex,
 }
 
 impl Patterns {
     fn new() -> Option<Self> {
         const HEX: &str = "[0-9a-fA-F]";
+        const LABELS: &str = r"extended[ _-]?request[ _-]?id|host[ _-]?id|request[ _-]?id|(?:request|next|session|security|client|continuation)[ _-]?token|secret[ _-]?access[ _-]?key";
         let ids = [
             // A label and its value; `"?` lets JSON (`"NextToken": "..."`) through.
-            r#"(?i:(?P<lbl>extended[ _-]?request[ _-]?id|host[ _-]?id|request[ _-]?id|(?:request|next|session|security|client|continuation)[ _-]?token|secret[ _-]?access[ _-]?key))"?[ \t]*[:=][ \t]*"?(?P<lv>[A-Za-z0-9+/=_-]+(?:\.[A-Za-z0-9+/=_-]+)*)"#.to_owned(),
+            format!(r#"(?i:(?P<lbl>{LABELS}))"?[ \t]*[:=][ \t]*"?(?P<lv>[A-Za-z0-9+/=_-]+(?:\.[A-Za-z0-9+/=_-]+)*)"#),
             r"(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})".to_owned(),
             format!("(?P<uuid>{HEX}{{8}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{12}})"),
             format!(r"(?-u:\b)(?P<key>(?:{})[A-Z0-9]{{16}})(?-u:\b)", KEY_PREFIXES.join("|")),
@@ -209,6 +328,7 @@ impl Patterns {
         Some(Patterns {
             ids: Regex::new(&ids).ok()?,
             tokens: Regex::new(&format!("[A-Za-z0-9+/=]{{{TOKEN_MIN},}}")).ok()?,
+            label_key: Regex::new(&format!("^(?i:{LABELS})$")).ok()?,
         })
     }
 }
@@ -263,7 +383,14 @@ impl Kind {
             Kind::Account => format!("{n:012}"),
             Kind::Uuid => format!("00000000-0000-4000-8000-{n:012}"),
             Kind::RequestId => format!("<request-id-{n}>"),
-            Kind::HexId => format!("{n:0w$x}", w = hint.len()),
+            Kind::HexId => {
+                // Padded by hand: a format width must fit in 16 bits, and a hex run can be longer.
+                let digits = format!("{n:x}");
+                format!(
+                    "{}{digits}",
+                    "0".repeat(hint.len().saturating_sub(digits.len()))
+                )
+            }
             Kind::Token => format!("<token-{n}>"),
             Kind::AccessKey => format!("{}REDACTED{n:08}", hint.get(..4).unwrap_or("AKIA")),
             Kind::Org => format!("o-{n:010}"),
@@ -300,7 +427,10 @@ impl Hit {
         if x.contains('@') {
             Hit::Email
         } else if !b.first().is_some_and(u8::is_ascii_alphanumeric) {
-            Hit::Org { id: 1 }
+            // The context character before the id may be any character, several bytes long in UTF-8.
+            Hit::Org {
+                id: x.chars().next().map_or(1, char::len_utf8),
+            }
         } else if ["o-", "ou-", "r-", "p-"].iter().any(|p| x.starts_with(p)) {
             Hit::Org { id: 0 } // at the start of the text
         } else if looks_like_uuid(x) {
@@ -373,7 +503,16 @@ impl Table {
                     .map(|r| (start + value, end, r))
             }
             Hit::Org { id } => return self.org(s, start + id, end),
-            Hit::Digits => return (x.len() == 12).then(|| (start, end, self.account(x))),
+            Hit::Digits => {
+                // `%20787878787878`: the two digits of a URL-encoded byte run into the account id.
+                let skip = if s[..start].ends_with('%') && x.len() > 2 {
+                    2
+                } else {
+                    0
+                };
+                return (x.len() - skip == 12)
+                    .then(|| (start + skip, end, self.account(&x[skip..])));
+            }
             Hit::Uuid => return Some((start, end, self.uuid(x))),
             Hit::Email => Kind::Email,
             Hit::Key => Kind::AccessKey,
@@ -799,6 +938,77 @@ mod tests {
         assert!(rem.contains(&p) && !rem.contains("121212121212"), "{rem}");
     }
 
+    /// Policies and JSON templates holding 12-digit numbers: redaction keeps them documents, so the proven fix
+    /// and the template-learned link survive.
+    #[test]
+    fn diagnosis_of_redacted_policies_and_json_templates_is_the_same() {
+        let catalog = Catalog::builtin().expect("built-in catalog loads");
+        let mut e = sample();
+        let scp = &mut e.policies[0];
+        let mut doc: serde_json::Value = serde_json::from_str(&scp.content).expect("SCP is JSON");
+        doc["Statement"]
+            .as_array_mut()
+            .expect("statements")
+            .push(serde_json::json!({
+                "Sid": "DenyHugeListings", "Effect": "Deny", "Action": "s3:ListBucket", "Resource": "*",
+                "Condition": {"NumericGreaterThan": {"s3:max-keys": 123456789012u64}}
+            }));
+        scp.content = serde_json::to_string_pretty(&doc).expect("serialises");
+        let da = e
+            .stack_sets
+            .iter_mut()
+            .find(|s| s.name.contains("-DA-"))
+            .expect("DA stack set");
+        da.template_body = Some(
+            serde_json::json!({
+                "AWSTemplateFormatVersion": "2010-09-09",
+                "Metadata": {"OwnerAccount": 121212121212u64, "Budget": 100000000000u64},
+                "Resources": {
+                    "ManagedInstanceCrossAccountManagementRole": {
+                        "Type": "AWS::IAM::Role",
+                        "Properties": {
+                            "RoleName": "ManagedInstance-CrossAccountManagementRole",
+                            "MaxSessionDuration": 3600,
+                            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}
+                        }
+                    }
+                }
+            })
+            .to_string(),
+        );
+        let (red, _) = redacted(&e);
+        for p in &red.policies {
+            serde_json::from_str::<serde_json::Value>(&p.content).expect("redacted SCP is JSON");
+        }
+        let body = red
+            .stack_sets
+            .iter()
+            .find_map(|s| {
+                s.template_body
+                    .as_deref()
+                    .filter(|_| s.name.contains("-DA-"))
+            })
+            .expect("DA template");
+        serde_json::from_str::<serde_json::Value>(body).expect("redacted template is JSON");
+        assert!(!body.contains("121212121212") && !body.contains("100000000000"));
+        let d = crate::diagnose(&e, &catalog);
+        let dr = crate::diagnose(&red, &catalog);
+        assert_eq!(shape(&d), shape(&dr));
+        let proven = |d: &crate::trace::Diagnosis| {
+            let ex = d.root_causes[0].remediation.scp_exemption.as_ref();
+            ex.map(|x| (x.proven, x.statement.as_ref().map(|s| s.statement.clone())))
+        };
+        assert_eq!(
+            proven(&d),
+            Some((true, Some("DenyS3PublicAccessBlockChanges".into())))
+        );
+        assert_eq!(proven(&d), proven(&dr));
+        assert!(d
+            .links
+            .iter()
+            .any(|(_, _, l)| l.kind == crate::graph::LinkKind::TemplateReference));
+    }
+
     #[test]
     fn stand_ins_never_equal_input_values() {
         let input = "a 000000000001 b 121212121212 c 00000000-0000-4000-8000-000000000001 d \
@@ -914,6 +1124,73 @@ mod tests {
             seen.insert(std::mem::discriminant(&want));
         }
         assert_eq!(seen.len(), 7, "every alternative is exercised");
+    }
+
+    /// A multi-byte character just before an organization id must not be split (`--redact` exited 101 on these).
+    #[test]
+    fn non_ascii_before_an_organization_id_does_not_panic() {
+        for lead in ["\u{a0}", "é", "\u{201c}", "拒否", "\u{1F600}"] {
+            let input = format!("Denied by SCP{lead}p-12345678 in o-a1b2c3d4e5");
+            let out = Redactor::new().text(&input);
+            assert_eq!(
+                out,
+                format!("Denied by SCP{lead}p-00000001 in o-0000000001"),
+                "{input}"
+            );
+        }
+    }
+
+    /// A hex run longer than a format width can hold (65,535) still gets a stand-in of its own length.
+    #[test]
+    fn hex_runs_longer_than_a_format_width_are_replaced() {
+        let run = "ab".repeat(40_000);
+        let out = Redactor::new().text(&format!("id {run} end"));
+        let stand_in = out
+            .strip_prefix("id ")
+            .and_then(|o| o.strip_suffix(" end"))
+            .expect("framing kept");
+        assert_eq!(stand_in.len(), run.len());
+        assert!(
+            stand_in.ends_with('1') && stand_in.trim_end_matches('1').bytes().all(|b| b == b'0')
+        );
+    }
+
+    #[test]
+    fn account_after_a_url_encoded_byte_is_replaced() {
+        let out = Redactor::new().text("path=a%20787878787878%2Fb and %2F232323232323");
+        assert_eq!(out, "path=a%20000000000001%2Fb and %2F000000000002");
+    }
+
+    /// Embedded JSON documents (policy contents, JSON templates) stay JSON: a 12-digit number becomes a number.
+    #[test]
+    fn embedded_json_documents_stay_parseable() {
+        let doc = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "D", "Effect": "Deny", "Action": "s3:*",
+            "Resource": "*", "Condition": {"NumericGreaterThan": {"s3:max-keys": 123456789012},
+            "ArnNotLike": {"aws:PrincipalARN": "arn:aws:iam::123456789012:role/x"}},
+            "NextToken": "AAEAAf3x", "Note": "line\nAbC1dE2fG3hI4jK5lM6nO7pQ8rS9tU0vW1xY2zA3bC4dE5"}]}"#;
+        let mut r = Redactor::new();
+        let out = r.text(doc);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
+        assert!(!out.contains("123456789012"), "{out}");
+        let st = &v["Statement"][0];
+        assert_eq!(
+            st["Condition"]["NumericGreaterThan"]["s3:max-keys"],
+            serde_json::json!(900000000001u64)
+        );
+        assert_eq!(
+            st["Condition"]["ArnNotLike"]["aws:PrincipalARN"],
+            "arn:aws:iam::000000000001:role/x"
+        );
+        assert_eq!(st["NextToken"], "<token-1>");
+        assert_eq!(st["Note"], "line\n<token-2>");
+        // Layout and key order are kept: only the changed tokens differ.
+        assert_eq!(out.lines().count(), doc.lines().count());
+        assert!(out.find("\"Sid\"").unwrap() < out.find("\"Effect\"").unwrap());
+        // A document with nothing to replace is not copied.
+        assert!(matches!(
+            r.apply(r#"{"Version": "2012-10-17", "Statement": []}"#),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
