@@ -65,6 +65,24 @@ fn parse_ts_str(s: &str) -> Result<DateTime<Utc>, String> {
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc()))
         .map_err(|_| format!("invalid timestamp {s:?} (expected ISO 8601, e.g. 2025-03-10T05:12:01.123000+00:00)"))
+        .and_then(|t| in_range(t).ok_or_else(|| out_of_range(s)))
+}
+
+/// Years a CloudFormation timestamp can have. The parsers accept far more (`+262142-12-31T23:59:59`), and time
+/// windows around such a value would overflow.
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+fn in_range(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    use chrono::Datelike;
+    YEARS.contains(&t.year()).then_some(t)
+}
+
+fn out_of_range(v: impl std::fmt::Display) -> String {
+    format!(
+        "timestamp {v} is out of range (years {} to {})",
+        YEARS.start(),
+        YEARS.end()
+    )
 }
 
 struct TsVisitor;
@@ -78,11 +96,9 @@ impl serde::de::Visitor<'_> for TsVisitor {
         parse_ts_str(v).map_err(E::custom)
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        DateTime::from_timestamp_millis((v * 1000.0) as i64).ok_or_else(|| {
-            E::custom(format!(
-                "invalid timestamp {v} (epoch seconds out of range)"
-            ))
-        })
+        DateTime::from_timestamp_millis((v * 1000.0) as i64)
+            .and_then(in_range)
+            .ok_or_else(|| E::custom(out_of_range(format!("{v} (epoch seconds)"))))
     }
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
         self.visit_f64(v as f64)

@@ -489,9 +489,10 @@ impl Ctx<'_> {
         let op = self.failed_operation(&name, ca.clone()).await;
         // The failed operation's window, with slack for clock skew: events outside it belong to other operations.
         let window_start = op.as_ref().and_then(|o| o.created).map(|t| {
+            let slack = chrono::Duration::minutes(5);
             (
-                t - chrono::Duration::minutes(5),
-                o_end(op.as_ref()).map(|e| e + chrono::Duration::minutes(5)),
+                t.checked_sub_signed(slack).unwrap_or(t),
+                o_end(op.as_ref()).map(|e| e.checked_add_signed(slack).unwrap_or(e)),
             )
         });
         if op.is_none() {
@@ -1304,8 +1305,10 @@ impl Ctx<'_> {
             req = req.filters(f);
         }
         if let Some(t) = since {
-            let after =
-                (t - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let after = (t
+                .checked_sub_signed(chrono::Duration::hours(1))
+                .unwrap_or(t))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             if let Ok(f) = AutomationExecutionFilter::builder()
                 .key(AutomationExecutionFilterKey::StartTimeAfter)
                 .values(after)
