@@ -1,11 +1,14 @@
 //! Write organisation-sized synthetic evidence for benchmarks:
-//! `cargo run --release --example generate -- ACCOUNTS OUT_DIR [REGION...]`.
+//! `cargo run --release --example generate -- ACCOUNTS OUT_DIR [REGION...]` (the organisation), or
+//! `... -- --tolerance ACCOUNTS OUT_DIR` (one stack set whose rollout to every account failed in 1 of 20 and was
+//! cancelled by failure tolerance in the rest).
 
-use stackset_doctor::synth::{generate, SynthConfig};
+use stackset_doctor::synth::{generate, tolerance_shape, SynthConfig};
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let usage = "usage: generate ACCOUNTS OUT_DIR [REGION...]";
+    let mut args = std::env::args().skip(1).peekable();
+    let usage = "usage: generate [--tolerance] ACCOUNTS OUT_DIR [REGION...]";
+    let tolerance = args.next_if(|a| a == "--tolerance").is_some();
     let (Some(accounts), Some(out)) = (args.next(), args.next()) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -22,7 +25,12 @@ fn main() {
     if !regions.is_empty() {
         cfg.regions = regions;
     }
-    match generate(&cfg, std::path::Path::new(&out)) {
+    let result = if tolerance {
+        tolerance_shape(accounts, 20, std::path::Path::new(&out))
+    } else {
+        generate(&cfg, std::path::Path::new(&out))
+    };
+    match result {
         Ok(s) => println!(
             "{} files, {} stacks ({} failed), {} events, {:.1} MB in {out}",
             s.files,

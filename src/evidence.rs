@@ -391,6 +391,48 @@ impl Evidence {
     }
 }
 
+/// When a StackSet operation ran, as the evidence says (either end may be unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    /// Slack around an operation's window for clock skew between the StackSets service and member stacks.
+    pub const SLACK_MINUTES: i64 = 5;
+
+    /// Whether `t` falls within the window, with [`Self::SLACK_MINUTES`] either side; an unknown end is open.
+    /// Checked arithmetic: a timestamp at the edge of the representable range does not overflow.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        let slack = chrono::Duration::minutes(Self::SLACK_MINUTES);
+        self.start
+            .is_none_or(|s| s.checked_sub_signed(slack).is_none_or(|s| t >= s))
+            && self
+                .end
+                .is_none_or(|e| e.checked_add_signed(slack).is_none_or(|e| t <= e))
+    }
+}
+
+impl Evidence {
+    /// Each operation's window, by (stack set, operation id).
+    pub fn operation_windows(&self) -> std::collections::HashMap<(&str, &str), Window> {
+        self.operations
+            .iter()
+            .filter_map(|o| {
+                let key = (o.stack_set.as_deref()?, o.operation_id.as_str());
+                Some((
+                    key,
+                    Window {
+                        start: o.created,
+                        end: o.ended,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
 /// Whether a stack event records a failure: a `*_FAILED` status, or a stack-level rollback whose reason names
 /// what failed. Only these events are kept as evidence; successful ones are not stored, since at
 /// organisation scale they are most of the bytes and none of the diagnosis.

@@ -304,6 +304,76 @@ fn invalid_principal() -> String {
     )
 }
 
+/// One service-managed stack set deployed to `accounts` accounts in one operation, where every `fail_every`-th
+/// account fails (each with its own message: the SCP deny names its own account) and every other one is
+/// "Cancelled since failure tolerance has exceeded" — the ordinary shape of an organisation-wide rollout that
+/// hits a guardrail. Writes the stack set's folder: describe-stack-set, describe-stack-set-operation,
+/// list-stack-set-operation-results and list-stack-instances.
+pub fn tolerance_shape(accounts: usize, fail_every: usize, out: &Path) -> io::Result<SynthStats> {
+    let mut stats = SynthStats::default();
+    let ss = "org-guardrails-baseline";
+    let dir = out.join(ss);
+    std::fs::create_dir_all(&dir)?;
+    let base = 1_741_583_520i64;
+    let op = "3c9f4d2e-1b7a-4e58-9c0d-2f6e8a1b3c5d";
+    let region = "us-east-1";
+    let bucket = Res {
+        logical: "AuditBucket",
+        rtype: "AWS::S3::Bucket",
+        props: "",
+    };
+    let mut results = Vec::with_capacity(accounts);
+    let mut instances = Vec::with_capacity(accounts);
+    for i in 0..accounts {
+        let acct = account(i);
+        let failed = i % fail_every.max(1) == 0;
+        let (status, reason) = if failed {
+            ("FAILED", composite(&bucket, &deny(&acct, region)))
+        } else {
+            (
+                "CANCELLED",
+                "Cancelled since failure tolerance has exceeded".to_owned(),
+            )
+        };
+        stats.failed_stacks += usize::from(failed);
+        results.push(json!({
+            "Account": acct, "Region": region, "Status": status, "StatusReason": reason,
+            "AccountGateResult": {"Status": "SKIPPED", "StatusReason": format!("Function not found: arn:aws:lambda:{region}:{acct}:function:AWSCloudFormationStackSetAccountGate")},
+            "OrganizationalUnitId": "ou-ab12-workload1",
+        }));
+        instances.push(json!({
+            "StackSetId": format!("{ss}:8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"), "Region": region, "Account": acct,
+            "Status": "OUTDATED", "StatusReason": reason,
+            "StackInstanceStatus": {"DetailedStatus": status}, "OrganizationalUnitId": "ou-ab12-workload1",
+            "LastOperationId": op, "DriftStatus": "NOT_CHECKED",
+        }));
+    }
+    write_json(
+        &dir.join("describe-stack-set-operation.json"),
+        &json!({"StackSetOperation": {
+            "OperationId": op, "StackSetId": format!("{ss}:8c0e8d5c-2f44-4c8b-9d1e-3c1a2b3c4d5e"), "Action": "CREATE",
+            "Status": "FAILED", "OperationPreferences": {"RegionConcurrencyType": "PARALLEL", "FailureToleranceCount": 0, "MaxConcurrentCount": 1},
+            "AdministrationRoleARN": format!("arn:aws:iam::{ADMIN}:role/aws-service-role/stacksets.cloudformation.amazonaws.com/AWSServiceRoleForCloudFormationStackSetsOrgAdmin"),
+            "ExecutionRoleName": "stacksets-exec-5e6f7a8b",
+            "CreationTimestamp": ts(base, 0), "EndTimestamp": ts(base, 3_600_000),
+            "StatusDetails": {"FailedStackInstancesCount": stats.failed_stacks},
+        }}),
+        &mut stats,
+    )?;
+    write_json(
+        &dir.join("list-stack-set-operation-results.json"),
+        &json!({ "Summaries": results }),
+        &mut stats,
+    )?;
+    write_json(
+        &dir.join("list-stack-instances.json"),
+        &json!({ "Summaries": instances }),
+        &mut stats,
+    )?;
+    stats.stacks = accounts;
+    Ok(stats)
+}
+
 /// Generate the evidence under `out` (created if missing).
 pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
     let mut rng = Rng(cfg.seed.max(1));

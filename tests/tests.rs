@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod invalid;
+mod linking;
 mod live_emulator;
 mod live_faults;
 mod reference;

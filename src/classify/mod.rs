@@ -8,7 +8,7 @@ pub mod rules;
 pub mod ruletest;
 pub mod unwrap;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -379,6 +379,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
 
     let mut classifier = Classifier::new(catalog);
     let mut failures = merge(drafts, &mut classifier);
+    assign_operations(&mut failures, evidence);
     let before = failures.len();
     failures.retain(|f| f.class.role != Role::Benign);
     let benign = before - failures.len();
@@ -412,6 +413,58 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
     (failures, benign)
 }
 
+/// A failure seen only in stack events does not say which StackSet operation deployed its stack (an event's own
+/// `OperationId` is the member stack's operation): take it from its stack instance — the operation its results
+/// and `LastOperationId` name — when that is one operation, or the one whose window holds the failure's time.
+fn assign_operations(failures: &mut [Failure], evidence: &Evidence) {
+    type Place = (String, String, String);
+    let mut ops: HashMap<Place, BTreeSet<String>> = HashMap::new();
+    let mut note = |ss: &Option<String>,
+                    acct: &Option<String>,
+                    region: &Option<String>,
+                    op: &Option<String>| {
+        if let (Some(ss), Some(a), Some(r), Some(op)) = (ss, acct, region, op) {
+            ops.entry((ss.clone(), a.clone(), r.clone()))
+                .or_default()
+                .insert(op.clone());
+        }
+    };
+    for f in failures.iter() {
+        note(&f.stack_set, &f.account, &f.region, &f.operation_id);
+    }
+    for i in &evidence.stack_instances {
+        note(
+            &i.stack_set,
+            &Some(i.account.clone()),
+            &Some(i.region.clone()),
+            &i.last_operation_id,
+        );
+    }
+    if ops.is_empty() {
+        return;
+    }
+    let windows = evidence.operation_windows();
+    for f in failures
+        .iter_mut()
+        .filter(|f| f.operation_id.is_none() && f.level != Level::Operation)
+    {
+        let (Some(ss), Some(a), Some(r)) = (&f.stack_set, &f.account, &f.region) else {
+            continue;
+        };
+        let Some(candidates) = ops.get(&(ss.clone(), a.clone(), r.clone())) else {
+            continue;
+        };
+        let within = |op: &str| match (windows.get(&(ss.as_str(), op)), f.timestamp) {
+            (Some(w), Some(t)) => w.contains(t),
+            _ => true,
+        };
+        let fitting: Vec<&String> = candidates.iter().filter(|op| within(op)).collect();
+        if let [op] = fitting[..] {
+            f.operation_id = Some(op.clone());
+        }
+    }
+}
+
 fn stack_name_of(stack_id: &str) -> Option<String> {
     let p = crate::evidence::arn_parts(stack_id)?;
     p.resource
@@ -425,7 +478,7 @@ fn stack_name_of(stack_id: &str) -> Option<String> {
 /// message (or one a prefix of the other: StackSet status reasons are sometimes cut short).
 fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<Failure> {
     let mut out: Vec<Failure> = Vec::new();
-    // (stack set, account, region, logical id) -> indexes into `out`
+    // (stack set, account, region, logical id, operation of an operation-level failure) -> indexes into `out`
     let mut groups: HashMap<MergeKey, Vec<usize>> = HashMap::new();
     for d in drafts {
         let (envelope, message, class) =
@@ -436,6 +489,10 @@ fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<Failure> {
             d.account.clone(),
             d.region.clone(),
             logical_id.clone(),
+            // Two operations of one stack set are two failures, even when neither says why.
+            d.operation_id
+                .clone()
+                .filter(|_| d.level == Level::Operation),
         );
         let slot = groups.entry(key).or_default();
         let same = slot
@@ -482,8 +539,9 @@ fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<Failure> {
     out
 }
 
-/// Stack set, account, region, logical id.
+/// Stack set, account, region, logical id, and the operation id of an operation-level failure.
 type MergeKey = (
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,

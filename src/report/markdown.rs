@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::model::{FailureOut, RootCauseOut};
+use super::model::{Children, FailureOut, RootCauseOut};
 use super::{mermaid, sanitize, Report, Reporter};
 
 pub struct Markdown;
@@ -57,8 +57,9 @@ impl Reporter for Markdown {
         for w in r.warnings.iter().chain(&r.coverage).chain(&r.notes) {
             writeln!(out, "\n> **Note:** {}", esc(w))?;
         }
+        let children = r.children();
         for rc in &r.root_causes {
-            root_cause(out, r, rc)?;
+            root_cause(out, &children, rc)?;
         }
         if !r.failures.is_empty() {
             writeln!(out, "\n## Evidence\n")?;
@@ -98,7 +99,7 @@ fn resource(f: &FailureOut) -> String {
     }
 }
 
-fn root_cause(out: &mut dyn Write, r: &Report, rc: &RootCauseOut) -> io::Result<()> {
+fn root_cause(out: &mut dyn Write, children: &Children<'_>, rc: &RootCauseOut) -> io::Result<()> {
     writeln!(
         out,
         "\n## Root cause {}: {}\n",
@@ -138,7 +139,7 @@ fn root_cause(out: &mut dyn Write, r: &Report, rc: &RootCauseOut) -> io::Result<
             "This failure explains {} other failure(s):\n",
             rc.explains.len()
         )?;
-        chain(out, r, &rc.failure, 0)?;
+        chain(out, children, &rc.failure, 0)?;
     }
     writeln!(out, "\n### Fix\n")?;
     writeln!(out, "{}\n", esc(&rc.remediation.summary))?;
@@ -203,15 +204,11 @@ fn longest_backtick_run(s: &str) -> usize {
 
 const MAX_DEPTH: usize = 12;
 
-fn chain(out: &mut dyn Write, r: &Report, id: &str, depth: usize) -> io::Result<()> {
+fn chain(out: &mut dyn Write, children: &Children<'_>, id: &str, depth: usize) -> io::Result<()> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
-    let mut kids: Vec<&FailureOut> = r
-        .failures
-        .iter()
-        .filter(|f| f.caused_by.as_deref() == Some(id))
-        .collect();
+    let mut kids: Vec<&FailureOut> = children.get(id).cloned().unwrap_or_default();
     kids.sort_by_key(|f| f.level_rank());
     for f in kids {
         let link = f.link.as_ref().map(|l| l.kind.as_str());
@@ -228,7 +225,7 @@ fn chain(out: &mut dyn Write, r: &Report, id: &str, depth: usize) -> io::Result<
             esc(&f.message),
             link.unwrap_or_default()
         )?;
-        chain(out, r, &f.id, depth + 1)?;
+        chain(out, children, &f.id, depth + 1)?;
     }
     Ok(())
 }

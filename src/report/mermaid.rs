@@ -49,13 +49,16 @@ pub fn flowchart(r: &Report) -> String {
     let shown: Vec<&FailureOut> = if r.failures.len() <= MAX_NODES {
         r.failures.iter().collect()
     } else {
+        let roots: std::collections::BTreeSet<&str> = r
+            .failures
+            .iter()
+            .filter(|f| f.role == "root")
+            .map(|f| f.id.as_str())
+            .collect();
         r.failures
             .iter()
             .filter(|f| {
-                f.role == "root"
-                    || r.failures
-                        .iter()
-                        .any(|p| Some(&p.id) == f.caused_by.as_ref() && p.role == "root")
+                f.role == "root" || f.caused_by.as_deref().is_some_and(|c| roots.contains(c))
             })
             .take(MAX_NODES)
             .collect()

@@ -179,15 +179,7 @@ impl Report {
             .map(|(n, r)| (r.failure, format!("R{}", n + 1)))
             .collect();
 
-        let root_of = |mut i: usize| -> Option<String> {
-            for _ in 0..=d.failures.len() {
-                if let Some(id) = root_ids.get(&i) {
-                    return Some(id.clone());
-                }
-                i = d.caused_by[i].as_ref()?.0;
-            }
-            None
-        };
+        let root_of = |i: usize| -> Option<String> { root_ids.get(&d.root_of[i]?).cloned() };
 
         let failures: Vec<FailureOut> = d
             .failures
@@ -288,6 +280,22 @@ impl Report {
             coverage: d.coverage.clone(),
             notes: d.notes.clone(),
         }
+    }
+}
+
+/// Each failure's direct consequences (by the failure's id), in failure order.
+pub type Children<'r> = BTreeMap<&'r str, Vec<&'r FailureOut>>;
+
+impl Report {
+    /// Each failure's direct consequences, indexed once, so walking the chains is linear.
+    pub fn children(&self) -> Children<'_> {
+        let mut children: Children<'_> = BTreeMap::new();
+        for f in &self.failures {
+            if let Some(c) = &f.caused_by {
+                children.entry(c.as_str()).or_default().push(f);
+            }
+        }
+        children
     }
 }
 

@@ -111,12 +111,7 @@ impl Reporter for Table {
         }
         let by_id: BTreeMap<&str, &FailureOut> =
             r.failures.iter().map(|f| (f.id.as_str(), f)).collect();
-        let mut children: BTreeMap<&str, Vec<&FailureOut>> = BTreeMap::new();
-        for f in &r.failures {
-            if let Some(c) = &f.caused_by {
-                children.entry(c.as_str()).or_default().push(f);
-            }
-        }
+        let children = r.children();
         // Identical independent failures across accounts (same rule, stack set, resource, message) read as one.
         let groups = group_by(r.root_causes.iter(), |rc| {
             (

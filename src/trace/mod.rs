@@ -6,7 +6,7 @@
 
 pub mod remediation;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -21,7 +21,7 @@ pub struct RootCause {
     /// Index into `Diagnosis::failures`.
     pub failure: usize,
     pub confidence: f32,
-    /// Failures this root cause explains, transitively (indexes, ascending).
+    /// Failures this root cause explains: those whose chain of causes ends at it (indexes, ascending).
     pub explains: Vec<usize>,
     pub explanation: Option<String>,
     pub remediation: Remediation,
@@ -32,6 +32,8 @@ pub struct Diagnosis {
     pub failures: Vec<Failure>,
     /// Per failure: the failure that explains it and how (None for root causes).
     pub caused_by: Vec<Option<(usize, Link)>>,
+    /// Per failure: the root cause its chain of causes ends at (itself for a root cause).
+    pub root_of: Vec<Option<usize>>,
     pub root_causes: Vec<RootCause>,
     /// Every link of the graph (consequence, cause, link), for diagrams.
     pub links: Vec<(usize, usize, Link)>,
@@ -57,77 +59,29 @@ pub fn trace(
     catalog: &Catalog,
 ) -> Diagnosis {
     let n = failures.len();
-    let mut roots: Vec<usize> = Vec::new();
-    let mut in_component: Vec<Option<usize>> = vec![None; n];
-    for comp in graph.components() {
-        let members: BTreeSet<usize> = comp.iter().copied().collect();
-        let leaves_component = comp
-            .iter()
-            .any(|&i| graph.causes_of(i).iter().any(|(j, _)| !members.contains(j)));
-        if leaves_component {
-            continue;
-        }
-        // A component nothing outside explains: its representative is a root cause. For a cycle, prefer a
-        // failure whose rule calls it a cause, then the earliest.
-        let rep = comp
-            .iter()
-            .copied()
-            .min_by_key(|&i| {
-                (
-                    failures[i].class.role != Role::Root,
-                    failures[i].timestamp.is_none(),
-                    failures[i].timestamp,
-                    i,
-                )
-            })
-            .unwrap_or(comp[0]);
-        for &i in &comp {
-            in_component[i] = Some(rep);
-        }
-        roots.push(rep);
-    }
-
-    let mut caused_by: Vec<Option<(usize, Link)>> = vec![None; n];
-    let root_set: std::collections::HashSet<usize> = roots.iter().copied().collect();
-    for i in 0..n {
-        if root_set.contains(&i) {
-            continue;
-        }
-        let causes = graph.causes_of(i);
-        let rep = in_component[i];
-        let best = causes
-            .iter()
-            .filter(|(j, _)| rep.is_none() || in_component[*j] == rep)
-            .max_by(|(ja, la), (jb, lb)| {
-                la.confidence
-                    .total_cmp(&lb.confidence)
-                    .then_with(|| {
-                        (failures[*ja].class.role == Role::Root)
-                            .cmp(&(failures[*jb].class.role == Role::Root))
-                    })
-                    .then_with(|| jb.cmp(ja))
-            });
-        caused_by[i] = best.map(|(j, l)| (*j, (*l).clone()));
-    }
-
-    let mut root_causes: Vec<RootCause> = roots
+    let caused_by: Vec<Option<(usize, Link)>> = (0..n)
+        .map(|i| graph.cause_of(i).map(|(j, l)| (j, l.clone())))
+        .collect();
+    let root_of: Vec<Option<usize>> = (0..n).map(|i| graph.root_of(i)).collect();
+    let policies = remediation::EvidencePolicies::new(evidence);
+    let mut root_causes: Vec<RootCause> = graph
+        .root_causes()
         .iter()
         .map(|&r| {
-            let explains = reachable_from(graph, r);
             let f = &failures[r];
             let rule = f.class.rule.as_deref().and_then(|id| catalog.get(id));
             let fields = template_fields(f);
-            let confidence = match (rule.map(|r| r.role), f.class.role) {
-                (Some(Role::Root), _) => 0.9,
-                (Some(_), _) => 0.5,
-                (None, _) => 0.3,
+            let confidence = match rule.map(|r| r.role) {
+                Some(Role::Root) => 0.9,
+                Some(_) => 0.5,
+                None => 0.3,
             };
             RootCause {
                 failure: r,
                 confidence,
-                explains,
+                explains: graph.explains(r).to_vec(),
                 explanation: rule.map(|r| rules::render(&r.explanation, &fields)),
-                remediation: remediation::build(f, rule, &fields, evidence, &catalog.topologies),
+                remediation: remediation::build(f, rule, &fields, &policies, &catalog.topologies),
             }
         })
         .collect();
@@ -147,26 +101,13 @@ pub fn trace(
     Diagnosis {
         failures,
         caused_by,
+        root_of,
         root_causes,
         links,
         warnings: Vec::new(),
         coverage: Vec::new(),
         notes: Vec::new(),
     }
-}
-
-/// Every failure from which `root` can be reached (the failures it explains), ascending.
-fn reachable_from(graph: &DeploymentGraph, root: usize) -> Vec<usize> {
-    let mut seen = BTreeSet::new();
-    let mut queue = VecDeque::from([root]);
-    while let Some(i) = queue.pop_front() {
-        for (j, _) in graph.consequences_of(i) {
-            if j != root && seen.insert(j) {
-                queue.push_back(j);
-            }
-        }
-    }
-    seen.into_iter().collect()
 }
 
 /// The values a rule's templates may use: its captures and the failure's context.
