@@ -8,6 +8,8 @@ pub mod aws;
 pub mod cli_shapes;
 pub mod live;
 pub mod offline;
+pub mod read;
 pub mod text;
 
-pub use offline::{load_paths, Loaded};
+pub use offline::{load_paths, load_paths_with, Loaded};
+pub use read::ReadLimits;

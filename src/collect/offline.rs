@@ -6,10 +6,10 @@
 //! `describe-stack-events` file would hide evidence.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::cli_shapes::{CliDocument, SummaryKind};
+use super::read::{read_path, read_stdin, special_kind, ReadLimits};
 use super::text::decode;
 use crate::error::{Error, Location};
 use crate::evidence::*;
@@ -39,20 +39,20 @@ struct Input {
     strict: bool,
 }
 
+/// [`load_paths_with`] the default limits.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
+    load_paths_with(paths, &ReadLimits::default())
+}
+
 /// Load every path: a file, a folder (recursively, in name order) or `-` for stdin. Files are parsed in
 /// parallel and merged in input order, so the result does not depend on scheduling.
-pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
+pub fn load_paths_with(paths: &[PathBuf], limits: &ReadLimits) -> Result<Loaded, Error> {
     use rayon::prelude::*;
     let mut inputs = Vec::new();
+    let mut skipped = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+            let bytes = read_stdin(limits)?;
             inputs.push(Input {
                 name: "<stdin>".into(),
                 folder: None,
@@ -67,7 +67,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
             source,
         })?;
         if meta.is_dir() {
-            list_dir(path, &mut inputs)?;
+            list_dir(path, &mut inputs, &mut skipped)?;
         } else {
             inputs.push(Input {
                 name: display(path),
@@ -78,9 +78,14 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
             });
         }
     }
-    let parts: Vec<Result<(Loaded, Pending), Error>> =
-        inputs.into_par_iter().map(load_input).collect();
-    let mut loaded = Loaded::default();
+    let parts: Vec<Result<(Loaded, Pending), Error>> = inputs
+        .into_par_iter()
+        .map(|i| load_input(i, limits))
+        .collect();
+    let mut loaded = Loaded {
+        warnings: skipped,
+        ..Loaded::default()
+    };
     let mut pending = Pending::default();
     for part in parts {
         let (l, p) = part?;
@@ -95,15 +100,12 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
     Ok(loaded)
 }
 
-fn load_input(input: Input) -> Result<(Loaded, Pending), Error> {
+fn load_input(input: Input, limits: &ReadLimits) -> Result<(Loaded, Pending), Error> {
     let mut loaded = Loaded::default();
     let mut pending = Pending::default();
     let bytes = match (input.stdin, &input.path) {
         (Some(b), _) => b,
-        (None, Some(p)) => std::fs::read(p).map_err(|source| Error::Io {
-            path: p.clone(),
-            source,
-        })?,
+        (None, Some(p)) => read_path(p, limits)?,
         (None, None) => Vec::new(),
     };
     match load_bytes(&input.name, input.folder, &bytes, &mut loaded, &mut pending) {
@@ -121,13 +123,23 @@ fn load_input(input: Input) -> Result<(Loaded, Pending), Error> {
     Ok((loaded, pending))
 }
 
-fn list_dir(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), Error> {
+fn list_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<String>) -> Result<(), Error> {
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .follow_links(true);
     for entry in walker {
         let entry = entry.map_err(|e| Error::from_walk(e, dir))?;
-        if !entry.file_type().is_file() {
+        let t = entry.file_type();
+        if t.is_dir() {
+            continue;
+        }
+        if !t.is_file() {
+            // A FIFO inside a folder would block the run; a socket or device is no saved output.
+            skipped.push(format!(
+                "skipped {}: {}, not a regular file",
+                entry.path().display(),
+                special_kind(t)
+            ));
             continue;
         }
         let path = entry.path();
