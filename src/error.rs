@@ -47,6 +47,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{location}: not text: {reason}")]
     Encoding { location: Location, reason: String },
     #[error("{location}: malformed JSON: {reason}")]

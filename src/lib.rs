@@ -15,6 +15,7 @@ pub mod collect;
 pub mod error;
 pub mod evidence;
 pub mod graph;
+pub mod output;
 pub mod redact;
 pub mod report;
 pub mod scp;

@@ -71,6 +71,9 @@ struct DiagnoseArgs {
     /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
+    /// The largest input read (per file, or stdin): bytes, or with K, M, G.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = collect::read::parse_size)]
+    max_input_size: u64,
     #[command(flatten)]
     live: LiveArgs,
 }
@@ -297,18 +300,28 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     if args.live.wanted() && !args.paths.is_empty() {
         return Err(usage("give PATHs to diagnose saved evidence, or --stack-set/--quick-setup to collect it, not both"));
     }
+    if args.save.as_deref() == Some(std::path::Path::new("-")) {
+        return Err(usage(
+            "--save - would mix the evidence bundle with the report on standard output: give a file, or use \
+             `stackset-doctor collect -o -` for the bundle alone",
+        ));
+    }
     if !args.live.wanted() && args.paths.is_empty() {
         return Err(usage(
             "nothing to diagnose: give PATHs (files, folders, - for stdin), or --stack-set NAME / --quick-setup to collect from AWS",
         ));
     }
+    let limits = collect::ReadLimits {
+        max_bytes: args.max_input_size,
+        ..collect::ReadLimits::default()
+    };
     let (mut evidence, warnings, stats) = if args.live.wanted() {
         let collected = collect_live(&args.live)?;
         // `--scp FILE` adds policies to what was collected.
         let mut ev = collected.evidence;
         let mut warnings = Vec::new();
         if !args.scp.is_empty() {
-            let loaded = collect::load_paths(&args.scp)?;
+            let loaded = collect::load_paths_with(&args.scp, &limits)?;
             warnings = loaded.warnings;
             ev.extend(loaded.evidence);
         }
@@ -316,7 +329,7 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     } else {
         let mut paths = args.paths.clone();
         paths.extend(args.scp.iter().cloned());
-        let loaded = collect::load_paths(&paths)?;
+        let loaded = collect::load_paths_with(&paths, &limits)?;
         if loaded.files_read == 0 {
             for w in &loaded.warnings {
                 eprintln!("stackset-doctor: warning: {}", for_stderr(w));
@@ -352,7 +365,12 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
         eprintln!("stackset-doctor: warning: {}", for_stderr(w));
     }
     if let Some(path) = &args.save {
-        save_bundle(path, &evidence, stats)?;
+        save_bundle(
+            &stackset_doctor::output::Target::File(path.clone()),
+            &evidence,
+            stats,
+            out,
+        )?;
     }
     let mut d = stackset_doctor::diagnose(&evidence, &catalog);
     d.warnings = warnings;
@@ -379,13 +397,9 @@ fn collect_cmd(args: CollectArgs, out: &mut dyn Write) -> Result<i32, Failure> {
         let mut r = redact(&mut evidence);
         stats.caller_account = r.text(&stats.caller_account);
     }
-    if args.output.as_os_str() == "-" {
-        let json = serde_json::to_vec_pretty(&bundle_of(&evidence, Some(stats.clone())))
-            .map_err(io::Error::other)?;
-        out.write_all(&json)?;
-        out.write_all(b"\n")?;
-    } else {
-        save_bundle(&args.output, &evidence, Some(stats))?;
+    let target = stackset_doctor::output::Target::of(&args.output);
+    save_bundle(&target, &evidence, Some(stats), out)?;
+    if target != stackset_doctor::output::Target::Stdout {
         eprintln!("stackset-doctor: wrote {}", args.output.display());
     }
     Ok(exit::OK)
@@ -466,30 +480,15 @@ fn bundle_of(
 }
 
 fn save_bundle(
-    path: &std::path::Path,
+    target: &stackset_doctor::output::Target,
     evidence: &stackset_doctor::evidence::Evidence,
     stats: Option<stackset_doctor::evidence::CollectionStats>,
+    out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let bundle = bundle_of(evidence, stats);
-    let json = serde_json::to_vec_pretty(&bundle).map_err(io::Error::other)?;
-    // Write a uniquely named temp file next to the target, flush it to disk, then rename: an interrupted run
-    // never leaves a half-written bundle, two runs never share a temp file, and a failed write removes its own.
-    let io_err = |source: io::Error| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stackset-doctor-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err)?;
-    tmp.write_all(&json).map_err(io_err)?;
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(path).map_err(|e| io_err(e.error))?;
+    let mut json = Vec::new();
+    report::json::write(&mut json, &bundle_of(evidence, stats), true)?;
+    json.push(b'\n');
+    stackset_doctor::output::write(target, &json, out)?;
     Ok(())
 }
 
@@ -535,11 +534,8 @@ fn explain(args: ExplainArgs, out: &mut dyn Write) -> Result<i32, Failure> {
                         Vec::new()
                     },
                 });
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&v).map_err(io::Error::other)?
-                )?;
+                report::json::write(&mut *out, &v, false)?;
+                writeln!(out)?;
             }
             TextOrJson::Text => explain_text(&catalog, &u, &c, out)?,
         }
@@ -620,11 +616,8 @@ fn rules_list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io:
                     })
                 })
                 .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&v).map_err(io::Error::other)?
-            )
+            report::json::write(&mut *out, &v, true)?;
+            writeln!(out)
         }
         TextOrJson::Text => {
             let w = catalog.rules.iter().map(|r| r.id.len()).max().unwrap_or(10);

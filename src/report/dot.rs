@@ -6,9 +6,9 @@ use super::{sanitize, Report, Reporter};
 
 pub struct Dot;
 
-fn quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
+/// Text inside a quoted dot string: quotes and backslashes escaped (so `C:\new` stays text, not a line break).
+fn escape(s: &str) -> String {
+    let mut q = String::with_capacity(s.len());
     for c in sanitize(s).chars() {
         match c {
             '"' => q.push_str("\\\""),
@@ -16,8 +16,17 @@ fn quote(s: &str) -> String {
             c => q.push(c),
         }
     }
-    q.push('"');
     q
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", escape(s))
+}
+
+/// A label of several lines: each escaped, joined by dot's own line break.
+fn label(lines: &[String]) -> String {
+    let parts: Vec<String> = lines.iter().map(|l| escape(l)).collect();
+    format!("\"{}\"", parts.join("\\n"))
 }
 
 impl Reporter for Dot {
@@ -29,17 +38,16 @@ impl Reporter for Dot {
             "    node [shape=box, fontname=\"Helvetica\", fontsize=10];"
         )?;
         for f in &r.failures {
-            let text = format!(
-                "{} {}\\n{}\\n{} · {} · {}",
-                f.id,
-                f.what(),
-                f.category,
-                f.stack_set.as_deref().unwrap_or("-"),
-                f.account.as_deref().unwrap_or("-"),
-                f.region.as_deref().unwrap_or("-")
-            );
-            // `\n` in a dot label is a line break; keep ours and escape the rest.
-            let label = quote(&text).replace("\\\\n", "\\n");
+            let label = label(&[
+                format!("{} {}", f.id, f.what()),
+                f.category.clone(),
+                format!(
+                    "{} · {} · {}",
+                    f.stack_set.as_deref().unwrap_or("-"),
+                    f.account.as_deref().unwrap_or("-"),
+                    f.region.as_deref().unwrap_or("-")
+                ),
+            ]);
             let style = if f.role == "root" {
                 ", style=filled, fillcolor=\"#fde2e1\", color=\"#c0392b\""
             } else {
@@ -58,5 +66,17 @@ impl Reporter for Dot {
             )?;
         }
         writeln!(out, "}}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A literal backslash-n in the input (`C:\new`) is text, not a line break.
+    #[test]
+    fn backslash_n_in_input_stays_text() {
+        assert_eq!(
+            super::label(&["C:\\new".into(), "b\"c".into()]),
+            "\"C:\\\\new\\nb\\\"c\""
+        );
     }
 }
