@@ -16,6 +16,17 @@ fn literal(c: char) -> char {
 /// Match `text` against `pattern`; `*` matches any run (including `/` and `:`), `?` exactly one character.
 /// Two pointers with backtracking to the last star only, so the cost stays linear-ish whatever the pattern.
 pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    // Nearly every pattern and text is ASCII: compare bytes, without allocating.
+    if pattern.is_ascii() && text.is_ascii() {
+        let eq = |a: u8, b: u8| {
+            if ignore_case {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a == b
+            }
+        };
+        return walk(pattern.as_bytes(), text.as_bytes(), b'*', b'?', eq);
+    }
     let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
         (
             pattern.to_lowercase().chars().collect(),
@@ -24,13 +35,25 @@ pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
     } else {
         (pattern.chars().collect(), text.chars().collect())
     };
+    walk(&p, &t, '*', '?', |a, b| literal(a) == b)
+}
+
+/// The two-pointer match over any symbols: `star` any run, `one` one symbol, `eq` compares a pattern symbol
+/// with a text symbol.
+fn walk<T: Copy + PartialEq>(
+    p: &[T],
+    t: &[T],
+    star_sym: T,
+    one: T,
+    eq: impl Fn(T, T) -> bool,
+) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && literal(p[pi]) == t[ti])) {
+        if pi < p.len() && (p[pi] == one || (p[pi] != star_sym && eq(p[pi], t[ti]))) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == star_sym {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -41,7 +64,7 @@ pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == star_sym)
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! `stackset-doctor scp check|fix`: arguments and runners. Exit codes: check 0 allowed, 3 denied, 1 bad input
 //! or cannot evaluate; fix 0 proven patch printed (or nothing to fix), 3 no provable patch, 1 bad input.
 
-use std::io::{Read, Write};
+use std::io::Write;
+
+use crate::collect::read;
 use std::path::{Path, PathBuf};
 
 use super::arn::is_account_id;
@@ -99,14 +101,12 @@ fn prepare(a: &RequestArgs) -> Result<(super::OrgPath, Request), ScpError> {
                 return Err(invalid("-", "stdin can be read only once".into()));
             }
             stdin_used = true;
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(io_err("<stdin>"))?;
-            s
+            let bytes = read::read_stdin(&read::ReadLimits::default())?;
+            crate::collect::text::decode("<stdin>", &bytes)?
         } else {
-            let bytes = std::fs::read(p).map_err(io_err(&label))?;
-            String::from_utf8(bytes).map_err(|_| invalid(&label, "not UTF-8 text".into()))?
+            let bytes = read::read_path(p, &read::ReadLimits::default())?;
+            // The same decoding as every other input: UTF-8 with or without a BOM, UTF-16.
+            crate::collect::text::decode(&label, &bytes)?
         };
         files.push((
             if label == "-" {
@@ -140,6 +140,17 @@ fn prepare(a: &RequestArgs) -> Result<(super::OrgPath, Request), ScpError> {
             format!("{:?} is not service:Action", a.action),
         ));
     }
+    let view = super::principal_arn_from_message(&a.principal);
+    if view.kind == super::PrincipalKind::Unknown || !is_account_id(&view.account) {
+        return Err(invalid(
+            "--principal",
+            format!(
+                "{:?} is not a principal ARN: give the IAM ARN (arn:aws:iam::111122223333:role/Name) or the STS \
+                 session ARN from the error message (arn:aws:sts::111122223333:assumed-role/Name/session)",
+                a.principal
+            ),
+        ));
+    }
     let mut req = Request::new(&a.principal, &a.action);
     if let Some(r) = &a.resource {
         req = req.with_resource(r);
@@ -166,8 +177,9 @@ fn prepare(a: &RequestArgs) -> Result<(super::OrgPath, Request), ScpError> {
 }
 
 fn json(out: &mut dyn Write, v: &impl serde::Serialize) -> Result<(), ScpError> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| invalid("<output>", e.to_string()))?;
-    writeln!(out, "{text}").map_err(io_err("<output>"))
+    crate::report::json::write(&mut *out, v, true)
+        .and_then(|_| writeln!(out))
+        .map_err(io_err("<output>"))
 }
 
 pub fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<i32, ScpError> {
@@ -200,6 +212,14 @@ fn write_targets(base: &Path, n: usize) -> Vec<PathBuf> {
 }
 
 pub fn run_fix(args: FixArgs, out: &mut dyn Write) -> Result<i32, ScpError> {
+    if args.write.as_deref() == Some(Path::new("-")) {
+        return Err(invalid(
+            "--write",
+            "- would mix the patched document with the fix on standard output: give a file (the fix prints the \
+             whole patched document too)"
+                .into(),
+        ));
+    }
     let (path, req) = prepare(&args.request)?;
     let format = args.request.format;
     let mut f = match fix(&path, &req) {
@@ -230,8 +250,7 @@ pub fn run_fix(args: FixArgs, out: &mut dyn Write) -> Result<i32, ScpError> {
     if let Some(base) = &args.write {
         let targets = write_targets(base, f.patches.len());
         for (p, target) in f.patches.iter_mut().zip(targets) {
-            std::fs::write(&target, &p.patched_text)
-                .map_err(io_err(&target.display().to_string()))?;
+            crate::output::write_file(&target, p.patched_text.as_bytes())?;
             let shown = target.display().to_string();
             if let Some(cmd) = &mut p.apply_command {
                 *cmd = cmd.replace("PATCHED.json", &shown);
@@ -248,7 +267,12 @@ pub fn run_fix(args: FixArgs, out: &mut dyn Write) -> Result<i32, ScpError> {
         }
         OutputFormat::Json => json(out, &f)?,
     }
-    Ok(0)
+    // Proven, but too large for AWS to store: there is no patch to apply as it stands.
+    Ok(if f.patches.iter().all(|p| p.size.fits) {
+        0
+    } else {
+        3
+    })
 }
 
 #[cfg(test)]

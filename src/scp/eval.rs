@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::arn::{self, glob, resource_like};
 use super::condition::{self, substitute, ConditionResult, Tri};
-use super::policy::{statement_label, statements, OrgPath, Policy, PolicyKind};
+use super::policy::{statement_labels, statements, OrgPath, Policy, PolicyKind};
 use super::request::Request;
 
 /// Services whose resources RCPs restrict (IAM-SEMANTICS.md "SCP and RCP evaluation").
@@ -257,47 +257,13 @@ fn resource_part(stmt: &Value, req: &Request, variables: bool) -> (Tri, String) 
     }
 }
 
-/// `Principal` of an RCP statement: `"*"` or `{"AWS": ...}` (Orgs guide, "RCP syntax").
-fn principal_part(stmt: &Value, req: &Request) -> Option<(Tri, String)> {
-    if stmt.get("NotPrincipal").is_some() {
-        return Some((Tri::Unknown, "cannot evaluate: NotPrincipal".into()));
-    }
-    let p = stmt.get("Principal")?;
-    let who = &req.principal_arn;
-    let acct = req.principal_account().unwrap_or_default();
-    Some(match p {
+/// `Principal` of an RCP statement: always `"*"`, which loading checks (docs/scp-semantics.md#rcp-evaluation);
+/// anything else cannot be evaluated.
+fn principal_part(stmt: &Value) -> Option<(Tri, String)> {
+    Some(match stmt.get("Principal")? {
         Value::String(s) if s == "*" => (Tri::Yes, "Principal *".into()),
-        Value::Object(o) => {
-            let mut seen = Vec::new();
-            for (k, v) in o {
-                let vals = strings(v);
-                if k == "AWS" {
-                    for x in &vals {
-                        let hit = *x == "*"
-                            || *x == who.as_str()
-                            || (!acct.is_empty()
-                                && (*x == acct
-                                    || *x == format!("arn:{}:iam::{acct}:root", partition(who))));
-                        if hit {
-                            return Some((Tri::Yes, format!("Principal AWS {x} matches {who}")));
-                        }
-                    }
-                }
-                seen.push(format!("{k}: [{}]", vals.join(", ")));
-            }
-            (
-                Tri::No,
-                format!("Principal {{{}}} does not match {who}", seen.join("; ")),
-            )
-        }
         other => (Tri::Unknown, format!("cannot evaluate: Principal {other}")),
     })
-}
-
-fn partition(arn: &str) -> String {
-    arn::parts(arn)
-        .map(|p| p.partition)
-        .unwrap_or_else(|| "aws".into())
 }
 
 /// Evaluate one statement: (applies, reasons, conditions).
@@ -316,7 +282,7 @@ pub(crate) fn statement(
         applies = applies.and(r);
     }
     if applies != Tri::No {
-        if let Some((p, why)) = principal_part(stmt, req) {
+        if let Some((p, why)) = principal_part(stmt) {
             reasons.push(why);
             applies = applies.and(p);
         }
@@ -345,6 +311,31 @@ fn is_service_linked(principal_arn: &str) -> bool {
 
 /// Evaluate `req` against every SCP and RCP on the path.
 pub fn evaluate(path: &OrgPath, req: &Request) -> Evaluation {
+    evaluate_with(path, req, true)
+}
+
+/// What decides the verdict only: statements whose Action cannot cover the request are skipped without a word,
+/// which is most of a large path (a fix's proof asks for dozens of verdicts). `statements` and `denied_by` hold
+/// the statements that could cover the action.
+pub(crate) fn evaluate_brief(path: &OrgPath, req: &Request) -> Evaluation {
+    evaluate_with(path, req, false)
+}
+
+pub(crate) fn verdict(path: &OrgPath, req: &Request) -> Verdict {
+    evaluate_brief(path, req).verdict
+}
+
+/// Whether a statement's Action or NotAction certainly does not cover `action`.
+fn action_excludes(stmt: &Value, action: &str) -> bool {
+    match (stmt.get("Action"), stmt.get("NotAction")) {
+        (Some(a), _) => !strings(a).iter().any(|p| action_matches(p, action)),
+        (None, Some(na)) => strings(na).iter().any(|p| action_matches(p, action)),
+        (None, None) => false,
+    }
+}
+
+/// `record`: every statement with its reasons (for `scp check`), or only what decides the verdict.
+fn evaluate_with(path: &OrgPath, req: &Request, record: bool) -> Evaluation {
     let mut notes = Vec::new();
     if path.assumed_full_access {
         notes.push(
@@ -367,6 +358,9 @@ pub fn evaluate(path: &OrgPath, req: &Request) -> Evaluation {
             "{name} looks like a service-linked role, which SCPs and RCPs do not restrict; its real ARN \
              (`aws iam get-role --role-name {name}`) would be under role/aws-service-role/"
         ));
+    }
+    for p in path.levels.iter().flat_map(|l| &l.policies) {
+        notes.extend(p.notes.iter().map(|n| format!("{}: {n}", p.display())));
     }
     let mut ev = Evaluation {
         request: req.clone(),
@@ -443,8 +437,13 @@ pub fn evaluate(path: &OrgPath, req: &Request) -> Evaluation {
             }
             let variables =
                 policy.document.get("Version").and_then(Value::as_str) == Some("2012-10-17");
+            let stmts = statements(&policy.document);
+            if !record && stmts.iter().all(|st| action_excludes(st, &req.action)) {
+                continue;
+            }
             let pref = PolicyRef::new(li, &level.name, pi, policy);
-            for (si, stmt) in statements(&policy.document).into_iter().enumerate() {
+            let labels = statement_labels(&policy.document);
+            for (si, stmt) in stmts.into_iter().enumerate() {
                 let effect = stmt
                     .get("Effect")
                     .and_then(Value::as_str)
@@ -454,14 +453,13 @@ pub fn evaluate(path: &OrgPath, req: &Request) -> Evaluation {
                     // Only RCPFullAWSAccess allows, and it is always attached: other RCP Allows change nothing.
                     continue;
                 }
+                if !record && action_excludes(stmt, &req.action) {
+                    continue;
+                }
                 let (applies, reasons, conditions) = statement(stmt, req, variables);
                 if effect == "Allow" {
                     if applies == Tri::Yes {
-                        allowed_by.push(format!(
-                            "{} statement {}",
-                            policy.display(),
-                            statement_label(stmt, si)
-                        ));
+                        allowed_by.push(format!("{} statement {}", policy.display(), labels[si]));
                     }
                     allow = match (allow, applies) {
                         (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
@@ -471,7 +469,7 @@ pub fn evaluate(path: &OrgPath, req: &Request) -> Evaluation {
                 }
                 ev.statements.push(StatementResult {
                     policy: pref.clone(),
-                    statement: statement_label(stmt, si),
+                    statement: labels[si].clone(),
                     statement_index: si,
                     effect,
                     applies,
@@ -480,10 +478,16 @@ pub fn evaluate(path: &OrgPath, req: &Request) -> Evaluation {
                 });
             }
         }
+        let scp_allow = if scp_applies { allow } else { Tri::Yes };
         ev.levels.push(LevelResult {
             index: li,
-            name: level.name.clone(),
-            scp_allow: if scp_applies { allow } else { Tri::Yes },
+            // Brief: only a level that may deny implicitly needs its name.
+            name: if record || scp_allow != Tri::Yes {
+                level.name.clone()
+            } else {
+                String::new()
+            },
+            scp_allow,
             allowed_by,
         });
     }
@@ -598,7 +602,7 @@ mod tests {
         assert_eq!(ev.verdict.exit_code(), 1);
         let p = path(&[
             unknown,
-            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*"}]}"#,
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#,
         ]);
         assert!(matches!(
             evaluate(

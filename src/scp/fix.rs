@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::arn::{self, is_account_id};
 use super::diff::unified;
-use super::eval::{evaluate, PolicyRef, Verdict};
+use super::eval::{evaluate_brief, verdict, PolicyRef, Verdict};
 use super::json::OJson;
-use super::policy::{statement_label, statements, OrgPath};
+use super::policy::{statement_labels, statements, OrgPath};
 use super::request::Request;
 use super::ScpError;
 
@@ -41,11 +41,29 @@ pub struct PolicyPatch {
     pub policy: PolicyRef,
     pub changes: Vec<StatementChange>,
     pub patched_document: Value,
-    /// The patched document as text, in the policy's own key order (what `--write` writes).
+    /// The patched document as text, in the policy's own key order (what `--write` writes): indented, or compact
+    /// when only that fits AWS's size limit.
     pub patched_text: String,
+    /// The size of `patched_text` as AWS counts it, against the limit.
+    pub size: PolicySize,
     pub diff: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_command: Option<String>,
+}
+
+/// AWS's size limit of an SCP or RCP document: 5,120 characters, white space included when saved through the CLI
+/// or an API (docs/scp-semantics.md#policy-documents). Counted in UTF-8 bytes, which is never fewer than
+/// characters, so a patch that fits by this count fits by either reading of the limit.
+pub const POLICY_SIZE_LIMIT: usize = 5120;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PolicySize {
+    /// UTF-8 bytes of the patched text.
+    pub characters: usize,
+    pub limit: usize,
+    /// Written without white space to fit.
+    pub compact: bool,
+    pub fits: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -425,8 +443,8 @@ fn proof_case(
     original: &OrgPath,
     patched: &OrgPath,
 ) -> ProofCase {
-    let before = evaluate(original, &request).verdict;
-    let after = evaluate(patched, &request).verdict;
+    let before = verdict(original, &request);
+    let after = verdict(patched, &request);
     let applicable = expect == Expect::Allowed || before.is_denied();
     let ok = match expect {
         Expect::Allowed => after.is_allowed(),
@@ -445,7 +463,7 @@ fn proof_case(
 
 /// Propose and prove the patch that lets `req` through the explicit deny it meets.
 pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
-    let before = evaluate(path, req).verdict;
+    let before = verdict(path, req);
     match &before {
         Verdict::Allowed | Verdict::NotAffected { .. } => {
             return Err(ScpError::NothingToFix(format!("the request is already {}", before.summary())))
@@ -477,7 +495,7 @@ pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
     for _ in 0..64 {
         let deny = must_allow
             .iter()
-            .find_map(|(_, r)| match evaluate(&patched, r).verdict {
+            .find_map(|(_, r)| match verdict(&patched, r) {
                 Verdict::ExplicitDeny {
                     policy,
                     statement_index,
@@ -496,9 +514,9 @@ pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
         let Some(policy) = patched.policy(pref.level, pref.index) else {
             break;
         };
-        let label = statements(&policy.document)
+        let label = statement_labels(&policy.document)
             .get(si)
-            .map(|s| statement_label(s, si))
+            .cloned()
             .unwrap_or_else(|| format!("#{si}"));
         let pos = match trees.iter().position(|(k, _, _)| *k == key) {
             Some(p) => p,
@@ -521,6 +539,7 @@ pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
     }
 
     let mut patches = Vec::new();
+    let (mut size_warnings, mut size_notes) = (Vec::new(), Vec::new());
     for ((l, i), tree, changes) in &trees {
         let Some(orig) = path.policy(*l, *i) else {
             continue;
@@ -532,16 +551,46 @@ pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
             .unwrap_or_else(|| orig.label.clone())
             .replace(' ', "_");
         let (old, new) = (orig.ordered().pretty(), tree.pretty());
+        // Indented when that fits AWS's limit, else compact; a patch that cannot fit gets no command to apply it.
+        let (text, compact) = if new.len() <= POLICY_SIZE_LIMIT {
+            (new.clone(), false)
+        } else {
+            (tree.compact(), true)
+        };
+        let size = PolicySize {
+            characters: text.len(),
+            limit: POLICY_SIZE_LIMIT,
+            compact,
+            fits: text.len() <= POLICY_SIZE_LIMIT,
+        };
+        let display = PolicyRef::new(*l, &path.levels[*l].name, *i, orig).display;
+        if !size.fits {
+            size_warnings.push(format!(
+                "the patched {display} is {} characters even without white space, over AWS's limit of {} for one \
+                 policy, so AWS would refuse it: move statements into another policy (up to 5 can be attached at \
+                 each level) and patch that one",
+                size.characters, size.limit
+            ));
+        } else if compact {
+            size_notes.push(format!(
+                "the patched {display} is written without white space ({} characters): indented it would be {}, \
+                 over AWS's limit of {}, which counts white space saved through the CLI",
+                size.characters,
+                new.len(),
+                size.limit
+            ));
+        }
         patches.push(PolicyPatch {
             policy: PolicyRef::new(*l, &path.levels[*l].name, *i, orig),
             changes: changes.clone(),
             patched_document: tree.to_value(),
-            patched_text: new.clone(),
+            patched_text: text,
+            size,
             diff: unified(&old, &new, &format!("a/{name}"), &format!("b/{name}"), 3),
             apply_command: orig
                 .id
                 .as_ref()
-                .filter(|id| !id.ends_with("FullAWSAccess"))
+                .filter(|id| !id.ends_with("FullAWSAccess") && size.fits)
                 .map(|id| format!("aws organizations update-policy --policy-id {id} --content file://PATCHED.json")),
         });
     }
@@ -611,7 +660,7 @@ pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
                     }
                     let mut r = req.clone();
                     r.action = a.clone();
-                    let ev = evaluate(path, &r);
+                    let ev = evaluate_brief(path, &r);
                     let outside_fix = ev.denied_by.iter().any(|d| {
                         !patched_stmts.contains(&(
                             d.policy.level,
@@ -623,7 +672,10 @@ pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
                         let desc = format!(
                             "the same principal on {a} (denied by {} statement {}) stays denied",
                             policy.display(),
-                            statement_label(stmt, si)
+                            statement_labels(&policy.document)
+                                .get(si)
+                                .cloned()
+                                .unwrap_or_else(|| format!("#{si}"))
                         );
                         proof.push(proof_case(desc, Expect::Denied, r, path, &patched));
                         outside += 1;
@@ -639,7 +691,10 @@ pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
         notes.push("no action denied to this principal by another statement was found, so none was checked".to_owned());
     }
 
-    let mut warnings = ex.warnings.clone();
+    // That a patch cannot be applied comes first.
+    let mut warnings = size_warnings;
+    warnings.extend(ex.warnings.iter().cloned());
+    notes.extend(size_notes);
     if !other_actions.is_empty() {
         warnings.push(format!(
             "the exemption lifts the whole statement for these principals, so they may also call {} (the statement's \

@@ -97,8 +97,9 @@ impl OJson {
                     .enumerate()
                     .find_map(|(i, x)| walk(x, &format!("{at}[{i}]"))),
                 OJson::Obj(o) => {
-                    for (i, (k, _)) in o.iter().enumerate() {
-                        if o[..i].iter().any(|(k2, _)| k2 == k) {
+                    let mut seen = std::collections::HashSet::with_capacity(o.len());
+                    for (k, _) in o {
+                        if !seen.insert(k.as_str()) {
                             return Some(if at.is_empty() {
                                 k.clone()
                             } else {
@@ -121,6 +122,44 @@ impl OJson {
             }
         }
         walk(self, "")
+    }
+
+    /// Compact text: no white space outside strings (what fits AWS's policy size limit best).
+    pub(crate) fn compact(&self) -> String {
+        let mut out = String::new();
+        self.write_compact(&mut out);
+        out
+    }
+
+    fn write_compact(&self, out: &mut String) {
+        match self {
+            OJson::Null => out.push_str("null"),
+            OJson::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            OJson::Num(n) => out.push_str(n),
+            OJson::Str(s) => out.push_str(&quote(s)),
+            OJson::Arr(a) => {
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_compact(out);
+                }
+                out.push(']');
+            }
+            OJson::Obj(o) => {
+                out.push('{');
+                for (i, (k, v)) in o.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&quote(k));
+                    out.push(':');
+                    v.write_compact(out);
+                }
+                out.push('}');
+            }
+        }
     }
 
     /// Pretty text, 4-space indent as in AWS's documentation and console.

@@ -41,6 +41,9 @@ pub enum ScpError {
         #[source]
         source: std::io::Error,
     },
+    /// A policy file could not be read or decoded, or the patched document could not be written.
+    #[error("{0}")]
+    File(#[from] crate::error::Error),
     /// The request is not denied.
     #[error("nothing to fix: {0}")]
     NothingToFix(String),
@@ -62,6 +65,7 @@ impl ScpError {
             ScpError::Json { .. }
             | ScpError::Invalid { .. }
             | ScpError::Io { .. }
+            | ScpError::File(_)
             | ScpError::CannotEvaluate(_) => 1,
             ScpError::NothingToFix(_) => 0,
             ScpError::NoPatch(_) | ScpError::Unproven { .. } => 3,

@@ -52,6 +52,10 @@ pub struct Policy {
     /// The document's JSON text as given, so a patch keeps its key order.
     #[serde(skip)]
     pub source: Option<String>,
+    /// What the evaluation should say about how the policy was read (its kind guessed, no Version, a Sid used
+    /// twice).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 const FULL_ACCESS: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
@@ -80,10 +84,23 @@ impl Policy {
         kind: Option<PolicyKind>,
         content: &str,
     ) -> Result<Policy, ScpError> {
+        // Organizations allows 128 characters for a name and ids and ARNs are short: a longer one is not a policy
+        // AWS gave us, and would be repeated in every line that names the policy.
+        for (what, v) in [("Id", &id), ("Arn", &arn), ("Name", &name)] {
+            if let Some(v) = v.as_deref().filter(|v| v.len() > MAX_NAME) {
+                return Err(invalid(
+                    label,
+                    &format!(
+                        "its {what} is {} characters long (AWS allows far fewer): {}…",
+                        v.len(),
+                        v.chars().take(40).collect::<String>()
+                    ),
+                ));
+            }
+        }
         let tree = parse_tree(label, content)?;
         let document = tree.to_value();
-        validate(label, &document)?;
-        let kind = kind.unwrap_or_else(|| guess_kind(&document));
+        let (kind, notes) = validate(label, &document, kind)?;
         Ok(Policy {
             id,
             arn,
@@ -92,6 +109,7 @@ impl Policy {
             label: label.to_owned(),
             document,
             source: Some(content.to_owned()),
+            notes,
         })
     }
 
@@ -109,6 +127,7 @@ impl Policy {
             label: name.to_owned(),
             document: serde_json::from_str(text).unwrap_or(Value::Null),
             source: Some(text.to_owned()),
+            notes: Vec::new(),
         }
     }
 
@@ -137,16 +156,17 @@ impl Policy {
         }
         if tree.get("Statement").is_some() {
             let document = tree.to_value();
-            validate(label, &document)?;
+            let (kind, notes) = validate(label, &document, None)?;
             let source = text.map(str::to_owned).unwrap_or_else(|| tree.pretty());
             return Ok(Policy {
                 id: None,
                 arn: None,
                 name: None,
-                kind: guess_kind(&document),
+                kind,
                 label: label.to_owned(),
                 document,
                 source: Some(source),
+                notes,
             });
         }
         Err(invalid(
@@ -157,16 +177,12 @@ impl Policy {
     }
 }
 
-/// RCP statements must name a Principal; SCP statements cannot (Orgs guide, "RCP syntax").
-fn guess_kind(doc: &Value) -> PolicyKind {
-    if statements(doc)
+/// Whether any statement names a Principal: RCP statements must, SCP statements cannot
+/// (docs/scp-semantics.md#policy-documents).
+fn names_principal(doc: &Value) -> bool {
+    statements(doc)
         .iter()
         .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
-    {
-        PolicyKind::Rcp
-    } else {
-        PolicyKind::Scp
-    }
 }
 
 fn describe_policy(label: &str, p: &OJson) -> Result<Policy, ScpError> {
@@ -251,9 +267,132 @@ pub(crate) fn statement_label(stmt: &Value, index: usize) -> String {
     }
 }
 
-/// Structure checks that make a policy unusable (bad input), as opposed to constructs we cannot evaluate,
-/// which the evaluator reports per statement.
-fn validate(label: &str, doc: &Value) -> Result<(), ScpError> {
+/// Statement labels of a document, unambiguous: a Sid used by more than one statement becomes `#i` for each.
+pub(crate) fn statement_labels(doc: &Value) -> Vec<String> {
+    let stmts = statements(doc);
+    let labels: Vec<String> = stmts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| statement_label(s, i))
+        .collect();
+    let mut uses: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for l in &labels {
+        *uses.entry(l.as_str()).or_default() += 1;
+    }
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if uses[l.as_str()] > 1 {
+                format!("#{i}")
+            } else {
+                l.clone()
+            }
+        })
+        .collect()
+}
+
+/// The longest policy id, ARN or name accepted (Organizations allows 128 characters for a name).
+const MAX_NAME: usize = 1024;
+
+/// The only policy language version SCPs and RCPs accept (docs/scp-semantics.md#policy-documents).
+pub const POLICY_VERSION: &str = "2012-10-17";
+
+/// Checks that make a policy unusable (bad input: AWS would not have stored it), as opposed to constructs we cannot
+/// evaluate, which the evaluator reports per statement. Gives the policy's kind — as declared, else an RCP when a
+/// statement names a Principal, else an SCP — and notes on how it was read.
+fn validate(
+    label: &str,
+    doc: &Value,
+    declared: Option<PolicyKind>,
+) -> Result<(PolicyKind, Vec<String>), ScpError> {
+    structure(label, doc)?;
+    let mut notes = Vec::new();
+    let Some(obj) = doc.as_object() else {
+        return Err(invalid(label, "the policy document is not a JSON object"));
+    };
+    match obj.get("Version") {
+        Some(Value::String(v)) if v == POLICY_VERSION => {}
+        Some(other) => {
+            return Err(invalid(
+                label,
+                &format!("Version must be \"{POLICY_VERSION}\" (the only version SCPs and RCPs accept), not {other}"),
+            ))
+        }
+        None => notes.push(format!(
+            "it has no Version: AWS stores SCPs and RCPs with \"Version\": \"{POLICY_VERSION}\"; read as IAM reads a \
+             policy without one (2008-10-17: policy variables are literal text)"
+        )),
+    }
+    let principal = names_principal(doc);
+    let kind = match declared {
+        Some(PolicyKind::Scp) if principal => {
+            return Err(invalid(
+                label,
+                "an SCP cannot name a Principal or NotPrincipal (only RCPs do); remove it, or declare the policy as \
+                 a RESOURCE_CONTROL_POLICY",
+            ))
+        }
+        Some(k) => k,
+        None if principal => {
+            notes.push(
+                "read as an RCP because its statements name a Principal, which SCPs cannot; give describe-policy \
+                 output (its Type) to say which it is"
+                    .to_owned(),
+            );
+            PolicyKind::Rcp
+        }
+        None => PolicyKind::Scp,
+    };
+    let mut sids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, s) in statements(doc).into_iter().enumerate() {
+        let at = format!("statement {}", statement_label(s, i));
+        if kind == PolicyKind::Rcp {
+            if s.get("NotPrincipal").is_some() {
+                return Err(invalid(
+                    label,
+                    &format!("{at}: RCPs do not support NotPrincipal"),
+                ));
+            }
+            if s.get("NotAction").is_some() {
+                return Err(invalid(
+                    label,
+                    &format!("{at}: RCPs do not support NotAction"),
+                ));
+            }
+            match s.get("Principal") {
+                Some(Value::String(p)) if p == "*" => {}
+                Some(other) => {
+                    return Err(invalid(
+                        label,
+                        &format!("{at}: an RCP's Principal must be \"*\" (narrow it with conditions), not {other}"),
+                    ))
+                }
+                None => {
+                    return Err(invalid(
+                        label,
+                        &format!("{at}: an RCP statement must name Principal \"*\""),
+                    ))
+                }
+            }
+        }
+        if let Some(sid) = s
+            .get("Sid")
+            .and_then(Value::as_str)
+            .filter(|x| !x.is_empty())
+        {
+            if let Some(first) = sids.insert(sid, i) {
+                notes.push(format!(
+                    "statements #{first} and #{i} share the Sid {sid:?}: they are named by position (#{first}, #{i})"
+                ));
+            }
+        }
+    }
+    Ok((kind, notes))
+}
+
+/// The shape every policy document needs, whatever its kind.
+fn structure(label: &str, doc: &Value) -> Result<(), ScpError> {
     let Some(obj) = doc.as_object() else {
         return Err(invalid(label, "the policy document is not a JSON object"));
     };
@@ -328,6 +467,12 @@ fn validate(label: &str, doc: &Value) -> Result<(), ScpError> {
                     &format!("{at}: Condition operator {op} does not hold an object of keys"),
                 ));
             }
+        }
+        if s.get("Resource").is_none() && s.get("NotResource").is_none() {
+            return Err(invalid(
+                label,
+                &format!("{at}: neither Resource nor NotResource (every statement needs one)"),
+            ));
         }
     }
     Ok(())
@@ -500,7 +645,8 @@ mod tests {
     fn bare_and_describe_policy() {
         let p = Policy::parse("a.json", DOC).unwrap();
         assert_eq!((p.kind, p.id.as_deref()), (PolicyKind::Scp, None));
-        let dp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-1", "Name": "N", "Type": "RESOURCE_CONTROL_POLICY", "Arn": "arn:x"}, "Content": DOC}});
+        let rcp_doc = r#"{"Version":"2012-10-17","Statement":{"Sid":"D","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}"#;
+        let dp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-1", "Name": "N", "Type": "RESOURCE_CONTROL_POLICY", "Arn": "arn:x"}, "Content": rcp_doc}});
         let p = Policy::parse("b.json", &dp.to_string()).unwrap();
         assert_eq!(
             (p.kind, p.id.as_deref(), p.name.as_deref()),
@@ -514,7 +660,43 @@ mod tests {
             .contains("TAG_POLICY"));
         let rcp =
             r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
-        assert_eq!(Policy::parse("r", rcp).unwrap().kind, PolicyKind::Rcp);
+        let p = Policy::parse("r", rcp).unwrap();
+        assert_eq!(p.kind, PolicyKind::Rcp);
+        // Not silently: the guess and the missing Version are said.
+        assert!(
+            p.notes.iter().any(|n| n.contains("read as an RCP")),
+            "{:?}",
+            p.notes
+        );
+        assert!(
+            p.notes.iter().any(|n| n.contains("no Version")),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    /// A Principal in a policy declared an SCP is bad input, not an RCP in disguise.
+    #[test]
+    fn declared_scp_with_a_principal_is_rejected() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        let dp = serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-1", "Type": "SERVICE_CONTROL_POLICY"}, "Content": doc}});
+        let e = Policy::parse("s.json", &dp.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("an SCP cannot name a Principal"), "{e}");
+    }
+
+    /// Two statements with one Sid: both are named by position, and the evaluation says so.
+    #[test]
+    fn duplicate_sids_are_flagged_and_disambiguated() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Sid":"D","Effect":"Deny","Action":"s3:Get*","Resource":"*"},{"Sid":"D","Effect":"Deny","Action":"s3:Put*","Resource":"*"}]}"#;
+        let p = Policy::parse("d.json", doc).unwrap();
+        assert!(
+            p.notes.iter().any(|n| n.contains("share the Sid")),
+            "{:?}",
+            p.notes
+        );
+        assert_eq!(statement_labels(&p.document), vec!["#0", "#1"]);
     }
 
     #[test]
@@ -541,6 +723,35 @@ mod tests {
                 "duplicate",
             ),
             (r#"{"levels": []}"#, "levels file"),
+            // What AWS would not have stored as an SCP or RCP.
+            (
+                r#"{"Version": "2099-01-01", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}"#,
+                "Version must be",
+            ),
+            (
+                r#"{"Version": 2012, "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}"#,
+                "Version must be",
+            ),
+            (
+                r#"{"Version": "2008-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}"#,
+                "Version must be",
+            ),
+            (
+                r#"{"Statement": [{"Effect": "Deny", "Action": "*"}]}"#,
+                "neither Resource nor NotResource",
+            ),
+            (
+                r#"{"Statement": [{"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:*", "Resource": "*"}]}"#,
+                "Principal must be \"*\"",
+            ),
+            (
+                r#"{"Statement": [{"Effect": "Deny", "Principal": "*", "NotAction": "s3:Get*", "Resource": "*"}]}"#,
+                "RCPs do not support NotAction",
+            ),
+            (
+                r#"{"Statement": [{"Effect": "Deny", "NotPrincipal": {"AWS": "x"}, "Action": "*", "Resource": "*"}]}"#,
+                "RCPs do not support NotPrincipal",
+            ),
         ] {
             let e = Policy::parse("f", text).unwrap_err().to_string();
             assert!(e.contains(want), "{text}: {e}");

@@ -80,11 +80,60 @@ pub struct ProofStep {
     pub ok: bool,
 }
 
+/// The evidence's SCPs and RCPs, parsed once per diagnosis (on first use) and shared by every root cause: with
+/// many denies and many policies, parsing them per root cause was the slow path.
+pub struct EvidencePolicies<'e> {
+    evidence: &'e Evidence,
+    parsed: std::sync::OnceLock<Result<Vec<Attached<'e>>, String>>,
+}
+
+/// A policy and where it is attached (account, OU or root ids; empty when unknown).
+type Attached<'e> = (scp::Policy, &'e [String]);
+
+impl<'e> EvidencePolicies<'e> {
+    pub fn new(evidence: &'e Evidence) -> Self {
+        EvidencePolicies {
+            evidence,
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Every SCP and RCP with where it is attached (empty when unknown), or why one cannot be read.
+    fn all(&self) -> Result<&[Attached<'e>], String> {
+        self.parsed
+            .get_or_init(|| {
+                let mut out = Vec::new();
+                for p in &self.evidence.policies {
+                    let label = p
+                        .source
+                        .as_ref()
+                        .map(|s| s.file.clone())
+                        .unwrap_or_else(|| p.id.clone().unwrap_or_default());
+                    let declared = scp::PolicyKind::from_type(&p.policy_type);
+                    let pol = scp::Policy::from_content(
+                        &label,
+                        p.id.clone(),
+                        p.arn.clone(),
+                        p.name.clone(),
+                        declared,
+                        &p.content,
+                    )
+                    .map_err(|e| format!("a policy in the evidence cannot be read: {e}"))?;
+                    out.push((pol, p.targets.as_slice()));
+                }
+                Ok(out)
+            })
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(Clone::clone)
+    }
+}
+
 pub fn build(
     f: &Failure,
     rule: Option<&Rule>,
     fields: &BTreeMap<String, String>,
-    evidence: &Evidence,
+    policies: &EvidencePolicies<'_>,
     topologies: &[Topology],
 ) -> Remediation {
     let mut steps = Vec::new();
@@ -94,7 +143,7 @@ pub fn build(
     let deny = matches!(f.class.category, Category::ScpDeny | Category::RcpDeny);
     match (rule, deny.then(|| fields.get("principal")).flatten()) {
         (Some(_), Some(principal)) if exemption_for(principal).is_some() => {
-            let ex = scp_exemption_for(f, principal, fields, evidence);
+            let ex = scp_exemption_for(f, principal, fields, policies);
             let values = ex.add_values.join(" and ");
             let target = match &ex.statement {
                 Some(s) => format!(
@@ -264,7 +313,7 @@ fn scp_exemption_for(
     f: &Failure,
     principal: &str,
     fields: &BTreeMap<String, String>,
-    evidence: &Evidence,
+    policies: &EvidencePolicies<'_>,
 ) -> ScpExemption {
     let (mut add_values, mut why, mut warnings) = exemption_for(principal).unwrap_or_default();
     let rcp = f.class.category == Category::RcpDeny;
@@ -300,7 +349,7 @@ fn scp_exemption_for(
         return ex;
     };
     match evaluate_fix(
-        evidence,
+        policies,
         rcp,
         policy_arn.as_deref(),
         principal,
@@ -372,7 +421,7 @@ fn proof_steps(fix: &scp::Fix) -> Vec<ProofStep> {
 /// Evaluate the evidence's policies of the right kind (each as its own level of the path, `FullAWSAccess`
 /// assumed, since the evidence does not say where each is attached) and propose a proven exemption.
 fn evaluate_fix(
-    evidence: &Evidence,
+    evidence_policies: &EvidencePolicies<'_>,
     rcp: bool,
     policy_arn: Option<&str>,
     principal: &str,
@@ -385,30 +434,14 @@ fn evaluate_fix(
     } else {
         scp::PolicyKind::Scp
     };
+    let evidence = evidence_policies.evidence;
     let mut policies = Vec::new();
     // Parallel to `policies`: where each is attached (collected live), empty when unknown.
     let mut targets: Vec<&[String]> = Vec::new();
-    for p in &evidence.policies {
-        let label = p
-            .source
-            .as_ref()
-            .map(|s| s.file.clone())
-            .unwrap_or_else(|| p.id.clone().unwrap_or_default());
-        let declared = scp::PolicyKind::from_type(&p.policy_type);
-        match scp::Policy::from_content(
-            &label,
-            p.id.clone(),
-            p.arn.clone(),
-            p.name.clone(),
-            declared,
-            &p.content,
-        ) {
-            Ok(pol) if pol.kind == kind => {
-                policies.push(pol);
-                targets.push(&p.targets);
-            }
-            Ok(_) => {}
-            Err(e) => return Err(format!("a policy in the evidence cannot be read: {e}")),
+    for (pol, at) in evidence_policies.all()? {
+        if pol.kind == kind {
+            policies.push(pol.clone());
+            targets.push(at);
         }
     }
     let mut missing_named = policy_arn
