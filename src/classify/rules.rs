@@ -596,7 +596,14 @@ fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Error> {
         });
     }
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    // Symbolic links are followed (a rules folder mounted from a Kubernetes ConfigMap is all links), and hidden
+    // entries skipped (that mount also holds `..data` and `..<timestamp>` copies of every file).
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
         let entry = entry.map_err(|e| Error::from_walk(e, dir))?;
         let path = entry.path();
         if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("toml")
