@@ -8,6 +8,7 @@ mod linking;
 mod live_emulator;
 mod live_faults;
 mod reference;
+mod regressions;
 mod rule_catalog;
 mod samples;
 mod scale;
