@@ -175,7 +175,7 @@ fn reference_case_fix_extends_the_arn_not_like_list_and_proves_it() {
 
 #[test]
 fn session_of_a_plain_role_gets_path_safe_patterns() {
-    // IAM-SEMANTICS.md "Principals": role/N and role/*/N, never role/*N.
+    // docs/scp-semantics.md#principals: role/N and role/*/N, never role/*N.
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
     let path = load_path(&[("d.json".to_owned(), doc.to_owned())]).expect("loads");
     let req = Request::new(

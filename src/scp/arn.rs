@@ -22,7 +22,7 @@ pub(crate) fn split(arn: &str) -> Option<[&str; 6]> {
 }
 
 /// ArnLike/ArnEquals: part by part, case-sensitive, wildcards inside a part; a pattern (or value) with fewer than
-/// six parts matches nothing (IAM-SEMANTICS.md "Condition operators"; IAM guide "ARN condition operators").
+/// six parts matches nothing (docs/scp-semantics.md#condition-operators; IAM guide "ARN condition operators").
 pub(crate) fn arn_like(pattern: &str, value: &str) -> bool {
     match (split(pattern), split(value)) {
         (Some(p), Some(v)) => p.iter().zip(v.iter()).all(|(p, v)| glob(p, v, false)),

@@ -1,5 +1,5 @@
 //! Condition operators: one (operator, key, values) entry of a Condition block against the request context.
-//! Semantics from IAM-SEMANTICS.md "Condition operators" and the IAM guide pages "IAM JSON policy elements:
+//! Semantics from docs/scp-semantics.md#condition-operators and the IAM guide pages "IAM JSON policy elements:
 //! Condition operators" and "Multivalued context keys".
 
 use std::net::IpAddr;
@@ -461,7 +461,7 @@ fn decide(
 
     let Some(rvs) = present else {
         // Missing key: false, except negated operators (true), IfExists (true), ForAllValues (true), and
-        // ForAnyValue (false) (IAM-SEMANTICS.md "Condition operators").
+        // ForAnyValue (false) (docs/scp-semantics.md#condition-operators).
         let (r, rule) = if op.if_exists {
             (true, "IfExists makes a missing key true")
         } else {

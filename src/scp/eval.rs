@@ -1,4 +1,4 @@
-//! Evaluate a request against an OU path of SCPs and RCPs (Orgs guide, "SCP evaluation"; IAM-SEMANTICS.md
+//! Evaluate a request against an OU path of SCPs and RCPs (Orgs guide, "SCP evaluation"; docs/scp-semantics.md
 //! "SCP and RCP evaluation"): a matching Deny anywhere denies; every level needs a matching SCP Allow; RCPs
 //! only deny (RCPFullAWSAccess is attached everywhere and cannot be detached).
 
@@ -10,8 +10,20 @@ use super::condition::{self, substitute, ConditionResult, Tri};
 use super::policy::{statement_labels, statements, OrgPath, Policy, PolicyKind};
 use super::request::Request;
 
-/// Services whose resources RCPs restrict (IAM-SEMANTICS.md "SCP and RCP evaluation").
-pub const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
+/// Services whose resources RCPs restrict (docs/scp-semantics.md#rcp-evaluation): S3, STS, KMS, SQS and Secrets
+/// Manager at launch; ECR and OpenSearch Serverless (June 2025); Cognito and CloudWatch Logs (January 2026).
+pub const RCP_SERVICES: [&str; 10] = [
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "ecr",
+    "aoss",
+    "cognito-idp",
+    "cognito-identity",
+    "logs",
+];
 
 /// Which policy, where in the path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

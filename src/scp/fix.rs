@@ -116,7 +116,7 @@ impl Fix {
     }
 }
 
-/// The principal patterns to exempt, why, and warnings (IAM-SEMANTICS.md "Principals", "StackSets roles").
+/// The principal patterns to exempt, why, and warnings (docs/scp-semantics.md#principals, #stacksets-roles).
 struct Exemption {
     values: Vec<String>,
     why: String,

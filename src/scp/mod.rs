@@ -3,7 +3,8 @@
 //! Takes organization policies (bare documents, `aws organizations describe-policy` JSON, or a levels file,
 //! see [`load_path`]) and a [`Request`] (principal as `aws:PrincipalArn` sees it, action, resource, context).
 //! Gives a verdict with the reason per statement and condition ([`evaluate`]), and for an explicit deny a
-//! principal exemption patch with its proof ([`fix`]). Semantics: /work/shared/IAM-SEMANTICS.md.
+//! principal exemption patch with its proof ([`fix`]). What it implements, fact by fact with AWS's source:
+//! `docs/scp-semantics.md`.
 
 mod arn;
 pub mod cli;

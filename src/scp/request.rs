@@ -140,7 +140,7 @@ pub struct PrincipalView {
 }
 
 /// STS session ARN → IAM role ARN (path unknown), keeping role name, account and partition
-/// (IAM-SEMANTICS.md "Principals"). Other IAM ARNs are kept as they are.
+/// (docs/scp-semantics.md#principals). Other IAM ARNs are kept as they are.
 pub fn principal_arn_from_message(principal: &str) -> PrincipalView {
     let input = principal.trim().trim_matches('"').to_owned();
     let mut v = PrincipalView {

@@ -1,4 +1,4 @@
-//! Table-driven semantics suite: each row names its source (IAM-SEMANTICS.md section, or the AWS IAM User
+//! Table-driven semantics suite: each row names its source (docs/scp-semantics.md section, or the AWS IAM User
 //! Guide / Organizations User Guide page), so a reader can re-check the expectation.
 
 use super::*;
@@ -104,27 +104,27 @@ use Want::*;
 fn cases() -> Vec<Case> {
     vec![
         // ---- Action / NotAction -------------------------------------------------------------------------
-        // IAM-SEMANTICS.md "Actions and resources": action names are case-insensitive.
-        case("IAM-SEMANTICS.md Actions: case-insensitive", "action case", r#"{"Effect":"Deny","Action":"S3:GETOBJECT","Resource":"*"}"#),
-        // IAM-SEMANTICS.md "Actions and resources": * and ? anywhere in the name part.
-        case("IAM-SEMANTICS.md Actions: wildcards", "action inner star", r#"{"Effect":"Deny","Action":"iam:*AccessKey*","Resource":"*"}"#)
+        // docs/scp-semantics.md#actions-and-resources: action names are case-insensitive.
+        case("docs/scp-semantics.md#actions-and-resources Actions: case-insensitive", "action case", r#"{"Effect":"Deny","Action":"S3:GETOBJECT","Resource":"*"}"#),
+        // docs/scp-semantics.md#actions-and-resources: * and ? anywhere in the name part.
+        case("docs/scp-semantics.md#actions-and-resources Actions: wildcards", "action inner star", r#"{"Effect":"Deny","Action":"iam:*AccessKey*","Resource":"*"}"#)
             .action("iam:CreateAccessKey"),
-        case("IAM-SEMANTICS.md Actions: wildcards", "action ?", r#"{"Effect":"Deny","Action":"s3:Get?bject","Resource":"*"}"#),
+        case("docs/scp-semantics.md#actions-and-resources Actions: wildcards", "action ?", r#"{"Effect":"Deny","Action":"s3:Get?bject","Resource":"*"}"#),
         case("IAM guide, IAM JSON policy elements: Action", "action mismatch", r#"{"Effect":"Deny","Action":["s3:Put*","s3:Delete*"],"Resource":"*"}"#)
             .want(Allow),
-        // IAM-SEMANTICS.md "Actions and resources": NotAction in a Deny denies every action not listed.
-        case("IAM-SEMANTICS.md NotAction", "NotAction denies unlisted", r#"{"Effect":"Deny","NotAction":["iam:*","sts:*"],"Resource":"*"}"#),
-        case("IAM-SEMANTICS.md NotAction", "NotAction spares listed", r#"{"Effect":"Deny","NotAction":["iam:*","sts:*"],"Resource":"*"}"#)
+        // docs/scp-semantics.md#actions-and-resources: NotAction in a Deny denies every action not listed.
+        case("docs/scp-semantics.md#actions-and-resources NotAction", "NotAction denies unlisted", r#"{"Effect":"Deny","NotAction":["iam:*","sts:*"],"Resource":"*"}"#),
+        case("docs/scp-semantics.md#actions-and-resources NotAction", "NotAction spares listed", r#"{"Effect":"Deny","NotAction":["iam:*","sts:*"],"Resource":"*"}"#)
             .action("IAM:ListRoles")
             .want(Allow),
         // ---- Resource / NotResource -----------------------------------------------------------------------
-        case("IAM-SEMANTICS.md NotResource", "NotResource denies other", r#"{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::safe/*"}"#)
+        case("docs/scp-semantics.md#actions-and-resources NotResource", "NotResource denies other", r#"{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::safe/*"}"#)
             .res("arn:aws:s3:::other/x"),
-        case("IAM-SEMANTICS.md NotResource", "NotResource spares listed", r#"{"Effect":"Deny","Action":"s3:*","NotResource":["arn:aws:s3:::safe","arn:aws:s3:::safe/*"]}"#)
+        case("docs/scp-semantics.md#actions-and-resources NotResource", "NotResource spares listed", r#"{"Effect":"Deny","Action":"s3:*","NotResource":["arn:aws:s3:::safe","arn:aws:s3:::safe/*"]}"#)
             .res("arn:aws:s3:::safe/x")
             .want(Allow),
-        // IAM-SEMANTICS.md "Condition operators": ARNs are case-sensitive.
-        case("IAM-SEMANTICS.md ARN case", "resource case-sensitive", r#"{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::Bucket"}"#)
+        // docs/scp-semantics.md#condition-operators: ARNs are case-sensitive.
+        case("docs/scp-semantics.md#actions-and-resources ARN case", "resource case-sensitive", r#"{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::Bucket"}"#)
             .res("arn:aws:s3:::bucket")
             .want(Allow),
         case("IAM guide, IAM JSON policy elements: Resource", "resource star crosses /", r#"{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}"#)
@@ -132,72 +132,72 @@ fn cases() -> Vec<Case> {
         case("IAM guide, Resource (our rule: no guessing)", "resource needed", r#"{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::b"}"#)
             .want(Cannot),
         // ---- String operators -----------------------------------------------------------------------------
-        // IAM-SEMANTICS.md "Condition operators": StringEquals exact, case-sensitive value.
-        case("IAM-SEMANTICS.md StringEquals case-sensitive", "value case", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"Dev"}}}"#)
+        // docs/scp-semantics.md#condition-operators: StringEquals exact, case-sensitive value.
+        case("docs/scp-semantics.md#condition-operators StringEquals case-sensitive", "value case", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"Dev"}}}"#)
             .ctx("aws:PrincipalTag/team", "dev")
             .want(Allow),
-        // IAM-SEMANTICS.md "Condition operators": KEY names are case-insensitive.
-        case("IAM-SEMANTICS.md key names case-insensitive", "key case", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"AWS:PRINCIPALTAG/TEAM":"dev"}}}"#)
+        // docs/scp-semantics.md#condition-operators: KEY names are case-insensitive.
+        case("docs/scp-semantics.md#condition-operators key names case-insensitive", "key case", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"AWS:PRINCIPALTAG/TEAM":"dev"}}}"#)
             .ctx("aws:PrincipalTag/team", "dev"),
-        case("IAM-SEMANTICS.md ...IgnoreCase", "StringEqualsIgnoreCase", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualsIgnoreCase":{"aws:PrincipalTag/team":"DEV"}}}"#)
+        case("docs/scp-semantics.md#condition-operators ...IgnoreCase", "StringEqualsIgnoreCase", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualsIgnoreCase":{"aws:PrincipalTag/team":"DEV"}}}"#)
             .ctx("aws:PrincipalTag/team", "dev"),
-        case("IAM-SEMANTICS.md ...IgnoreCase", "StringNotEqualsIgnoreCase", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEqualsIgnoreCase":{"aws:PrincipalTag/team":"DEV"}}}"#)
+        case("docs/scp-semantics.md#condition-operators ...IgnoreCase", "StringNotEqualsIgnoreCase", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEqualsIgnoreCase":{"aws:PrincipalTag/team":"DEV"}}}"#)
             .ctx("aws:PrincipalTag/team", "dev")
             .want(Allow),
-        // IAM-SEMANTICS.md: StringLike * may cross : and /.
-        case("IAM-SEMANTICS.md StringLike", "StringLike star crosses", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*R"}}}"#),
-        case("IAM-SEMANTICS.md StringLike", "StringLike ? one char", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/??"}}}"#)
+        // docs/scp-semantics.md#condition-operators: StringLike * may cross : and /.
+        case("docs/scp-semantics.md#condition-operators StringLike", "StringLike star crosses", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*R"}}}"#),
+        case("docs/scp-semantics.md#condition-operators StringLike", "StringLike ? one char", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/??"}}}"#)
             .want(Allow),
-        // IAM-SEMANTICS.md "Missing key": negated operators are true.
-        case("IAM-SEMANTICS.md missing key (negated)", "StringNotEquals missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}"#),
-        case("IAM-SEMANTICS.md missing key", "StringEquals missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}"#)
+        // docs/scp-semantics.md#condition-operators: negated operators are true.
+        case("docs/scp-semantics.md#condition-operators missing key (negated)", "StringNotEquals missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}"#),
+        case("docs/scp-semantics.md#condition-operators missing key", "StringEquals missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}"#)
             .want(Allow),
-        case("IAM-SEMANTICS.md ...IfExists", "StringEqualsIfExists missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}}"#),
-        case("IAM-SEMANTICS.md ...IfExists (present)", "StringEqualsIfExists present", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}}"#)
+        case("docs/scp-semantics.md#condition-operators ...IfExists", "StringEqualsIfExists missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}}"#),
+        case("docs/scp-semantics.md#condition-operators ...IfExists (present)", "StringEqualsIfExists present", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}}"#)
             .ctx("aws:PrincipalOrgID", "o-2")
             .want(Allow),
-        // IAM-SEMANTICS.md: several values for a key are OR; negated: matches none of them.
-        case("IAM-SEMANTICS.md values OR", "values OR", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":["eu-west-1","us-east-1"]}}}"#)
+        // docs/scp-semantics.md#condition-operators: several values for a key are OR; negated: matches none of them.
+        case("docs/scp-semantics.md#condition-operators values OR", "values OR", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":["eu-west-1","us-east-1"]}}}"#)
             .ctx("aws:RequestedRegion", "us-east-1"),
-        case("IAM-SEMANTICS.md negated: none of", "negated list", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1","us-east-1"]}}}"#)
+        case("docs/scp-semantics.md#condition-operators negated: none of", "negated list", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1","us-east-1"]}}}"#)
             .ctx("aws:RequestedRegion", "us-east-1")
             .want(Allow),
-        // IAM-SEMANTICS.md: several keys or operators are AND.
-        case("IAM-SEMANTICS.md keys AND", "keys AND", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1","aws:PrincipalTag/team":"a"}}}"#)
+        // docs/scp-semantics.md#condition-operators: several keys or operators are AND.
+        case("docs/scp-semantics.md#condition-operators keys AND", "keys AND", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1","aws:PrincipalTag/team":"a"}}}"#)
             .ctx("aws:RequestedRegion", "us-east-1")
             .ctx("aws:PrincipalTag/team", "b")
             .want(Allow),
-        case("IAM-SEMANTICS.md operators AND", "operators AND", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"},"Bool":{"aws:SecureTransport":"false"}}}"#)
+        case("docs/scp-semantics.md#condition-operators operators AND", "operators AND", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"},"Bool":{"aws:SecureTransport":"false"}}}"#)
             .ctx("aws:RequestedRegion", "us-east-1")
             .ctx("aws:SecureTransport", "false"),
         // ---- ARN operators ----------------------------------------------------------------------------------
-        case("IAM-SEMANTICS.md Arn*: case-sensitive", "ArnLike case", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/r"}}}"#)
+        case("docs/scp-semantics.md#condition-operators Arn*: case-sensitive", "ArnLike case", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/r"}}}"#)
             .want(Allow),
-        // IAM-SEMANTICS.md: a policy value with fewer than six parts matches nothing.
-        case("IAM-SEMANTICS.md Arn*: fewer than six parts", "ArnLike short never matches", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}}"#)
+        // docs/scp-semantics.md#condition-operators: a policy value with fewer than six parts matches nothing.
+        case("docs/scp-semantics.md#condition-operators Arn*: fewer than six parts", "ArnLike short never matches", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}}"#)
             .want(Allow),
-        case("IAM-SEMANTICS.md Arn*: fewer than six parts", "ArnNotLike short exempts nobody", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["*","arn:aws:iam::*"]}}}"#),
-        // IAM-SEMANTICS.md: part-wise, the account star does not cover a role path.
-        case("IAM-SEMANTICS.md Arn*: part by part", "ArnNotLike path", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/R"}}}"#)
+        case("docs/scp-semantics.md#condition-operators Arn*: fewer than six parts", "ArnNotLike short exempts nobody", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["*","arn:aws:iam::*"]}}}"#),
+        // docs/scp-semantics.md#condition-operators: part-wise, the account star does not cover a role path.
+        case("docs/scp-semantics.md#condition-operators Arn*: part by part", "ArnNotLike path", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/R"}}}"#)
             .who("arn:aws:iam::111122223333:role/team/R"),
-        case("IAM-SEMANTICS.md ArnEquals == ArnLike", "ArnEquals wildcard", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}}"#),
-        case("IAM-SEMANTICS.md ArnNotEquals == ArnNotLike", "ArnNotEquals wildcard", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotEquals":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}}"#)
+        case("docs/scp-semantics.md#condition-operators ArnEquals == ArnLike", "ArnEquals wildcard", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}}"#),
+        case("docs/scp-semantics.md#condition-operators ArnNotEquals == ArnNotLike", "ArnNotEquals wildcard", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotEquals":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}}"#)
             .want(Allow),
         // ---- Bool / Null ----------------------------------------------------------------------------------
-        case("IAM-SEMANTICS.md Bool", "Bool false", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#)
+        case("docs/scp-semantics.md#condition-operators Bool", "Bool false", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#)
             .ctx("aws:SecureTransport", "false"),
-        case("IAM-SEMANTICS.md Bool", "Bool true vs false", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":false}}}"#)
+        case("docs/scp-semantics.md#condition-operators Bool", "Bool true vs false", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":false}}}"#)
             .ctx("aws:SecureTransport", "true")
             .want(Allow),
-        case("IAM-SEMANTICS.md missing key", "Bool missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#)
+        case("docs/scp-semantics.md#condition-operators missing key", "Bool missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#)
             .want(Allow),
-        case("IAM-SEMANTICS.md ...IfExists", "BoolIfExists missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}"#),
-        // IAM-SEMANTICS.md: Null "true" means the key is absent.
-        case("IAM-SEMANTICS.md Null", "Null true absent", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Null":{"aws:TokenIssueTime":"true"}}}"#),
-        case("IAM-SEMANTICS.md Null", "Null true present", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Null":{"aws:TokenIssueTime":"true"}}}"#)
+        case("docs/scp-semantics.md#condition-operators ...IfExists", "BoolIfExists missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}"#),
+        // docs/scp-semantics.md#condition-operators: Null "true" means the key is absent.
+        case("docs/scp-semantics.md#condition-operators Null", "Null true absent", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Null":{"aws:TokenIssueTime":"true"}}}"#),
+        case("docs/scp-semantics.md#condition-operators Null", "Null true present", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Null":{"aws:TokenIssueTime":"true"}}}"#)
             .ctx("aws:TokenIssueTime", "2024-01-01T00:00:00Z")
             .want(Allow),
-        case("IAM-SEMANTICS.md Null", "Null false present", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Null":{"aws:ResourceTag/owner":false}}}"#)
+        case("docs/scp-semantics.md#condition-operators Null", "Null false present", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Null":{"aws:ResourceTag/owner":false}}}"#)
             .ctx("aws:ResourceTag/owner", "x"),
         // ---- Numeric --------------------------------------------------------------------------------------
         case("IAM guide, Numeric condition operators", "NumericLessThan", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":"10"}}}"#)
@@ -207,7 +207,7 @@ fn cases() -> Vec<Case> {
         case("IAM guide, Numeric condition operators", "NumericGreaterThan false", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericGreaterThan":{"aws:MultiFactorAuthAge":"3600"}}}"#)
             .ctx("aws:MultiFactorAuthAge", "3600")
             .want(Allow),
-        case("IAM-SEMANTICS.md missing key (negated)", "NumericNotEquals missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericNotEquals":{"s3:max-keys":"10"}}}"#),
+        case("docs/scp-semantics.md#condition-operators missing key (negated)", "NumericNotEquals missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericNotEquals":{"s3:max-keys":"10"}}}"#),
         case("IAM guide, Numeric (our rule: no guessing)", "Numeric bad request value", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":"10"}}}"#)
             .ctx("s3:max-keys", "many")
             .want(Cannot),
@@ -227,21 +227,21 @@ fn cases() -> Vec<Case> {
             .want(Allow),
         case("IAM guide, IP address condition operators (IPv6)", "IpAddress v6", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"2001:DB8:1234:5678::/64"}}}"#)
             .ctx("aws:SourceIp", "2001:db8:1234:5678::1"),
-        case("IAM-SEMANTICS.md missing key (negated)", "NotIpAddress missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}"#),
+        case("docs/scp-semantics.md#condition-operators missing key (negated)", "NotIpAddress missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}"#),
         // ---- ForAnyValue / ForAllValues -----------------------------------------------------------------------
-        case("IAM-SEMANTICS.md ForAnyValue", "ForAnyValue one matches", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":["a","b"]}}}"#)
+        case("docs/scp-semantics.md#condition-operators ForAnyValue", "ForAnyValue one matches", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":["a","b"]}}}"#)
             .ctx("aws:TagKeys", "c")
             .ctx("aws:TagKeys", "a"),
-        case("IAM-SEMANTICS.md ForAnyValue: false when missing", "ForAnyValue missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":["a"]}}}"#)
+        case("docs/scp-semantics.md#condition-operators ForAnyValue: false when missing", "ForAnyValue missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":["a"]}}}"#)
             .want(Allow),
-        case("IAM-SEMANTICS.md ForAllValues", "ForAllValues one outside", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]}}}"#)
+        case("docs/scp-semantics.md#condition-operators ForAllValues", "ForAllValues one outside", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]}}}"#)
             .ctx("aws:TagKeys", "a")
             .ctx("aws:TagKeys", "c")
             .want(Allow),
-        case("IAM-SEMANTICS.md ForAllValues", "ForAllValues all inside", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]}}}"#)
+        case("docs/scp-semantics.md#condition-operators ForAllValues", "ForAllValues all inside", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]}}}"#)
             .ctx("aws:TagKeys", "b")
             .ctx("aws:TagKeys", "a"),
-        case("IAM-SEMANTICS.md ForAllValues: true when missing", "ForAllValues missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a"]}}}"#),
+        case("docs/scp-semantics.md#condition-operators ForAllValues: true when missing", "ForAllValues missing", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a"]}}}"#),
         case("IAM guide, Multivalued context keys (negated set)", "ForAnyValue:StringNotEquals", r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["a","b"]}}}"#)
             .ctx("aws:TagKeys", "a")
             .ctx("aws:TagKeys", "z"),
@@ -270,24 +270,24 @@ fn cases() -> Vec<Case> {
             .ctx("aws:PrincipalTag/team", "a")
             .want(Cannot),
         // ---- Principals / exemptions ----------------------------------------------------------------------
-        case("IAM-SEMANTICS.md SCP evaluation: not service-linked roles", "service-linked role exempt", r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#)
+        case("docs/scp-semantics.md#scp-evaluation: not service-linked roles", "service-linked role exempt", r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#)
             .who("arn:aws:iam::111122223333:role/aws-service-role/cloudformation.amazonaws.com/AWSServiceRoleForCloudFormationStackSetsOrgMember")
             .want(NotAffected),
-        case("IAM-SEMANTICS.md SCP evaluation: member root users affected", "member root affected", r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#)
+        case("docs/scp-semantics.md#scp-evaluation: member root users affected", "member root affected", r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#)
             .who("arn:aws:iam::111122223333:root"),
-        case("IAM-SEMANTICS.md StackSets roles: not service-linked", "stacksets-exec affected", r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#)
+        case("docs/scp-semantics.md#condition-operators StackSets roles: not service-linked", "stacksets-exec affected", r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#)
             .who("arn:aws:sts::111122223333:assumed-role/stacksets-exec-abc/s"),
-        case("IAM-SEMANTICS.md SCP evaluation: not the management account", "management account exempt", r#"{"management_account":"111122223333","levels":[{"name":"root","policies":["FullAWSAccess",{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}]}]}"#)
+        case("docs/scp-semantics.md#scp-evaluation: not the management account", "management account exempt", r#"{"management_account":"111122223333","levels":[{"name":"root","policies":["FullAWSAccess",{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}]}]}"#)
             .want(NotAffected),
         // ---- Levels -----------------------------------------------------------------------------------------
-        // IAM-SEMANTICS.md "SCP and RCP evaluation": an Allow is required at every level.
-        case("IAM-SEMANTICS.md every level needs an Allow", "level lacking Allow", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"ou","policies":[{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}]},{"name":"acct","policies":["FullAWSAccess"]}]}"#)
+        // docs/scp-semantics.md#scp-evaluation: an Allow is required at every level.
+        case("docs/scp-semantics.md#condition-operators every level needs an Allow", "level lacking Allow", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"ou","policies":[{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}]},{"name":"acct","policies":["FullAWSAccess"]}]}"#)
             .action("ec2:RunInstances")
             .want(Implicit),
-        case("IAM-SEMANTICS.md every level needs an Allow", "every level allows", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"ou","policies":[{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}]},{"name":"acct","policies":["FullAWSAccess"]}]}"#)
+        case("docs/scp-semantics.md#condition-operators every level needs an Allow", "every level allows", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"ou","policies":[{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}]},{"name":"acct","policies":["FullAWSAccess"]}]}"#)
             .want(Allow),
-        case("IAM-SEMANTICS.md a Deny at any level denies", "deny at account level", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"acct","policies":["FullAWSAccess",{"Statement":{"Effect":"Deny","Action":"s3:Get*","Resource":"*"}}]}]}"#),
-        case("IAM-SEMANTICS.md every level needs an Allow", "level with no SCP at all", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"ou","policies":[]}]}"#)
+        case("docs/scp-semantics.md#condition-operators a Deny at any level denies", "deny at account level", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"acct","policies":["FullAWSAccess",{"Statement":{"Effect":"Deny","Action":"s3:Get*","Resource":"*"}}]}]}"#),
+        case("docs/scp-semantics.md#condition-operators every level needs an Allow", "level with no SCP at all", r#"{"levels":[{"name":"root","policies":["FullAWSAccess"]},{"name":"ou","policies":[]}]}"#)
             .want(Implicit),
         case("Orgs guide, SCP evaluation (full IAM language since 2025)", "conditional Allow", r#"{"levels":[{"name":"root","policies":[{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}}]}]}"#)
             .ctx("aws:RequestedRegion", "us-east-1")
@@ -341,7 +341,7 @@ fn semantics_table() {
 fn reasons_name_the_rule_applied() {
     // The per-condition reason says why, so a person can check it against the IAM guide.
     let c = case(
-        "IAM-SEMANTICS.md missing key",
+        "docs/scp-semantics.md#condition-operators missing key",
         "reason",
         r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}"#,
     );
