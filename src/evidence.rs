@@ -433,21 +433,6 @@ impl Evidence {
     }
 }
 
-/// Whether a stack event records a failure: a `*_FAILED` status, or a stack-level rollback whose reason names
-/// what failed. Only these events are kept as evidence; successful ones are not stored, since at
-/// organisation scale they are most of the bytes and none of the diagnosis.
-pub fn event_is_failure(status: &str, reason: Option<&str>, is_stack: bool) -> bool {
-    status.ends_with("_FAILED")
-        || (is_stack
-            && matches!(
-                status,
-                "ROLLBACK_IN_PROGRESS"
-                    | "UPDATE_ROLLBACK_IN_PROGRESS"
-                    | "IMPORT_ROLLBACK_IN_PROGRESS"
-            )
-            && reason.is_some_and(|r| !r.is_empty()))
-}
-
 /// `AWS-QuickSetup-SSM-DA-abcde:0b6e...` → `AWS-QuickSetup-SSM-DA-abcde`.
 pub fn stack_set_name_from_id(id: &str) -> &str {
     match id.rsplit_once(':') {

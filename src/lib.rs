@@ -21,6 +21,7 @@ pub mod report;
 pub mod scp;
 pub mod synth;
 pub mod trace;
+pub mod vocabulary;
 pub mod wildcard;
 
 use classify::Catalog;
@@ -42,24 +43,24 @@ pub fn diagnose(evidence: &Evidence, catalog: &Catalog) -> Diagnosis {
     let mut gaps: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
     for r in &d.root_causes {
         let f = &d.failures[r.failure];
-        if f.class.role != classify::Role::Consequence {
+        if f.class.role != vocabulary::Role::Consequence {
             continue;
         }
         let what = match f.class.category {
-            classify::Category::InvalidPrincipal => format!(
+            vocabulary::Category::InvalidPrincipal => format!(
                 "the stack set that should create {} (its stack instances and stack events in that account)",
                 f.class.fields.get("principal").map(String::as_str).unwrap_or("the named principal")
             ),
-            classify::Category::CancelledCascade => "the first failure of the same stack (its describe-stack-events)".into(),
-            classify::Category::StackRollup => "the events of the resources or nested stack it names".into(),
-            classify::Category::StacksetFailureTolerance => {
+            vocabulary::Category::CancelledCascade => "the first failure of the same stack (its describe-stack-events)".into(),
+            vocabulary::Category::StackRollup => "the events of the resources or nested stack it names".into(),
+            vocabulary::Category::StacksetFailureTolerance => {
                 "the operation's failed results (list-stack-set-operation-results)".into()
             }
             _ => "the failure it depends on".into(),
         };
         gaps.entry((f.class.category.to_string(), what))
             .or_default()
-            .push(f.id.clone());
+            .push(f.id.to_string());
     }
     for ((category, what), ids) in gaps {
         let shown = if ids.len() <= 5 {

@@ -656,7 +656,7 @@ fn rules_test(catalog: &Catalog, out: &mut dyn Write) -> Result<i32, Failure> {
         out,
         "{} rules covering {covered} of {} categories",
         t.rules,
-        classify::Category::ALL.len()
+        stackset_doctor::vocabulary::Category::ALL.len()
     )?;
     writeln!(out, "{} passed, {} failed", t.passed, t.failed.len())?;
     Ok(if t.ok() { exit::OK } else { exit::ERROR })

@@ -903,7 +903,7 @@ mod tests {
             .map(|mut i| {
                 let mut n = 0;
                 while let Some((j, _)) = &d.caused_by[i] {
-                    i = *j;
+                    i = j.index();
                     n += 1;
                     assert!(n <= d.failures.len(), "cycle");
                 }
@@ -1006,7 +1006,7 @@ mod tests {
         assert!(d
             .links
             .iter()
-            .any(|(_, _, l)| l.kind == crate::graph::LinkKind::TemplateReference));
+            .any(|(_, _, l)| l.kind == crate::vocabulary::LinkKind::TemplateReference));
     }
 
     #[test]

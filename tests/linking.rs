@@ -3,11 +3,12 @@
 //! and a 923 MB report: each cancellation linked to every failure of the operation.)
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use stackset_doctor::classify::{Catalog, Category};
+use stackset_doctor::classify::Catalog;
 use stackset_doctor::evidence::{Evidence, Operation, OperationResult, StackEvent, StackInstance};
-use stackset_doctor::graph::{LinkKind, MAX_FANOUT};
+use stackset_doctor::graph::MAX_FANOUT;
 use stackset_doctor::report::{Format, Report};
 use stackset_doctor::trace::Diagnosis;
+use stackset_doctor::vocabulary::{Category, LinkKind};
 
 const N: usize = 10_000;
 

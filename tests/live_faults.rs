@@ -23,9 +23,10 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_types::DateTime;
 
-use stackset_doctor::classify::{Catalog, Category};
+use stackset_doctor::classify::Catalog;
 use stackset_doctor::collect::aws::Sdk;
 use stackset_doctor::collect::live::{collect, Collected, Options};
+use stackset_doctor::vocabulary::Category;
 
 const CALLER: &str = "111111111111";
 const DENIED: &str = "222222222222";

@@ -1,9 +1,9 @@
 //! The reference case (DESIGN.md): an SCP deny on the Quick Setup DA stack's DiagnosisBucket explains every
 //! TA stack's "Invalid principal in policy".
 
-use stackset_doctor::classify::{Catalog, Category};
-use stackset_doctor::graph::LinkKind;
+use stackset_doctor::classify::Catalog;
 use stackset_doctor::trace::Diagnosis;
+use stackset_doctor::vocabulary::{Category, FailureId, LinkKind};
 
 use crate::common::diagnose;
 
@@ -15,9 +15,9 @@ fn is_ta(s: &Option<String>) -> bool {
 }
 
 /// Follow `caused_by` to the end.
-fn chain_end(d: &Diagnosis, mut i: usize) -> usize {
+fn chain_end(d: &Diagnosis, mut i: FailureId) -> FailureId {
     let mut steps = 0;
-    while let Some((j, _)) = &d.caused_by[i] {
+    while let Some((j, _)) = &d.caused_by[i.index()] {
         i = *j;
         steps += 1;
         assert!(steps <= d.failures.len(), "caused_by has a cycle");
@@ -59,8 +59,11 @@ fn root_cause_is_the_scp_deny_on_diagnosis_bucket() {
 fn every_ta_failure_is_explained_by_the_deny_through_a_cross_stack_set_link() {
     let d = diagnose(&[SAMPLE]);
     let rc = &d.root_causes[0];
-    let ta: Vec<usize> = (0..d.failures.len())
-        .filter(|&i| is_ta(&d.failures[i].stack_set))
+    let ta: Vec<FailureId> = d
+        .failures
+        .iter()
+        .filter(|f| is_ta(&f.stack_set))
+        .map(|f| f.id)
         .collect();
     assert!(ta.len() >= 3, "the sample has at least three TA accounts");
     let accounts: std::collections::BTreeSet<_> = ta
@@ -81,14 +84,14 @@ fn every_ta_failure_is_explained_by_the_deny_through_a_cross_stack_set_link() {
             d.failures[i].id
         );
     }
-    let invalid: Vec<usize> = ta
+    let invalid: Vec<FailureId> = ta
         .iter()
         .copied()
         .filter(|&i| d.failures[i].class.category == Category::InvalidPrincipal)
         .collect();
     assert!(!invalid.is_empty());
     for i in invalid {
-        let (cause, link) = d.caused_by[i]
+        let (cause, link) = d.caused_by[i.index()]
             .as_ref()
             .expect("invalid principal has a cause");
         assert!(

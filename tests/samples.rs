@@ -119,12 +119,11 @@ fn already_exists_bucket_explains_its_cancelled_siblings() {
     let cancelled: Vec<_> = d
         .failures
         .iter()
-        .enumerate()
-        .filter(|(_, f)| f.class.category.as_str() == "cancelled-cascade")
+        .filter(|f| f.class.category.as_str() == "cancelled-cascade")
         .collect();
     assert!(cancelled.len() >= 2);
-    for (i, _) in cancelled {
-        assert!(rc.explains.contains(&i));
+    for f in cancelled {
+        assert!(rc.explains.contains(&f.id));
     }
 }
 

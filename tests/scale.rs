@@ -1,8 +1,8 @@
 //! The synthetic organisation (examples/generate): the engine finds the shared root cause among
 //! independent failures, and the terminal report stays readable at scale.
 
-use stackset_doctor::classify::Category;
 use stackset_doctor::report::Format;
+use stackset_doctor::vocabulary::Category;
 
 use crate::common::{diagnose, render};
 
@@ -24,9 +24,9 @@ fn synthetic_organisation_is_diagnosed_and_summarised() {
     );
     assert_eq!(f.account.as_deref(), Some(stackset_doctor::synth::ADMIN));
     // Every TA failure hangs off the deny; the independent failures are root causes of their own.
-    for (i, x) in d.failures.iter().enumerate() {
+    for x in &d.failures {
         if x.stack_set.as_deref().is_some_and(|s| s.contains("-TA-")) {
-            assert!(top.explains.contains(&i), "{} not explained", x.id);
+            assert!(top.explains.contains(&x.id), "{} not explained", x.id);
         }
     }
     let independent: Vec<_> = d.root_causes[1..]

@@ -14,19 +14,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::evidence::{Evidence, SourceRef};
-pub use rules::{Catalog, Category, Role, Rule};
+use crate::vocabulary::{status, Category, FailureId, Level, Role};
+pub use rules::{Catalog, Rule};
 pub use unwrap::{Envelope, Unwrapped};
-
-/// How far down the deployment a failure sits; merging keeps the most specific.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Level {
-    Resource,
-    Stack,
-    Instance,
-    AccountGate,
-    Operation,
-}
 
 /// What a rule made of a message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,7 +56,7 @@ pub struct Sighting {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
-    pub id: String,
+    pub id: FailureId,
     pub level: Level,
     pub stack_set: Option<String>,
     pub account: Option<String>,
@@ -177,10 +167,6 @@ fn envelope_fields(e: &Envelope) -> BTreeMap<String, String> {
     f
 }
 
-fn is_failed_status(s: &str) -> bool {
-    s.ends_with("_FAILED") || s == "FAILED"
-}
-
 struct Draft {
     level: Level,
     stack_set: Option<String>,
@@ -211,7 +197,7 @@ fn sighting(kind: &'static str, status: &str, source: &Option<SourceRef>) -> Sig
     }
 }
 
-/// Every failure in the evidence, merged and classified, in a stable order with ids `F1`, `F2`, ...
+/// Every failure in the evidence, merged and classified, in a stable order; each failure's id is its position.
 /// Sightings that a rule calls benign (not a failure at all) are dropped; their count is returned too.
 pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>, usize) {
     let op_time: HashMap<(&str, &str), DateTime<Utc>> = evidence
@@ -230,7 +216,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
         let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
             && e.logical_id.as_deref() == Some(e.stack_name.as_str());
         let reason = e.status_reason.as_deref().unwrap_or("");
-        if !crate::evidence::event_is_failure(&e.status, e.status_reason.as_deref(), is_stack) {
+        if !status::event_is_failure(&e.status, e.status_reason.as_deref(), is_stack) {
             continue;
         }
         drafts.push(Draft {
@@ -258,7 +244,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
 
     for s in &evidence.stacks {
         let reason = s.status_reason.as_deref().unwrap_or("");
-        if reason.is_empty() || !(is_failed_status(&s.status) || s.status.contains("ROLLBACK")) {
+        if reason.is_empty() || !(status::failed(&s.status) || s.status.contains("ROLLBACK")) {
             continue;
         }
         drafts.push(Draft {
@@ -325,10 +311,9 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
 
     for i in &evidence.stack_instances {
         let detailed = i.detailed_status.as_deref().unwrap_or("");
-        let failed = matches!(
-            detailed,
-            "FAILED" | "CANCELLED" | "FAILED_IMPORT" | "SKIPPED_SUSPENDED_ACCOUNT" | "INOPERABLE"
-        ) || i.status == "INOPERABLE";
+        // A suspended account's skip counts as a failure here (its reason, if any, says why).
+        let failed = status::instance_failed(i.detailed_status.as_deref(), &i.status)
+            || detailed == status::SKIPPED_SUSPENDED_ACCOUNT;
         if !failed {
             continue;
         }
@@ -356,7 +341,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
     }
 
     for o in &evidence.operations {
-        if !matches!(o.status.as_str(), "FAILED" | "STOPPED") {
+        if !status::operation_failed(&o.status) {
             continue;
         }
         drafts.push(Draft {
@@ -406,7 +391,7 @@ pub fn extract_failures(evidence: &Evidence, catalog: &Catalog) -> (Vec<Failure>
             ))
     });
     for (i, f) in failures.iter_mut().enumerate() {
-        f.id = format!("F{}", i + 1);
+        f.id = FailureId(i);
         f.sources.sort();
         f.sources.dedup();
     }
@@ -514,7 +499,7 @@ fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<Failure> {
                     d.level
                 };
                 out.push(Failure {
-                    id: String::new(),
+                    id: FailureId::default(),
                     level,
                     stack_set: d.stack_set,
                     account: d.account,
@@ -589,4 +574,19 @@ fn absorb(f: &mut Failure, d: Draft, envelope: Envelope, message: String, class:
         f.envelope = envelope;
     }
     f.sources.push(d.sighting);
+}
+
+/// Failures by id.
+impl std::ops::Index<FailureId> for [Failure] {
+    type Output = Failure;
+    fn index(&self, id: FailureId) -> &Failure {
+        &self[id.0]
+    }
+}
+
+impl std::ops::Index<FailureId> for Vec<Failure> {
+    type Output = Failure;
+    fn index(&self, id: FailureId) -> &Failure {
+        &self[id.0]
+    }
 }

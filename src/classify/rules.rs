@@ -13,6 +13,7 @@ use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location};
+use crate::vocabulary::{Category, Role, Topology};
 
 static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
 
@@ -32,142 +33,6 @@ pub const CONTEXT_FIELDS: &[&str] = &[
     "error_code",
     "handler_error_code",
 ];
-
-/// The fixed category vocabulary. The category follows the innermost error a message names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Category {
-    ScpDeny,
-    RcpDeny,
-    PermissionsBoundaryDeny,
-    SessionPolicyDeny,
-    IdentityPolicyMissing,
-    VpcePolicyDeny,
-    AccessDeniedOther,
-    InvalidPrincipal,
-    MalformedPolicy,
-    AlreadyExists,
-    CancelledCascade,
-    StackRollup,
-    StacksetExecutionRole,
-    StacksetTrustedAccess,
-    StacksetFailureTolerance,
-    AccountGate,
-    RegionNotEnabled,
-    AccountSuspended,
-    LimitExceeded,
-    Throttling,
-    Kms,
-    NotFound,
-    InvalidRequest,
-    Validation,
-    CustomResource,
-    StabilizationTimeout,
-    SignalTimeout,
-    DeleteFailed,
-    InternalFailure,
-    Other,
-}
-
-impl Category {
-    pub const ALL: [Category; 30] = [
-        Category::ScpDeny,
-        Category::RcpDeny,
-        Category::PermissionsBoundaryDeny,
-        Category::SessionPolicyDeny,
-        Category::IdentityPolicyMissing,
-        Category::VpcePolicyDeny,
-        Category::AccessDeniedOther,
-        Category::InvalidPrincipal,
-        Category::MalformedPolicy,
-        Category::AlreadyExists,
-        Category::CancelledCascade,
-        Category::StackRollup,
-        Category::StacksetExecutionRole,
-        Category::StacksetTrustedAccess,
-        Category::StacksetFailureTolerance,
-        Category::AccountGate,
-        Category::RegionNotEnabled,
-        Category::AccountSuspended,
-        Category::LimitExceeded,
-        Category::Throttling,
-        Category::Kms,
-        Category::NotFound,
-        Category::InvalidRequest,
-        Category::Validation,
-        Category::CustomResource,
-        Category::StabilizationTimeout,
-        Category::SignalTimeout,
-        Category::DeleteFailed,
-        Category::InternalFailure,
-        Category::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::ScpDeny => "scp-deny",
-            Category::RcpDeny => "rcp-deny",
-            Category::PermissionsBoundaryDeny => "permissions-boundary-deny",
-            Category::SessionPolicyDeny => "session-policy-deny",
-            Category::IdentityPolicyMissing => "identity-policy-missing",
-            Category::VpcePolicyDeny => "vpce-policy-deny",
-            Category::AccessDeniedOther => "access-denied-other",
-            Category::InvalidPrincipal => "invalid-principal",
-            Category::MalformedPolicy => "malformed-policy",
-            Category::AlreadyExists => "already-exists",
-            Category::CancelledCascade => "cancelled-cascade",
-            Category::StackRollup => "stack-rollup",
-            Category::StacksetExecutionRole => "stackset-execution-role",
-            Category::StacksetTrustedAccess => "stackset-trusted-access",
-            Category::StacksetFailureTolerance => "stackset-failure-tolerance",
-            Category::AccountGate => "account-gate",
-            Category::RegionNotEnabled => "region-not-enabled",
-            Category::AccountSuspended => "account-suspended",
-            Category::LimitExceeded => "limit-exceeded",
-            Category::Throttling => "throttling",
-            Category::Kms => "kms",
-            Category::NotFound => "not-found",
-            Category::InvalidRequest => "invalid-request",
-            Category::Validation => "validation",
-            Category::CustomResource => "custom-resource",
-            Category::StabilizationTimeout => "stabilization-timeout",
-            Category::SignalTimeout => "signal-timeout",
-            Category::DeleteFailed => "delete-failed",
-            Category::InternalFailure => "internal-failure",
-            Category::Other => "other",
-        }
-    }
-}
-
-impl std::fmt::Display for Category {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Whether what a rule matches is a cause, or the effect of another failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Root,
-    Consequence,
-    /// Not a failure at all (e.g. `Update successful. One or more resources could not be deleted.`): such
-    /// sightings are dropped from the diagnosis and only counted.
-    Benign,
-    /// No rule matched.
-    Unknown,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Root => "root",
-            Role::Consequence => "consequence",
-            Role::Benign => "benign",
-            Role::Unknown => "unknown",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -295,36 +160,6 @@ impl Rule {
     pub fn capture_names(&self) -> impl Iterator<Item = &str> {
         self.regex.capture_names().flatten()
     }
-}
-
-/// A deployment topology: which stack sets provide what others rely on (e.g. Quick Setup DA → TA), and the
-/// runbook for fixing stack sets of that family.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Topology {
-    pub id: String,
-    pub title: String,
-    /// Stack set name patterns (`*` wildcards) this topology is about.
-    pub stack_sets: Vec<String>,
-    /// Steps that replace the generic "retry the operation" step for root causes in these stack sets.
-    #[serde(default)]
-    pub runbook: Vec<String>,
-    #[serde(default)]
-    pub provides: Vec<Provision>,
-    #[serde(default)]
-    pub references: Vec<String>,
-    #[serde(skip)]
-    pub origin: String,
-}
-
-/// "Instances of stack sets named like `stack_set` create the IAM role `role_name` in their account."
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Provision {
-    pub stack_set: String,
-    pub role_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logical_id: Option<String>,
 }
 
 /// All rules, with a `RegexSet` prefilter so one pass over a message finds every candidate rule.

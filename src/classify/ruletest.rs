@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::rules::{captures, Catalog, Category, Example, Rule};
+use super::rules::{captures, Catalog, Example, Rule};
 use super::unwrap::unwrap;
+use crate::vocabulary::Category;
 
 #[derive(Debug, Default)]
 pub struct TestReport {

@@ -33,11 +33,12 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::aws::{describe_error, error_code, Sdk};
 use crate::error::Error;
 use crate::evidence::{
-    arn_parts, event_is_failure, stack_set_from_stack_name, AccountPath, AutomationExecution,
-    AutomationStep, CollectionStats, CoverageNote, Evidence, Operation, OperationResult, OrgPolicy,
-    Organization, Parameter, QuickSetupManager, QuickSetupStatus, SourceRef, Stack, StackEvent,
-    StackInstance, StackSet,
+    arn_parts, stack_set_from_stack_name, AccountPath, AutomationExecution, AutomationStep,
+    CollectionStats, CoverageNote, Evidence, Operation, OperationResult, OrgPolicy, Organization,
+    Parameter, QuickSetupManager, QuickSetupStatus, SourceRef, Stack, StackEvent, StackInstance,
+    StackSet,
 };
+use crate::vocabulary::status;
 
 /// Which role the caller plays for service-managed stack sets (the API's `CallAs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -96,7 +97,7 @@ impl Collected {
         let failed = e
             .stack_instances
             .iter()
-            .filter(|i| is_failed_instance(i.detailed_status.as_deref(), &i.status))
+            .filter(|i| status::instance_failed(i.detailed_status.as_deref(), &i.status))
             .count();
         let mut s = format!(
             "collected {} stack set(s), {} failed instance(s), {} failure event(s) in {:.1} s: {} API calls ({} attempts)",
@@ -278,14 +279,6 @@ macro_rules! operation_record {
             source: $source,
         }
     };
-}
-
-/// Detailed statuses (or, for old records, statuses) of instances whose stacks did not deploy.
-fn is_failed_instance(detailed: Option<&str>, status: &str) -> bool {
-    match detailed {
-        Some(d) => matches!(d, "FAILED" | "CANCELLED" | "INOPERABLE" | "FAILED_IMPORT"),
-        None => status == "INOPERABLE",
-    }
 }
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -778,7 +771,7 @@ impl Ctx<'_> {
     /// Instances whose stacks did not deploy, listed by detailed status so healthy ones are never paged.
     async fn failed_instances(&self, name: &str, ca: SdkCallAs) -> Vec<StackInstance> {
         let mut out: Vec<StackInstance> = Vec::new();
-        for status in ["FAILED", "CANCELLED", "INOPERABLE", "FAILED_IMPORT"] {
+        for status in status::FAILED_INSTANCE_DETAILS {
             let _p = self.sem.acquire().await;
             let filter = StackInstanceFilter::builder()
                 .name(StackInstanceFilterName::DetailedStatus)
@@ -806,7 +799,7 @@ impl Ctx<'_> {
                             .unwrap_or_default();
                         let region = i.region().unwrap_or_default().to_owned();
                         let account = i.account().unwrap_or_default().to_owned();
-                        if !is_failed_instance(detailed.as_deref(), &st)
+                        if !status::instance_failed(detailed.as_deref(), &st)
                             || !self.region_wanted(&region)
                             || out
                                 .iter()
@@ -1081,7 +1074,7 @@ impl Ctx<'_> {
                     && e.logical_resource_id() == Some(stack_name);
                 let reason = e.resource_status_reason();
                 i += 1;
-                if !event_is_failure(&status, reason, is_stack) {
+                if !status::event_is_failure(&status, reason, is_stack) {
                     continue;
                 }
                 if !is_stack && e.resource_type() == Some("AWS::CloudFormation::Stack") {

@@ -334,7 +334,7 @@ fn ingest(
         for (i, e) in events.into_iter().enumerate() {
             let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
                 && e.logical_resource_id.as_deref() == Some(&*e.stack_name);
-            if !event_is_failure(
+            if !crate::vocabulary::status::event_is_failure(
                 &e.resource_status,
                 e.resource_status_reason.as_deref(),
                 is_stack,

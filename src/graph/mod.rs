@@ -27,50 +27,10 @@ use petgraph::Direction;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::classify::rules::Topology;
-use crate::classify::{Category, Failure, Level, Role};
+use crate::classify::Failure;
 use crate::evidence::{Evidence, Window};
+use crate::vocabulary::{confidence, Category, FailureId, Level, LinkKind, Role, Topology};
 use crate::wildcard;
-
-/// Why one failure is the consequence of another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LinkKind {
-    /// CloudFormation cancelled this resource because another in the same stack failed.
-    Cancellation,
-    /// A stack's summary naming the resources that failed.
-    Rollup,
-    /// A parent stack's resource for a nested stack that failed.
-    EmbeddedStack,
-    /// A stack instance or operation result carrying its stack's failure.
-    InstanceSummary,
-    /// The operation stopped deploying because failures exceeded its tolerance.
-    FailureTolerance,
-    /// An operation's summary of its failed results.
-    OperationSummary,
-    /// Another stack set's template creates the principal this failure names.
-    TemplateReference,
-    /// A known topology (rules/topologies) says another stack set creates it.
-    KnownTopology,
-    /// The named principal's account had a failed deployment of another stack set at about the same time.
-    TimingInference,
-}
-
-impl LinkKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkKind::Cancellation => "cancellation",
-            LinkKind::Rollup => "rollup",
-            LinkKind::EmbeddedStack => "embedded-stack",
-            LinkKind::InstanceSummary => "instance-summary",
-            LinkKind::FailureTolerance => "failure-tolerance",
-            LinkKind::OperationSummary => "operation-summary",
-            LinkKind::TemplateReference => "template-reference",
-            LinkKind::KnownTopology => "known-topology",
-            LinkKind::TimingInference => "timing-inference",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Link {
@@ -94,13 +54,13 @@ pub struct DeploymentGraph {
     /// Edges already made: petgraph's `find_edge` is linear in a node's degree.
     edges: HashSet<(usize, usize)>,
     /// Root causes, in petgraph's reverse topological order of their components.
-    roots: Vec<usize>,
+    roots: Vec<FailureId>,
     /// Per failure: its best cause and the link to it (None for root causes).
-    cause: Vec<Option<(usize, Link)>>,
+    cause: Vec<Option<(FailureId, Link)>>,
     /// Per failure: the root cause its chain of best causes ends at.
-    root_of: Vec<Option<usize>>,
+    root_of: Vec<Option<FailureId>>,
     /// Per root cause: the failures of its tree, ascending.
-    trees: HashMap<usize, Vec<usize>>,
+    trees: HashMap<FailureId, Vec<FailureId>>,
 }
 
 /// Failures that are causes in their own right, not cancellations, rollups or summaries.
@@ -375,7 +335,7 @@ impl DeploymentGraph {
             let comp: Vec<usize> = comp.into_iter().map(|x| self.graph[x]).collect();
             let members: HashSet<usize> = comp.iter().copied().collect();
             let leaving = |i: usize| -> Vec<(usize, &Link)> {
-                self.causes_of(i)
+                self.out_edges(i)
                     .into_iter()
                     .filter(|(j, _)| !members.contains(j))
                     .collect()
@@ -387,7 +347,7 @@ impl DeploymentGraph {
                 .collect();
             if comp.len() == 1 {
                 // The common case: a failure and its causes.
-                cause[comp[0]] = best(self.causes_of(comp[0]));
+                cause[comp[0]] = best(self.out_edges(comp[0]));
                 if exits.is_empty() {
                     roots.push(comp[0]);
                 }
@@ -424,7 +384,7 @@ impl DeploymentGraph {
             let mut seen: HashSet<usize> = starts.iter().copied().collect();
             let mut queue: std::collections::VecDeque<usize> = starts.into_iter().collect();
             while let Some(c) = queue.pop_front() {
-                for (j, l) in self.consequences_of(c) {
+                for (j, l) in self.in_edges(c) {
                     if members.contains(&j) && seen.insert(j) {
                         cause[j] = Some((c, l.clone()));
                         queue.push_back(j);
@@ -463,35 +423,41 @@ impl DeploymentGraph {
                 }
             }
         }
-        self.roots = roots;
-        self.cause = cause;
-        self.root_of = root_of;
-        self.trees = trees;
+        self.roots = roots.into_iter().map(FailureId).collect();
+        self.cause = cause
+            .into_iter()
+            .map(|c| c.map(|(j, l)| (FailureId(j), l)))
+            .collect();
+        self.root_of = root_of.into_iter().map(|r| r.map(FailureId)).collect();
+        self.trees = trees
+            .into_iter()
+            .map(|(r, v)| (FailureId(r), v.into_iter().map(FailureId).collect()))
+            .collect();
     }
 
     /// The root causes: failures that nothing upstream explains (one per cycle of failures that explain each
     /// other), in an order where a component that explains others comes first.
-    pub fn root_causes(&self) -> &[usize] {
+    pub fn root_causes(&self) -> &[FailureId] {
         &self.roots
     }
 
-    /// The failure that best explains failure `i`, and how; None for a root cause.
-    pub fn cause_of(&self, i: usize) -> Option<(usize, &Link)> {
+    /// The failure that best explains failure `id`, and how; None for a root cause.
+    pub fn cause_of(&self, id: FailureId) -> Option<(FailureId, &Link)> {
         self.cause
-            .get(i)
+            .get(id.0)
             .and_then(|c| c.as_ref())
             .map(|(j, l)| (*j, l))
     }
 
-    /// The root cause failure `i`'s chain of best causes ends at (itself for a root cause).
-    pub fn root_of(&self, i: usize) -> Option<usize> {
-        self.root_of.get(i).copied().flatten()
+    /// The root cause failure `id`'s chain of best causes ends at (itself for a root cause).
+    pub fn root_of(&self, id: FailureId) -> Option<FailureId> {
+        self.root_of.get(id.0).copied().flatten()
     }
 
-    /// The chain from failure `i` to its root cause: `i`, its best cause, that one's best cause, ...
-    pub fn chain(&self, i: usize) -> Vec<usize> {
-        let mut out = vec![i];
-        let mut at = i;
+    /// The chain from failure `id` to its root cause: `id`, its best cause, that one's best cause, ...
+    pub fn chain(&self, id: FailureId) -> Vec<FailureId> {
+        let mut out = vec![id];
+        let mut at = id;
         while let Some((j, _)) = self.cause_of(at) {
             if out.len() > self.nodes.len() {
                 break;
@@ -503,17 +469,31 @@ impl DeploymentGraph {
     }
 
     /// The failures root cause `root` explains: those whose chain ends at it, ascending.
-    pub fn explains(&self, root: usize) -> &[usize] {
+    pub fn explains(&self, root: FailureId) -> &[FailureId] {
         self.trees.get(&root).map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// Every failure that explains failure `i` directly (not only the best), with why.
-    pub fn causes_of(&self, i: usize) -> Vec<(usize, &Link)> {
+    /// Every failure that explains failure `id` directly (not only the best), with why.
+    pub fn causes_of(&self, id: FailureId) -> Vec<(FailureId, &Link)> {
+        self.out_edges(id.0)
+            .into_iter()
+            .map(|(j, l)| (FailureId(j), l))
+            .collect()
+    }
+
+    /// The failures that failure `id` explains directly.
+    pub fn consequences_of(&self, id: FailureId) -> Vec<(FailureId, &Link)> {
+        self.in_edges(id.0)
+            .into_iter()
+            .map(|(j, l)| (FailureId(j), l))
+            .collect()
+    }
+
+    fn out_edges(&self, i: usize) -> Vec<(usize, &Link)> {
         self.edges_of(i, Direction::Outgoing)
     }
 
-    /// The failures that failure `i` explains directly.
-    pub fn consequences_of(&self, i: usize) -> Vec<(usize, &Link)> {
+    fn in_edges(&self, i: usize) -> Vec<(usize, &Link)> {
         self.edges_of(i, Direction::Incoming)
     }
 
@@ -536,12 +516,18 @@ impl DeploymentGraph {
     }
 
     /// Every edge, as (consequence, cause, link).
-    pub fn links(&self) -> Vec<(usize, usize, &Link)> {
+    pub fn links(&self) -> Vec<(FailureId, FailureId, &Link)> {
         use petgraph::visit::EdgeRef;
         let mut v: Vec<_> = self
             .graph
             .edge_references()
-            .map(|e| (self.graph[e.source()], self.graph[e.target()], e.weight()))
+            .map(|e| {
+                (
+                    FailureId(self.graph[e.source()]),
+                    FailureId(self.graph[e.target()]),
+                    e.weight(),
+                )
+            })
             .collect();
         v.sort_by_key(|(a, b, _)| (*a, *b));
         v
@@ -595,7 +581,7 @@ impl Linker {
                     i,
                     p,
                     LinkKind::EmbeddedStack,
-                    0.9,
+                    confidence::NESTED_STACK_CANCELLED,
                     "the nested stack was cancelled with its parent",
                 );
                 return true;
@@ -616,7 +602,7 @@ impl Linker {
             i,
             &targets,
             LinkKind::Cancellation,
-            0.95,
+            confidence::CANCELLATION,
             "cancelled after this failure in the same stack",
         );
         false
@@ -639,7 +625,7 @@ impl Linker {
                     i,
                     j,
                     LinkKind::EmbeddedStack,
-                    0.95,
+                    confidence::NESTED_STACK_FAILED,
                     "the nested stack failed here",
                 );
             }
@@ -678,7 +664,7 @@ impl Linker {
                 i,
                 j,
                 LinkKind::Rollup,
-                0.95,
+                confidence::ROLLUP,
                 "named in the stack's rollback summary",
             );
         }
@@ -703,7 +689,13 @@ impl Linker {
             } else {
                 "cancelled when the same operation's failure tolerance was exceeded"
             };
-            g.link(i, hub, LinkKind::FailureTolerance, 0.8, reason);
+            g.link(
+                i,
+                hub,
+                LinkKind::FailureTolerance,
+                confidence::FAILURE_TOLERANCE,
+                reason,
+            );
             return;
         }
         for j in ix.operation_causes(f) {
@@ -711,7 +703,7 @@ impl Linker {
                 i,
                 j,
                 LinkKind::FailureTolerance,
-                0.8,
+                confidence::FAILURE_TOLERANCE,
                 "the operation stopped after this failure",
             );
         }
@@ -743,7 +735,7 @@ impl Linker {
                         i,
                         j,
                         LinkKind::InstanceSummary,
-                        0.9,
+                        confidence::INSTANCE_SUMMARY,
                         "the stack instance's failure",
                     );
                 }
@@ -754,7 +746,7 @@ impl Linker {
                         i,
                         j,
                         LinkKind::OperationSummary,
-                        0.9,
+                        confidence::OPERATION_SUMMARY,
                         "a failed instance of this operation",
                     );
                 }
@@ -883,7 +875,14 @@ fn provider_failures(
     let reason = format!("role {role_name} would live in account {account}, where another stack set failed at about the same time");
     representatives(failures, &primaries)
         .into_iter()
-        .map(|j| (j, LinkKind::TimingInference, 0.5, reason.clone()))
+        .map(|j| {
+            (
+                j,
+                LinkKind::TimingInference,
+                confidence::TIMING_INFERENCE,
+                reason.clone(),
+            )
+        })
         .collect()
 }
 
@@ -969,7 +968,7 @@ impl Providers {
                     role_pattern: r.role_name,
                     logical_id: Some(r.logical_id.clone()),
                     kind: LinkKind::TemplateReference,
-                    confidence: 0.9,
+                    confidence: confidence::TEMPLATE_REFERENCE,
                     via: format!(
                         "the template of stack set {} (resource {})",
                         s.name, r.logical_id
@@ -984,7 +983,7 @@ impl Providers {
                     role_pattern: p.role_name.clone(),
                     logical_id: p.logical_id.clone(),
                     kind: LinkKind::KnownTopology,
-                    confidence: 0.85,
+                    confidence: confidence::KNOWN_TOPOLOGY,
                     via: format!("known topology {} (stack sets {})", t.id, p.stack_set),
                 });
             }

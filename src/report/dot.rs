@@ -53,15 +53,19 @@ impl Reporter for Dot {
             } else {
                 ""
             };
-            writeln!(out, "    {} [label={label}{style}];", quote(&f.id))?;
+            writeln!(
+                out,
+                "    {} [label={label}{style}];",
+                quote(&f.id.to_string())
+            )?;
         }
         for l in &r.links {
             let kind = l.kind.as_str();
             writeln!(
                 out,
                 "    {} -> {} [label={}];",
-                quote(&l.to),
-                quote(&l.from),
+                quote(&l.to.to_string()),
+                quote(&l.from.to_string()),
                 quote(kind)
             )?;
         }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use super::model::{Children, FailureOut, RootCauseOut};
 use super::{mermaid, sanitize, Report, Reporter};
+use crate::vocabulary::FailureId;
 
 pub struct Markdown;
 
@@ -78,7 +79,7 @@ impl Reporter for Markdown {
                     esc(&f.category),
                     if f.role == "root" { " **(root)**" } else { "" },
                     opt(&f.rule),
-                    opt(&f.caused_by),
+                    opt(&f.caused_by.map(|c| c.to_string())),
                     esc(&f.message),
                 )?;
             }
@@ -139,7 +140,7 @@ fn root_cause(out: &mut dyn Write, children: &Children<'_>, rc: &RootCauseOut) -
             "This failure explains {} other failure(s):\n",
             rc.explains.len()
         )?;
-        chain(out, children, &rc.failure, 0)?;
+        chain(out, children, rc.failure, 0)?;
     }
     writeln!(out, "\n### Fix\n")?;
     writeln!(out, "{}\n", esc(&rc.remediation.summary))?;
@@ -204,11 +205,16 @@ fn longest_backtick_run(s: &str) -> usize {
 
 const MAX_DEPTH: usize = 12;
 
-fn chain(out: &mut dyn Write, children: &Children<'_>, id: &str, depth: usize) -> io::Result<()> {
+fn chain(
+    out: &mut dyn Write,
+    children: &Children<'_>,
+    id: FailureId,
+    depth: usize,
+) -> io::Result<()> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
-    let mut kids: Vec<&FailureOut> = children.get(id).cloned().unwrap_or_default();
+    let mut kids: Vec<&FailureOut> = children.get(&id).cloned().unwrap_or_default();
     kids.sort_by_key(|f| f.level_rank());
     for f in kids {
         let link = f.link.as_ref().map(|l| l.kind.as_str());
@@ -225,7 +231,7 @@ fn chain(out: &mut dyn Write, children: &Children<'_>, id: &str, depth: usize) -
             esc(&f.message),
             link.unwrap_or_default()
         )?;
-        chain(out, children, &f.id, depth + 1)?;
+        chain(out, children, f.id, depth + 1)?;
     }
     Ok(())
 }

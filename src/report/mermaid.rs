@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use super::model::FailureOut;
 use super::{sanitize, Report, Reporter};
+use crate::vocabulary::FailureId;
 
 pub struct Mermaid;
 
@@ -49,34 +50,32 @@ pub fn flowchart(r: &Report) -> String {
     let shown: Vec<&FailureOut> = if r.failures.len() <= MAX_NODES {
         r.failures.iter().collect()
     } else {
-        let roots: std::collections::BTreeSet<&str> = r
+        let roots: std::collections::BTreeSet<FailureId> = r
             .failures
             .iter()
             .filter(|f| f.role == "root")
-            .map(|f| f.id.as_str())
+            .map(|f| f.id)
             .collect();
         r.failures
             .iter()
-            .filter(|f| {
-                f.role == "root" || f.caused_by.as_deref().is_some_and(|c| roots.contains(c))
-            })
+            .filter(|f| f.role == "root" || f.caused_by.is_some_and(|c| roots.contains(&c)))
             .take(MAX_NODES)
             .collect()
     };
-    let ids: std::collections::BTreeSet<&str> = shown.iter().map(|f| f.id.as_str()).collect();
+    let ids: std::collections::BTreeSet<FailureId> = shown.iter().map(|f| f.id).collect();
     for f in &shown {
         s.push_str(&format!("    {}[\"{}\"]\n", f.id, node_text(f)));
     }
     for l in &r.links {
-        if ids.contains(l.from.as_str()) && ids.contains(l.to.as_str()) {
+        if ids.contains(&l.from) && ids.contains(&l.to) {
             let kind = l.kind.as_str();
             s.push_str(&format!("    {} -->|{}| {}\n", l.to, kind, l.from));
         }
     }
-    let roots: Vec<&str> = shown
+    let roots: Vec<String> = shown
         .iter()
         .filter(|f| f.role == "root")
-        .map(|f| f.id.as_str())
+        .map(|f| f.id.to_string())
         .collect();
     if !roots.is_empty() {
         s.push_str("    classDef root fill:#fde2e1,stroke:#c0392b,stroke-width:2px\n");

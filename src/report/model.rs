@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::classify::{Failure, Sighting};
 use crate::error::exit;
-use crate::graph::LinkKind;
 use crate::trace::{Diagnosis, Remediation};
+use crate::vocabulary::{FailureId, LinkKind};
 
 pub const REPORT_SCHEMA: &str = "stackset-doctor/report/v1";
 
@@ -52,7 +52,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct RootCauseOut {
     pub id: String,
-    pub failure: String,
+    pub failure: FailureId,
     pub rule: Option<String>,
     pub title: Option<String>,
     pub category: String,
@@ -64,7 +64,7 @@ pub struct RootCauseOut {
     pub status: String,
     pub message: String,
     pub fields: BTreeMap<String, String>,
-    pub explains: Vec<String>,
+    pub explains: Vec<FailureId>,
     /// Counts of the explained failures, for reading at scale.
     pub impact: Impact,
     pub confidence: f32,
@@ -83,7 +83,7 @@ pub struct Impact {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FailureOut {
-    pub id: String,
+    pub id: FailureId,
     pub level: String,
     pub stack_set: Option<String>,
     pub account: Option<String>,
@@ -104,7 +104,7 @@ pub struct FailureOut {
     pub role: &'static str,
     /// What the matching rule says of such messages: `root`, `consequence`, or `unknown` (no rule).
     pub rule_role: &'static str,
-    pub caused_by: Option<String>,
+    pub caused_by: Option<FailureId>,
     pub link: Option<LinkOut>,
     /// The root cause this failure belongs to (the one its `caused_by` chain ends at).
     pub root_cause: Option<String>,
@@ -139,16 +139,12 @@ impl FailureOut {
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkOut {
     /// The consequence.
-    pub from: String,
+    pub from: FailureId,
     /// The failure that explains it.
-    pub to: String,
+    pub to: FailureId,
     pub kind: LinkKind,
     pub confidence: f32,
     pub reason: String,
-}
-
-fn fid(d: &Diagnosis, i: usize) -> String {
-    d.failures[i].id.clone()
 }
 
 /// The exit code for a diagnosis (see `error::exit`).
@@ -172,7 +168,7 @@ fn sorted<I: IntoIterator<Item = Option<String>>>(it: I) -> Vec<String> {
 
 impl Report {
     pub fn new(d: &Diagnosis) -> Report {
-        let root_ids: BTreeMap<usize, String> = d
+        let root_ids: BTreeMap<FailureId, String> = d
             .root_causes
             .iter()
             .enumerate()
@@ -185,7 +181,7 @@ impl Report {
             .failures
             .iter()
             .enumerate()
-            .map(|(i, f)| failure_out(d, i, f, root_ids.contains_key(&i), root_of(i)))
+            .map(|(i, f)| failure_out(d, i, f, root_ids.contains_key(&f.id), root_of(i)))
             .collect();
 
         let root_causes = d
@@ -206,7 +202,7 @@ impl Report {
                 }
                 RootCauseOut {
                     id: root_ids[&r.failure].clone(),
-                    failure: f.id.clone(),
+                    failure: f.id,
                     rule: f.class.rule.clone(),
                     title: f.class.title.clone(),
                     category: f.class.category.as_str().to_owned(),
@@ -218,7 +214,7 @@ impl Report {
                     status: f.status.clone(),
                     message: f.message.clone(),
                     fields: f.class.fields.clone(),
-                    explains: r.explains.iter().map(|&j| fid(d, j)).collect(),
+                    explains: r.explains.clone(),
                     impact: Impact {
                         failures: explained.len(),
                         stack_sets: per_set,
@@ -269,8 +265,8 @@ impl Report {
                 .links
                 .iter()
                 .map(|(a, b, l)| LinkOut {
-                    from: fid(d, *a),
-                    to: fid(d, *b),
+                    from: *a,
+                    to: *b,
                     kind: l.kind,
                     confidence: l.confidence,
                     reason: l.reason.clone(),
@@ -284,15 +280,15 @@ impl Report {
 }
 
 /// Each failure's direct consequences (by the failure's id), in failure order.
-pub type Children<'r> = BTreeMap<&'r str, Vec<&'r FailureOut>>;
+pub type Children<'r> = BTreeMap<FailureId, Vec<&'r FailureOut>>;
 
 impl Report {
     /// Each failure's direct consequences, indexed once, so walking the chains is linear.
     pub fn children(&self) -> Children<'_> {
         let mut children: Children<'_> = BTreeMap::new();
         for f in &self.failures {
-            if let Some(c) = &f.caused_by {
-                children.entry(c.as_str()).or_default().push(f);
+            if let Some(c) = f.caused_by {
+                children.entry(c).or_default().push(f);
             }
         }
         children
@@ -354,10 +350,10 @@ fn failure_out(
 ) -> FailureOut {
     let (caused_by, link) = match &d.caused_by[i] {
         Some((j, l)) => (
-            Some(fid(d, *j)),
+            Some(*j),
             Some(LinkOut {
-                from: f.id.clone(),
-                to: fid(d, *j),
+                from: f.id,
+                to: *j,
                 kind: l.kind,
                 confidence: l.confidence,
                 reason: l.reason.clone(),
@@ -366,7 +362,7 @@ fn failure_out(
         None => (None, None),
     };
     FailureOut {
-        id: f.id.clone(),
+        id: f.id,
         level: serde_json::to_value(f.level)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

@@ -7,8 +7,9 @@ use std::io::{self, Write};
 use tabled::settings::Style;
 use tabled::{Table as TabledTable, Tabled};
 
-use super::model::{FailureOut, RootCauseOut};
+use super::model::{Children, FailureOut, RootCauseOut};
 use super::{sanitize, Report, Reporter};
+use crate::vocabulary::FailureId;
 
 pub struct Table;
 
@@ -109,8 +110,8 @@ impl Reporter for Table {
         for n in &r.notes {
             writeln!(out, "note: {}", sanitize(n))?;
         }
-        let by_id: BTreeMap<&str, &FailureOut> =
-            r.failures.iter().map(|f| (f.id.as_str(), f)).collect();
+        let by_id: BTreeMap<FailureId, &FailureOut> =
+            r.failures.iter().map(|f| (f.id, f)).collect();
         let children = r.children();
         // Identical independent failures across accounts (same rule, stack set, resource, message) read as one.
         let groups = group_by(r.root_causes.iter(), |rc| {
@@ -149,7 +150,7 @@ impl Reporter for Table {
 
 fn row(f: &FailureOut) -> Row {
     Row {
-        id: f.id.clone(),
+        id: f.id.to_string(),
         stack_set: opt(&f.stack_set),
         account: opt(&f.account),
         region: opt(&f.region),
@@ -166,15 +167,18 @@ fn row(f: &FailureOut) -> Row {
         } else {
             f.category.clone()
         },
-        caused_by: f.caused_by.clone().unwrap_or_else(|| "-".into()),
+        caused_by: f
+            .caused_by
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "-".into()),
     }
 }
 
 fn root_cause(
     out: &mut dyn Write,
     group: &[&RootCauseOut],
-    by_id: &BTreeMap<&str, &FailureOut>,
-    children: &BTreeMap<&str, Vec<&FailureOut>>,
+    by_id: &BTreeMap<FailureId, &FailureOut>,
+    children: &Children<'_>,
 ) -> io::Result<()> {
     let rc = group[0];
     let ids = match group.len() {
@@ -250,9 +254,9 @@ fn root_cause(
         )?;
         writeln!(out, "  chain")?;
         let mut lines = 0usize;
-        if let Some(root) = by_id.get(rc.failure.as_str()) {
+        if let Some(root) = by_id.get(&rc.failure) {
             writeln!(out, "    {}", node_line(&[root], None))?;
-            chain(out, &[rc.failure.as_str()], children, "    ", &mut lines)?;
+            chain(out, &[rc.failure], children, "    ", &mut lines)?;
         }
         if lines >= MAX_CHAIN_LINES {
             writeln!(
@@ -311,8 +315,8 @@ fn root_cause(
 /// children of a group are gathered and grouped the same way, so 500 alike consequences take one line.
 fn chain(
     out: &mut dyn Write,
-    parents: &[&str],
-    children: &BTreeMap<&str, Vec<&FailureOut>>,
+    parents: &[FailureId],
+    children: &Children<'_>,
     indent: &str,
     lines: &mut usize,
 ) -> io::Result<()> {
@@ -339,7 +343,7 @@ fn chain(
         )?;
         *lines += 1;
         let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
-        let ids: Vec<&str> = g.iter().map(|f| f.id.as_str()).collect();
+        let ids: Vec<FailureId> = g.iter().map(|f| f.id).collect();
         chain(out, &ids, children, &deeper, lines)?;
     }
     Ok(())
@@ -382,7 +386,7 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
     let ids = if group.len() <= 4 {
         group
             .iter()
-            .map(|g| g.id.as_str())
+            .map(|g| g.id.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     } else {

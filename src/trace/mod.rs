@@ -11,18 +11,18 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::classify::rules::{self, Catalog};
-use crate::classify::{Failure, Role};
+use crate::classify::Failure;
 use crate::evidence::Evidence;
 use crate::graph::{DeploymentGraph, Link};
+use crate::vocabulary::{confidence, FailureId, Role};
 pub use remediation::{Remediation, ScpExemption};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RootCause {
-    /// Index into `Diagnosis::failures`.
-    pub failure: usize,
+    pub failure: FailureId,
     pub confidence: f32,
-    /// Failures this root cause explains: those whose chain of causes ends at it (indexes, ascending).
-    pub explains: Vec<usize>,
+    /// Failures this root cause explains: those whose chain of causes ends at it (ascending).
+    pub explains: Vec<FailureId>,
     pub explanation: Option<String>,
     pub remediation: Remediation,
 }
@@ -30,13 +30,13 @@ pub struct RootCause {
 /// The result of tracing: every failure with its immediate cause, and the root causes.
 pub struct Diagnosis {
     pub failures: Vec<Failure>,
-    /// Per failure: the failure that explains it and how (None for root causes).
-    pub caused_by: Vec<Option<(usize, Link)>>,
-    /// Per failure: the root cause its chain of causes ends at (itself for a root cause).
-    pub root_of: Vec<Option<usize>>,
+    /// Per failure (by id): the failure that explains it and how (None for root causes).
+    pub caused_by: Vec<Option<(FailureId, Link)>>,
+    /// Per failure (by id): the root cause its chain of causes ends at (itself for a root cause).
+    pub root_of: Vec<Option<FailureId>>,
     pub root_causes: Vec<RootCause>,
     /// Every link of the graph (consequence, cause, link), for diagrams.
-    pub links: Vec<(usize, usize, Link)>,
+    pub links: Vec<(FailureId, FailureId, Link)>,
     pub warnings: Vec<String>,
     pub coverage: Vec<String>,
     /// Remarks on what was left out on purpose (benign messages).
@@ -59,10 +59,10 @@ pub fn trace(
     catalog: &Catalog,
 ) -> Diagnosis {
     let n = failures.len();
-    let caused_by: Vec<Option<(usize, Link)>> = (0..n)
-        .map(|i| graph.cause_of(i).map(|(j, l)| (j, l.clone())))
+    let caused_by: Vec<Option<(FailureId, Link)>> = (0..n)
+        .map(|i| graph.cause_of(FailureId(i)).map(|(j, l)| (j, l.clone())))
         .collect();
-    let root_of: Vec<Option<usize>> = (0..n).map(|i| graph.root_of(i)).collect();
+    let root_of: Vec<Option<FailureId>> = (0..n).map(|i| graph.root_of(FailureId(i))).collect();
     let policies = remediation::EvidencePolicies::new(evidence);
     let mut root_causes: Vec<RootCause> = graph
         .root_causes()
@@ -72,9 +72,9 @@ pub fn trace(
             let rule = f.class.rule.as_deref().and_then(|id| catalog.get(id));
             let fields = template_fields(f);
             let confidence = match rule.map(|r| r.role) {
-                Some(Role::Root) => 0.9,
-                Some(_) => 0.5,
-                None => 0.3,
+                Some(Role::Root) => confidence::ROOT_BY_RULE,
+                Some(_) => confidence::ROOT_BY_CONSEQUENCE_RULE,
+                None => confidence::ROOT_WITHOUT_RULE,
             };
             RootCause {
                 failure: r,

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::classify::rules::{self, Rule, Topology};
-use crate::classify::{Category, Failure};
+use crate::classify::rules::{self, Rule};
+use crate::classify::Failure;
 use crate::evidence::Evidence;
 use crate::scp;
+use crate::vocabulary::{Category, Topology};
 use crate::wildcard;
 
 #[derive(Debug, Clone, Serialize)]

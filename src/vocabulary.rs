@@ -1,0 +1,319 @@
+//! The domain's vocabulary, shared by every stage: what a failure can be (category, role, level), how one failure
+//! explains another (link kinds and how much each is trusted), what the statuses AWS reports mean, the id of a
+//! failure, and the deployment topologies that say which stack sets provide what.
+//!
+//! Nothing here depends on a stage; every stage depends on this.
+
+use serde::{Deserialize, Serialize};
+
+/// The fixed category vocabulary. The category follows the innermost error a message names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    ScpDeny,
+    RcpDeny,
+    PermissionsBoundaryDeny,
+    SessionPolicyDeny,
+    IdentityPolicyMissing,
+    VpcePolicyDeny,
+    AccessDeniedOther,
+    InvalidPrincipal,
+    MalformedPolicy,
+    AlreadyExists,
+    CancelledCascade,
+    StackRollup,
+    StacksetExecutionRole,
+    StacksetTrustedAccess,
+    StacksetFailureTolerance,
+    AccountGate,
+    RegionNotEnabled,
+    AccountSuspended,
+    LimitExceeded,
+    Throttling,
+    Kms,
+    NotFound,
+    InvalidRequest,
+    Validation,
+    CustomResource,
+    StabilizationTimeout,
+    SignalTimeout,
+    DeleteFailed,
+    InternalFailure,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 30] = [
+        Category::ScpDeny,
+        Category::RcpDeny,
+        Category::PermissionsBoundaryDeny,
+        Category::SessionPolicyDeny,
+        Category::IdentityPolicyMissing,
+        Category::VpcePolicyDeny,
+        Category::AccessDeniedOther,
+        Category::InvalidPrincipal,
+        Category::MalformedPolicy,
+        Category::AlreadyExists,
+        Category::CancelledCascade,
+        Category::StackRollup,
+        Category::StacksetExecutionRole,
+        Category::StacksetTrustedAccess,
+        Category::StacksetFailureTolerance,
+        Category::AccountGate,
+        Category::RegionNotEnabled,
+        Category::AccountSuspended,
+        Category::LimitExceeded,
+        Category::Throttling,
+        Category::Kms,
+        Category::NotFound,
+        Category::InvalidRequest,
+        Category::Validation,
+        Category::CustomResource,
+        Category::StabilizationTimeout,
+        Category::SignalTimeout,
+        Category::DeleteFailed,
+        Category::InternalFailure,
+        Category::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::ScpDeny => "scp-deny",
+            Category::RcpDeny => "rcp-deny",
+            Category::PermissionsBoundaryDeny => "permissions-boundary-deny",
+            Category::SessionPolicyDeny => "session-policy-deny",
+            Category::IdentityPolicyMissing => "identity-policy-missing",
+            Category::VpcePolicyDeny => "vpce-policy-deny",
+            Category::AccessDeniedOther => "access-denied-other",
+            Category::InvalidPrincipal => "invalid-principal",
+            Category::MalformedPolicy => "malformed-policy",
+            Category::AlreadyExists => "already-exists",
+            Category::CancelledCascade => "cancelled-cascade",
+            Category::StackRollup => "stack-rollup",
+            Category::StacksetExecutionRole => "stackset-execution-role",
+            Category::StacksetTrustedAccess => "stackset-trusted-access",
+            Category::StacksetFailureTolerance => "stackset-failure-tolerance",
+            Category::AccountGate => "account-gate",
+            Category::RegionNotEnabled => "region-not-enabled",
+            Category::AccountSuspended => "account-suspended",
+            Category::LimitExceeded => "limit-exceeded",
+            Category::Throttling => "throttling",
+            Category::Kms => "kms",
+            Category::NotFound => "not-found",
+            Category::InvalidRequest => "invalid-request",
+            Category::Validation => "validation",
+            Category::CustomResource => "custom-resource",
+            Category::StabilizationTimeout => "stabilization-timeout",
+            Category::SignalTimeout => "signal-timeout",
+            Category::DeleteFailed => "delete-failed",
+            Category::InternalFailure => "internal-failure",
+            Category::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether what a rule matches is a cause, or the effect of another failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Root,
+    Consequence,
+    /// Not a failure at all (e.g. `Update successful. One or more resources could not be deleted.`): such
+    /// sightings are dropped from the diagnosis and only counted.
+    Benign,
+    /// No rule matched.
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Root => "root",
+            Role::Consequence => "consequence",
+            Role::Benign => "benign",
+            Role::Unknown => "unknown",
+        }
+    }
+}
+
+/// How far down the deployment a failure sits; merging keeps the most specific.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    Resource,
+    Stack,
+    Instance,
+    AccountGate,
+    Operation,
+}
+
+/// Why one failure is the consequence of another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkKind {
+    /// CloudFormation cancelled this resource because another in the same stack failed.
+    Cancellation,
+    /// A stack's summary naming the resources that failed.
+    Rollup,
+    /// A parent stack's resource for a nested stack that failed.
+    EmbeddedStack,
+    /// A stack instance or operation result carrying its stack's failure.
+    InstanceSummary,
+    /// The operation stopped deploying because failures exceeded its tolerance.
+    FailureTolerance,
+    /// An operation's summary of its failed results.
+    OperationSummary,
+    /// Another stack set's template creates the principal this failure names.
+    TemplateReference,
+    /// A known topology (rules/topologies) says another stack set creates it.
+    KnownTopology,
+    /// The named principal's account had a failed deployment of another stack set at about the same time.
+    TimingInference,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Cancellation => "cancellation",
+            LinkKind::Rollup => "rollup",
+            LinkKind::EmbeddedStack => "embedded-stack",
+            LinkKind::InstanceSummary => "instance-summary",
+            LinkKind::FailureTolerance => "failure-tolerance",
+            LinkKind::OperationSummary => "operation-summary",
+            LinkKind::TemplateReference => "template-reference",
+            LinkKind::KnownTopology => "known-topology",
+            LinkKind::TimingInference => "timing-inference",
+        }
+    }
+}
+
+/// How much each kind of link, and each kind of root cause, is trusted (0–1). Reports show them; the best cause
+/// of a failure is its most confident link.
+pub mod confidence {
+    /// Cancelled after a failure in the same stack.
+    pub const CANCELLATION: f32 = 0.95;
+    /// Named in the stack's rollback summary.
+    pub const ROLLUP: f32 = 0.95;
+    /// A parent stack's resource for a nested stack that failed.
+    pub const NESTED_STACK_FAILED: f32 = 0.95;
+    /// A nested stack whose resources were all cancelled, linked to its parent's resource for it.
+    pub const NESTED_STACK_CANCELLED: f32 = 0.9;
+    /// A stack instance or operation result carrying its stack's failure.
+    pub const INSTANCE_SUMMARY: f32 = 0.9;
+    /// An operation's summary of its failed results.
+    pub const OPERATION_SUMMARY: f32 = 0.9;
+    /// Cancelled since the operation's failure tolerance was exceeded.
+    pub const FAILURE_TOLERANCE: f32 = 0.8;
+    /// Another stack set's template creates the missing principal.
+    pub const TEMPLATE_REFERENCE: f32 = 0.9;
+    /// A known topology says another stack set creates it.
+    pub const KNOWN_TOPOLOGY: f32 = 0.85;
+    /// Another stack set failed in the principal's account at about the same time.
+    pub const TIMING_INFERENCE: f32 = 0.5;
+
+    /// A root cause whose rule calls such messages a cause.
+    pub const ROOT_BY_RULE: f32 = 0.9;
+    /// A root cause only a consequence rule matched, with nothing upstream found.
+    pub const ROOT_BY_CONSEQUENCE_RULE: f32 = 0.5;
+    /// A root cause no rule matched.
+    pub const ROOT_WITHOUT_RULE: f32 = 0.3;
+}
+
+/// One failure's id, the same in every stage: its position in the diagnosis's failures, shown as `F1`, `F2`, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FailureId(pub usize);
+
+impl FailureId {
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl std::fmt::Display for FailureId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "F{}", self.0 + 1)
+    }
+}
+
+impl Serialize for FailureId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What the statuses AWS reports mean.
+pub mod status {
+    /// A stack instance's detailed statuses that mean it failed (`StackInstanceDetailedStatus`); live collection
+    /// asks for exactly these.
+    pub const FAILED_INSTANCE_DETAILS: [&str; 4] =
+        ["FAILED", "CANCELLED", "INOPERABLE", "FAILED_IMPORT"];
+    /// A detailed status that means the instance was skipped: the account is suspended.
+    pub const SKIPPED_SUSPENDED_ACCOUNT: &str = "SKIPPED_SUSPENDED_ACCOUNT";
+
+    /// Whether a stack instance failed: a failed detailed status, or `INOPERABLE` (a stack instance whose
+    /// deletion failed is left inoperable).
+    pub fn instance_failed(detailed: Option<&str>, status: &str) -> bool {
+        detailed.is_some_and(|d| FAILED_INSTANCE_DETAILS.contains(&d)) || status == "INOPERABLE"
+    }
+
+    /// A StackSet operation that did not succeed.
+    pub fn operation_failed(status: &str) -> bool {
+        matches!(status, "FAILED" | "STOPPED")
+    }
+
+    /// A stack or resource status that reports a failure (`CREATE_FAILED`, ..., or plain `FAILED`).
+    pub fn failed(status: &str) -> bool {
+        status.ends_with("_FAILED") || status == "FAILED"
+    }
+
+    /// Whether a stack event records a failure: a `*_FAILED` status, or a stack-level rollback whose reason names
+    /// what failed. Only these events are kept as evidence; successful ones are not stored, since at
+    /// organisation scale they are most of the bytes and none of the diagnosis.
+    pub fn event_is_failure(status: &str, reason: Option<&str>, is_stack: bool) -> bool {
+        status.ends_with("_FAILED")
+            || (is_stack
+                && matches!(
+                    status,
+                    "ROLLBACK_IN_PROGRESS"
+                        | "UPDATE_ROLLBACK_IN_PROGRESS"
+                        | "IMPORT_ROLLBACK_IN_PROGRESS"
+                )
+                && reason.is_some_and(|r| !r.is_empty()))
+    }
+}
+
+/// A deployment topology: which stack sets provide what others rely on (e.g. Quick Setup DA → TA), and the
+/// runbook for fixing stack sets of that family.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub id: String,
+    pub title: String,
+    /// Stack set name patterns (`*` wildcards) this topology is about.
+    pub stack_sets: Vec<String>,
+    /// Steps that replace the generic "retry the operation" step for root causes in these stack sets.
+    #[serde(default)]
+    pub runbook: Vec<String>,
+    #[serde(default)]
+    pub provides: Vec<Provision>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// "Instances of stack sets named like `stack_set` create the IAM role `role_name` in their account."
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provision {
+    pub stack_set: String,
+    pub role_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_id: Option<String>,
+}
