@@ -56,7 +56,7 @@ fn diagnose_reference_sample(bencher: Bencher) {
     bencher.bench_local(|| {
         let loaded = stackset_doctor::collect::load_paths(&["samples/quicksetup-scp-deny".into()])
             .expect("sample");
-        let d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
+        let d = stackset_doctor::diagnose(&loaded.evidence, &catalog, Vec::new());
         black_box(stackset_doctor::report::Report::new(&d));
     });
 }
@@ -77,7 +77,7 @@ fn diagnose_organisation(bencher: Bencher, accounts: usize) {
     bencher.bench_local(|| {
         let loaded =
             stackset_doctor::collect::load_paths(std::slice::from_ref(&dir)).expect("evidence");
-        let d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
+        let d = stackset_doctor::diagnose(&loaded.evidence, &catalog, Vec::new());
         let report = stackset_doctor::report::Report::new(&d);
         let mut out = Vec::new();
         stackset_doctor::report::reporter(stackset_doctor::report::Format::Json)

@@ -436,17 +436,9 @@ impl Evidence {
 /// `AWS-QuickSetup-SSM-DA-abcde:0b6e...` → `AWS-QuickSetup-SSM-DA-abcde`.
 pub fn stack_set_name_from_id(id: &str) -> &str {
     match id.rsplit_once(':') {
-        Some((name, uuid)) if looks_like_uuid(uuid) => name,
+        Some((name, uuid)) if crate::ids::is_uuid(uuid) => name,
         _ => id,
     }
-}
-
-fn looks_like_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
 }
 
 /// The stack set a member stack belongs to, from its name `StackSet-<stack set name>-<uuid>`.
@@ -454,35 +446,11 @@ pub fn stack_set_from_stack_name(stack_name: &str) -> Option<&str> {
     let rest = stack_name.strip_prefix("StackSet-")?;
     if rest.len() > 37 && rest.is_char_boundary(rest.len() - 37) {
         let (name, tail) = rest.split_at(rest.len() - 37);
-        if tail.starts_with('-') && looks_like_uuid(&tail[1..]) {
+        if tail.starts_with('-') && crate::ids::is_uuid(&tail[1..]) {
             return Some(name);
         }
     }
     None
-}
-
-/// Partition, region and account of an ARN (`arn:aws:cloudformation:us-east-1:123456789012:stack/...`).
-pub fn arn_parts(arn: &str) -> Option<ArnParts<'_>> {
-    let mut it = arn.splitn(6, ':');
-    if it.next()? != "arn" {
-        return None;
-    }
-    Some(ArnParts {
-        partition: it.next()?,
-        service: it.next()?,
-        region: it.next()?,
-        account: it.next()?,
-        resource: it.next()?,
-    })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArnParts<'a> {
-    pub partition: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
 }
 
 #[cfg(test)]
@@ -519,15 +487,5 @@ mod tests {
             "baseline"
         );
         assert_eq!(stack_set_name_from_id("baseline"), "baseline");
-    }
-
-    #[test]
-    fn arns_split_into_parts() {
-        let p = arn_parts("arn:aws:cloudformation:ap-northeast-1:121212121212:stack/a/b").unwrap();
-        assert_eq!(
-            (p.region, p.account, p.resource),
-            ("ap-northeast-1", "121212121212", "stack/a/b")
-        );
-        assert!(arn_parts("not-an-arn").is_none());
     }
 }

@@ -238,7 +238,7 @@ fn main() -> ExitCode {
 /// Errors can quote input (a bad value, a file name): strip control characters before they reach a terminal.
 fn for_stderr(s: &str) -> String {
     if io::stderr().is_terminal() {
-        report::sanitize(s)
+        stackset_doctor::text::sanitize(s)
     } else {
         s.to_owned()
     }
@@ -372,8 +372,7 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> Result<i32, Failure> {
             out,
         )?;
     }
-    let mut d = stackset_doctor::diagnose(&evidence, &catalog);
-    d.warnings = warnings;
+    let d = stackset_doctor::diagnose(&evidence, &catalog, warnings);
     let report = Report::new(&d);
     report::reporter(args.format).render(&report, out)?;
     Ok(model::exit_code(&d))
@@ -553,7 +552,7 @@ fn explain_text(
     c: &classify::Classification,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let s = report::sanitize;
+    let s = stackset_doctor::text::sanitize;
     writeln!(out, "message      {}", s(u.innermost()))?;
     match &c.rule {
         Some(id) => {
@@ -645,7 +644,7 @@ fn rules_list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io:
 fn rules_test(catalog: &Catalog, out: &mut dyn Write) -> Result<i32, Failure> {
     let t = ruletest::run(catalog);
     for f in &t.failed {
-        writeln!(out, "FAIL {}", report::sanitize(f))?;
+        writeln!(out, "FAIL {}", stackset_doctor::text::sanitize(f))?;
     }
     writeln!(out, "by category (examples and counter-examples passing):")?;
     for (cat, (pass, total)) in &t.by_category {

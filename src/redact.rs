@@ -433,7 +433,7 @@ impl Hit {
             }
         } else if ["o-", "ou-", "r-", "p-"].iter().any(|p| x.starts_with(p)) {
             Hit::Org { id: 0 } // at the start of the text
-        } else if looks_like_uuid(x) {
+        } else if crate::ids::is_uuid(x) {
             Hit::Uuid
         } else if b.len() >= 32 && b.iter().all(u8::is_ascii_hexdigit) {
             Hit::Hex
@@ -523,7 +523,7 @@ impl Table {
 
     /// The value after a label (`Request ID: v`), unless it is already masked (`XXXXXXXX`).
     fn labelled(&mut self, label: &str, v: &str) -> Option<String> {
-        if looks_like_uuid(v) {
+        if crate::ids::is_uuid(v) {
             return Some(self.uuid(v));
         }
         if v.bytes()
@@ -622,14 +622,6 @@ fn digit_runs(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
         }
         (i > start).then_some((start, i))
     })
-}
-
-fn looks_like_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
 }
 
 /// A long base64-ish run is a token when it looks random: it mixes letters and digits, and changes character
@@ -919,8 +911,8 @@ mod tests {
         let catalog = Catalog::builtin().expect("built-in catalog loads");
         let e = sample();
         let (red, mut r) = redacted(&e);
-        let d = crate::diagnose(&e, &catalog);
-        let dr = crate::diagnose(&red, &catalog);
+        let d = crate::diagnose(&e, &catalog, Vec::new());
+        let dr = crate::diagnose(&red, &catalog, Vec::new());
         assert_eq!(d.root_causes.len(), 1);
         assert_eq!(shape(&d), shape(&dr));
         assert!(dr.all_explained());
@@ -991,8 +983,8 @@ mod tests {
             .expect("DA template");
         serde_json::from_str::<serde_json::Value>(body).expect("redacted template is JSON");
         assert!(!body.contains("121212121212") && !body.contains("100000000000"));
-        let d = crate::diagnose(&e, &catalog);
-        let dr = crate::diagnose(&red, &catalog);
+        let d = crate::diagnose(&e, &catalog, Vec::new());
+        let dr = crate::diagnose(&red, &catalog, Vec::new());
         assert_eq!(shape(&d), shape(&dr));
         let proven = |d: &crate::trace::Diagnosis| {
             let ex = d.root_causes[0].remediation.scp_exemption.as_ref();

@@ -12,9 +12,7 @@ pub fn diagnose(paths: &[&str]) -> Diagnosis {
     let catalog = Catalog::builtin().expect("built-in catalog loads");
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
     let loaded = stackset_doctor::collect::load_paths(&paths).expect("sample loads");
-    let mut d = stackset_doctor::diagnose(&loaded.evidence, &catalog);
-    d.warnings = loaded.warnings;
-    d
+    stackset_doctor::diagnose(&loaded.evidence, &catalog, loaded.warnings)
 }
 
 pub fn render(d: &Diagnosis, format: Format) -> String {

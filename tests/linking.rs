@@ -21,7 +21,7 @@ fn account(i: usize) -> String {
 }
 
 fn diagnose(ev: &Evidence) -> Diagnosis {
-    stackset_doctor::diagnose(ev, &Catalog::builtin().expect("catalog loads"))
+    stackset_doctor::diagnose(ev, &Catalog::builtin().expect("catalog loads"), Vec::new())
 }
 
 fn count(d: &Diagnosis, kind: LinkKind) -> usize {

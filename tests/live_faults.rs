@@ -393,7 +393,7 @@ fn gap<'a>(c: &'a Collected, scope_part: &str) -> Option<&'a str> {
 /// caller's account) is named as missing evidence.
 fn assert_diagnosis(c: &Collected) {
     let catalog = Catalog::builtin().expect("catalog");
-    let d = stackset_doctor::diagnose(&c.evidence, &catalog);
+    let d = stackset_doctor::diagnose(&c.evidence, &catalog, Vec::new());
     assert!(
         !d.root_causes.is_empty(),
         "no root cause from {:#?}",

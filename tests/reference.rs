@@ -195,7 +195,7 @@ fn evidence() -> stackset_doctor::evidence::Evidence {
 fn admin_side_evidence_alone_finds_the_same_root_cause() {
     let mut ev = evidence();
     ev.stack_events.clear();
-    let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap());
+    let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap(), Vec::new());
     assert_eq!(d.root_causes.len(), 1);
     let f = &d.failures[d.root_causes[0].failure];
     assert_eq!(
@@ -210,7 +210,7 @@ fn without_templates_the_known_topology_links_ta_to_da() {
     for s in &mut ev.stack_sets {
         s.template_body = None;
     }
-    let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap());
+    let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap(), Vec::new());
     assert_eq!(d.root_causes.len(), 1);
     assert!(d
         .caused_by
@@ -227,7 +227,7 @@ fn without_templates_or_topologies_timing_still_links_with_lower_confidence() {
     }
     let mut catalog = Catalog::builtin().unwrap();
     catalog.topologies.clear();
-    let d = stackset_doctor::diagnose(&ev, &catalog);
+    let d = stackset_doctor::diagnose(&ev, &catalog, Vec::new());
     assert_eq!(d.root_causes.len(), 1, "{:#?}", d.root_causes);
     let inferred: Vec<_> = d
         .caused_by
@@ -367,7 +367,7 @@ fn a_policy_named_by_the_message_but_missing_is_not_claimed_proven() {
         }
     }
     ev.stack_events.clear();
-    let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap());
+    let d = stackset_doctor::diagnose(&ev, &Catalog::builtin().unwrap(), Vec::new());
     let ex = d.root_causes[0].remediation.scp_exemption.as_ref().unwrap();
     assert_eq!(ex.policy_arn_in_message.as_deref(), Some(arn));
     assert!(!ex.proven);

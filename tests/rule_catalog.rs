@@ -124,7 +124,7 @@ fn handler_error_code_filters_and_benign_rules() {
             ..Default::default()
         });
     }
-    let d = stackset_doctor::diagnose(&ev, &catalog);
+    let d = stackset_doctor::diagnose(&ev, &catalog, Vec::new());
     assert_eq!(d.failures.len(), 1, "the benign sighting is left out");
     assert!(d.notes.iter().any(|n| n.starts_with("1 ")));
 }

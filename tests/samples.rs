@@ -138,7 +138,11 @@ fn markdown_escapes_what_comes_from_the_input() {
             .as_ref()
             .map(|l| format!("{l}<script>alert(1)</script>|*x*"));
     }
-    let d = stackset_doctor::diagnose(&ev, &stackset_doctor::classify::Catalog::builtin().unwrap());
+    let d = stackset_doctor::diagnose(
+        &ev,
+        &stackset_doctor::classify::Catalog::builtin().unwrap(),
+        Vec::new(),
+    );
     let md = render(&d, Format::Markdown);
     assert!(!md.contains("<script>"));
     assert!(md.contains("&lt;script&gt;"));

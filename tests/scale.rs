@@ -112,7 +112,11 @@ fn thousands_of_failure_tolerance_cancellations() {
             "Cancelled since failure tolerance has exceeded",
         ));
     }
-    let d = stackset_doctor::diagnose(&ev, &stackset_doctor::classify::Catalog::builtin().unwrap());
+    let d = stackset_doctor::diagnose(
+        &ev,
+        &stackset_doctor::classify::Catalog::builtin().unwrap(),
+        Vec::new(),
+    );
     assert_eq!(d.root_causes.len(), 1);
     assert_eq!(
         d.failures[d.root_causes[0].failure].class.category,

@@ -451,7 +451,7 @@ fn assign_operations(failures: &mut [Failure], evidence: &Evidence) {
 }
 
 fn stack_name_of(stack_id: &str) -> Option<String> {
-    let p = crate::evidence::arn_parts(stack_id)?;
+    let p = crate::ids::Arn::parse(stack_id)?;
     p.resource
         .strip_prefix("stack/")?
         .split('/')

@@ -33,10 +33,9 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::aws::{describe_error, error_code, Sdk};
 use crate::error::Error;
 use crate::evidence::{
-    arn_parts, stack_set_from_stack_name, AccountPath, AutomationExecution, AutomationStep,
-    CollectionStats, CoverageNote, Evidence, Operation, OperationResult, OrgPolicy, Organization,
-    Parameter, QuickSetupManager, QuickSetupStatus, SourceRef, Stack, StackEvent, StackInstance,
-    StackSet,
+    stack_set_from_stack_name, AccountPath, AutomationExecution, AutomationStep, CollectionStats,
+    CoverageNote, Evidence, Operation, OperationResult, OrgPolicy, Organization, Parameter,
+    QuickSetupManager, QuickSetupStatus, SourceRef, Stack, StackEvent, StackInstance, StackSet,
 };
 use crate::vocabulary::status;
 
@@ -134,7 +133,7 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
     let caller_account = ident.account().unwrap_or_default().to_owned();
     let partition = ident
         .arn()
-        .and_then(arn_parts)
+        .and_then(crate::ids::Arn::parse)
         .map(|p| p.partition.to_owned())
         .unwrap_or_else(|| "aws".into());
     let progress = o.progress.then(|| {

@@ -341,7 +341,7 @@ fn ingest(
             ) {
                 continue;
             }
-            let parts = arn_parts(&e.stack_id);
+            let parts = crate::ids::Arn::parse(&e.stack_id);
             ev.stack_events.push(StackEvent {
                 stack_set: stack_set_from_stack_name(&e.stack_name).map(str::to_owned),
                 account: parts.map(|p| p.account.to_owned()),
@@ -364,7 +364,7 @@ fn ingest(
     if let Some(stacks) = doc.stacks {
         recognised = true;
         for (i, s) in stacks.into_iter().enumerate() {
-            let parts = arn_parts(&s.stack_id);
+            let parts = crate::ids::Arn::parse(&s.stack_id);
             ev.stacks.push(Stack {
                 stack_set: stack_set_from_stack_name(&s.stack_name).map(str::to_owned),
                 account: parts.map(|p| p.account.to_owned()),

@@ -934,7 +934,7 @@ fn role_arn_regex() -> Option<Regex> {
 /// `arn:aws:iam::121212121212:role/path/Name` → ("121212121212", "Name").
 pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
     let arn = arn.trim_matches('"');
-    let parts = crate::evidence::arn_parts(arn)?;
+    let parts = crate::ids::Arn::parse(arn)?;
     if parts.service != "iam" {
         return None;
     }

@@ -2,7 +2,8 @@
 
 use std::io::{self, Write};
 
-use super::{sanitize, Report, Reporter};
+use super::{Report, Reporter};
+use crate::text::sanitize;
 
 pub struct Dot;
 

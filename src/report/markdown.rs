@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 
 use super::model::{Children, FailureOut, RootCauseOut};
-use super::{mermaid, sanitize, Report, Reporter};
+use super::{mermaid, Report, Reporter};
+use crate::text::{sanitize, sanitize_lines};
 use crate::vocabulary::FailureId;
 
 pub struct Markdown;
@@ -160,7 +161,7 @@ fn root_cause(out: &mut dyn Write, children: &Children<'_>, rc: &RootCauseOut) -
             writeln!(
                 out,
                 "{fence}diff\n{}\n{fence}",
-                sanitize_block(st.diff.trim_end())
+                sanitize_lines(st.diff.trim_end())
             )?;
             if let Some(cmd) = &st.apply_command {
                 writeln!(out, "\nApply with: {}", esc(cmd))?;
@@ -193,10 +194,6 @@ fn root_cause(out: &mut dyn Write, children: &Children<'_>, rc: &RootCauseOut) -
         }
     }
     Ok(())
-}
-
-fn sanitize_block(s: &str) -> String {
-    s.lines().map(sanitize).collect::<Vec<_>>().join("\n")
 }
 
 fn longest_backtick_run(s: &str) -> usize {

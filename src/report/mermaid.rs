@@ -3,7 +3,8 @@
 use std::io::{self, Write};
 
 use super::model::FailureOut;
-use super::{sanitize, Report, Reporter};
+use super::{Report, Reporter};
+use crate::text::sanitize;
 use crate::vocabulary::FailureId;
 
 pub struct Mermaid;

@@ -39,28 +39,3 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
         Format::Dot => Box::new(dot::Dot),
     }
 }
-
-/// Remove terminal control characters (ESC sequences could rewrite a terminal); newlines and tabs become
-/// spaces so one message stays one line.
-pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            '\n' | '\r' | '\t' => Some(' '),
-            c if c.is_control() => None,
-            // Bidirectional overrides can disguise text (CVE-2021-42574).
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => None,
-            c => Some(c),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sanitize_strips_escapes_and_joins_lines() {
-        assert_eq!(
-            super::sanitize("a\x1b[31mred\x07\nb\u{202E}c"),
-            "a[31mred bc"
-        );
-    }
-}

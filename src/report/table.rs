@@ -8,7 +8,8 @@ use tabled::settings::Style;
 use tabled::{Table as TabledTable, Tabled};
 
 use super::model::{Children, FailureOut, RootCauseOut};
-use super::{sanitize, Report, Reporter};
+use super::{Report, Reporter};
+use crate::text::{clip, sanitize, shorten};
 use crate::vocabulary::FailureId;
 
 pub struct Table;
@@ -86,10 +87,10 @@ fn kind_rows(failures: &[FailureOut]) -> Vec<KindRow> {
                 },
                 accounts: accounts.len(),
                 regions: sanitize(&regions.join(", ")),
-                root: match roots.len() {
-                    0 => "-".into(),
-                    1..=3 => roots.join(", "),
-                    n => format!("{}, {} … ({n})", roots[0], roots[1]),
+                root: if roots.is_empty() {
+                    "-".into()
+                } else {
+                    shorten(&roots, 3, 2, "")
                 },
             }
         })
@@ -211,15 +212,7 @@ fn root_cause(
     } else {
         let accounts = distinct(group.iter().map(|g| g.account.as_deref()));
         let regions = distinct(group.iter().map(|g| g.region.as_deref()));
-        let shown = if accounts.len() <= 5 {
-            accounts.join(", ")
-        } else {
-            format!(
-                "{}, … ({} accounts)",
-                accounts[..4].join(", "),
-                accounts.len()
-            )
-        };
+        let shown = shorten(&accounts, 5, 4, "accounts");
         writeln!(
             out,
             "  where     {} · {} · {}{resource}",
@@ -383,20 +376,8 @@ fn group_by<T: Copy, K: Ord>(
 
 fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
     let f = group[0];
-    let ids = if group.len() <= 4 {
-        group
-            .iter()
-            .map(|g| g.id.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        format!(
-            "{}, {} … ({} failures)",
-            group[0].id,
-            group[1].id,
-            group.len()
-        )
-    };
+    let ids: Vec<String> = group.iter().map(|g| g.id.to_string()).collect();
+    let ids = shorten(&ids, 4, 2, "failures");
     let mut accounts: Vec<&str> = group.iter().filter_map(|g| g.account.as_deref()).collect();
     accounts.sort_unstable();
     accounts.dedup();
@@ -423,21 +404,13 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
     let msg = if f.message.is_empty() {
         "(no status reason)".to_owned()
     } else {
-        short(&f.message, 90)
+        clip(&f.message, 90)
     };
     let link = link.map(|l| format!("  [{l}]")).unwrap_or_default();
     sanitize(&format!(
         "{ids}  {where_} · {what} {}: {msg}{link}",
         f.status
     ))
-}
-
-fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(max - 1).collect::<String>())
-    }
 }
 
 /// Write `text` after `lead`, wrapping at word boundaries with a hanging indent.

@@ -1,24 +1,11 @@
 //! Wildcard and ARN matching as IAM does it.
 
+pub(crate) use crate::ids::split;
 pub(crate) use crate::wildcard::{LITERAL_QMARK, LITERAL_STAR};
 
 /// `*` matches any run (crossing `/` and `:`), `?` exactly one character (see [`crate::wildcard`]).
 pub(crate) fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
     crate::wildcard::matches(pattern, text, ignore_case)
-}
-
-/// Split an ARN on its first five `:` into six parts; the sixth keeps its colons. None when fewer than six.
-pub(crate) fn split(arn: &str) -> Option<[&str; 6]> {
-    let mut it = arn.splitn(6, ':');
-    let parts = [
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-    ];
-    Some(parts)
 }
 
 /// ArnLike/ArnEquals: part by part, case-sensitive, wildcards inside a part; a pattern (or value) with fewer than
@@ -35,34 +22,6 @@ pub(crate) fn resource_like(pattern: &str, resource: &str) -> bool {
     pattern == "*"
         || arn_like(pattern, resource)
         || (split(resource).is_none() && pattern == resource)
-}
-
-/// Parts of an ARN we reason about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ArnParts {
-    pub partition: String,
-    pub service: String,
-    pub region: String,
-    pub account: String,
-    pub resource: String,
-}
-
-pub(crate) fn parts(arn: &str) -> Option<ArnParts> {
-    let [a, p, s, r, acct, res] = split(arn)?;
-    if a != "arn" || p.is_empty() || s.is_empty() {
-        return None;
-    }
-    Some(ArnParts {
-        partition: p.to_owned(),
-        service: s.to_owned(),
-        region: r.to_owned(),
-        account: acct.to_owned(),
-        resource: res.to_owned(),
-    })
-}
-
-pub(crate) fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -107,17 +66,5 @@ mod tests {
             "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s"
         ));
         assert!(!arn_like("arn:aws:iam::1:role/X", "arn:aws:iam::1:role/x"));
-    }
-
-    #[test]
-    fn parts_of() {
-        let p = parts("arn:aws-cn:sts::123456789012:assumed-role/r/s").unwrap();
-        assert_eq!(
-            (p.partition.as_str(), p.service.as_str(), p.account.as_str()),
-            ("aws-cn", "sts", "123456789012")
-        );
-        assert!(parts("arn:aws:iam").is_none());
-        assert!(parts("foo:aws:iam::1:x").is_none());
-        assert!(is_account_id("000000000000") && !is_account_id("12345"));
     }
 }

@@ -6,8 +6,8 @@ use std::io::Write;
 use crate::collect::read;
 use std::path::{Path, PathBuf};
 
-use super::arn::is_account_id;
 use super::{evaluate, fix, load_path, render_check, render_fix, Request, ScpError};
+use crate::ids::is_account_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::arn::{self, glob, resource_like};
+use super::arn::{glob, resource_like};
 use super::condition::{self, substitute, ConditionResult, Tri};
 use super::policy::{statement_labels, statements, OrgPath, Policy, PolicyKind};
 use super::request::Request;
@@ -317,7 +317,7 @@ pub(crate) fn statement(
 }
 
 fn is_service_linked(principal_arn: &str) -> bool {
-    arn::parts(principal_arn)
+    crate::ids::Arn::parse(principal_arn)
         .is_some_and(|p| p.service == "iam" && p.resource.starts_with("role/aws-service-role/"))
 }
 
@@ -362,7 +362,7 @@ fn evaluate_with(path: &OrgPath, req: &Request, record: bool) -> Evaluation {
             req.principal_arn
         ));
     }
-    if let Some(name) = arn::parts(&req.principal_arn)
+    if let Some(name) = crate::ids::Arn::parse(&req.principal_arn)
         .and_then(|p| p.resource.strip_prefix("role/").map(str::to_owned))
         .filter(|n| n.starts_with("AWSServiceRoleFor"))
     {

@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::arn::{self, is_account_id};
 use super::diff::unified;
 use super::eval::{evaluate_brief, verdict, PolicyRef, Verdict};
 use super::json::OJson;
 use super::policy::{statement_labels, statements, OrgPath};
 use super::request::Request;
 use super::ScpError;
+use crate::ids::{is_account_id, Arn};
 
 /// Operators whose list on `aws:PrincipalArn` is an exception list we may extend.
 const PRINCIPAL_OPERATORS: [&str; 4] = [
@@ -137,10 +137,10 @@ fn other_account(a: &str) -> String {
 
 fn exemption(req: &Request) -> Result<Exemption, ScpError> {
     let who = &req.principal_arn;
-    let parts = arn::parts(who).ok_or_else(|| {
+    let parts = Arn::parse(who).ok_or_else(|| {
         ScpError::NoPatch(format!("{who} is not an ARN: no exemption can be built"))
     })?;
-    let (p, a) = (parts.partition.as_str(), parts.account.as_str());
+    let (p, a) = (parts.partition, parts.account);
     if !is_account_id(a) {
         return Err(ScpError::NoPatch(format!(
             "{who} has no 12-digit account: an exemption must be pinned to one account"
@@ -159,7 +159,7 @@ fn exemption(req: &Request) -> Result<Exemption, ScpError> {
         also_allowed: Vec::new(),
         neighbours: Vec::new(),
     };
-    match (parts.service.as_str(), parts.resource.as_str()) {
+    match (parts.service, parts.resource) {
         ("iam", res) if res.starts_with("role/") => {
             let rest = &res["role/".len()..];
             let (dir, name) = match rest.rfind('/') {

@@ -1,5 +1,5 @@
-//! Text for `scp check` and `scp fix`. Control characters from the input are escaped, so a policy cannot
-//! drive the terminal.
+//! Text for `scp check` and `scp fix`. Control characters and bidirectional overrides from the input are removed
+//! (`text::sanitize_lines`), so a policy cannot drive or disguise the terminal.
 
 use std::fmt::Write as _;
 
@@ -7,18 +7,6 @@ use super::condition::Tri;
 use super::eval::{Evaluation, Verdict};
 use super::fix::{Expect, Fix, ProofCase};
 use super::request::Request;
-
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
 
 fn verdict_word(v: &Verdict) -> &'static str {
     match v {
@@ -119,7 +107,7 @@ pub fn render_check(ev: &Evaluation) -> String {
             let _ = writeln!(out, "  - {n}");
         }
     }
-    clean(&out)
+    crate::text::sanitize_lines(&out)
 }
 
 fn proof_line(out: &mut String, c: &ProofCase) {
@@ -201,15 +189,5 @@ pub fn render_fix(fix: &Fix) -> String {
         let _ = writeln!(out, "  note: {n}");
     }
     let _ = writeln!(out, "\nProven: {}", if fix.proven { "yes" } else { "NO" });
-    clean(&out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean;
-
-    #[test]
-    fn escapes_control_characters() {
-        assert_eq!(clean("a\u{1b}[31mb\nc"), "a\\u{1b}[31mb\nc");
-    }
+    crate::text::sanitize_lines(&out)
 }

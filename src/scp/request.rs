@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::arn;
-
 /// One request: who (as `aws:PrincipalArn`), what, on which resource, in which account, with which context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Request {
@@ -62,8 +60,8 @@ impl Request {
     }
 
     pub fn principal_account(&self) -> Option<String> {
-        arn::parts(&self.principal_arn)
-            .map(|p| p.account)
+        crate::ids::Arn::parse(&self.principal_arn)
+            .map(|p| p.account.to_owned())
             .filter(|a| !a.is_empty())
     }
 
@@ -156,15 +154,15 @@ pub fn principal_arn_from_message(principal: &str) -> PrincipalView {
         stacksets_exec: false,
         notes: Vec::new(),
     };
-    let Some(p) = arn::parts(&input) else {
+    let Some(p) = crate::ids::Arn::parse(&input) else {
         v.notes.push(format!(
             "{input} is not an ARN; it is used as aws:PrincipalArn as given"
         ));
         return v;
     };
-    v.partition = p.partition.clone();
-    v.account = p.account.clone();
-    match p.service.as_str() {
+    v.partition = p.partition.to_owned();
+    v.account = p.account.to_owned();
+    match p.service {
         "sts" => {
             if let Some(rest) = p.resource.strip_prefix("assumed-role/") {
                 let role = rest.split('/').next().unwrap_or_default();

@@ -4,6 +4,8 @@
 //! and the root causes — failures nothing upstream explains — each with the failures it explains
 //! (transitively), a confidence and a [`Remediation`]. Independent failures stay separate root causes.
 
+mod gaps;
+mod notes;
 pub mod remediation;
 
 use std::collections::BTreeMap;
@@ -52,11 +54,21 @@ impl Diagnosis {
     }
 }
 
+/// What the stages before trace leave for the report besides failures.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// Status reasons a rule marks as not a failure, left out.
+    pub benign: usize,
+    /// The collection's warnings (files skipped, records ignored).
+    pub warnings: Vec<String>,
+}
+
 pub fn trace(
     failures: Vec<Failure>,
     graph: &DeploymentGraph,
     evidence: &Evidence,
     catalog: &Catalog,
+    context: Context,
 ) -> Diagnosis {
     let n = failures.len();
     let caused_by: Vec<Option<(FailureId, Link)>> = (0..n)
@@ -98,15 +110,28 @@ pub fn trace(
         .into_iter()
         .map(|(a, b, l)| (a, b, l.clone()))
         .collect();
+    let mut coverage: Vec<String> = evidence
+        .coverage
+        .iter()
+        .map(|c| format!("{}: {}", c.scope, c.reason))
+        .collect();
+    coverage.extend(gaps::missing_causes(&failures, &root_causes));
+    let mut notes = notes::context_notes(evidence);
+    if context.benign > 0 {
+        notes.push(format!(
+            "{} status reason(s) that a rule marks as not a failure were left out",
+            context.benign
+        ));
+    }
     Diagnosis {
         failures,
         caused_by,
         root_of,
         root_causes,
         links,
-        warnings: Vec::new(),
-        coverage: Vec::new(),
-        notes: Vec::new(),
+        warnings: context.warnings,
+        coverage,
+        notes,
     }
 }
 

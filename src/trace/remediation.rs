@@ -262,7 +262,7 @@ fn runbook(f: &Failure, fields: &BTreeMap<String, String>, topologies: &[Topolog
 /// `aws:PrincipalArn` of a role session is the role's IAM ARN, never the STS session ARN; the session ARN
 /// loses the role's path, so without a lookup the patterns cover both "no path" and "any path".
 pub fn exemption_for(principal: &str) -> Option<(Vec<String>, String, Vec<String>)> {
-    let parts = crate::evidence::arn_parts(principal.trim_matches('"'))?;
+    let parts = crate::ids::Arn::parse(principal.trim_matches('"'))?;
     let (p, acct) = (parts.partition, parts.account);
     if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -1,0 +1,77 @@
+//! Text for people: what every renderer and the command line share to print input safely and briefly.
+
+/// Remove terminal control characters (ESC sequences could rewrite a terminal) and bidirectional overrides
+/// (which can disguise text, CVE-2021-42574); newlines and tabs become spaces, so one message stays one line.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if unsafe_char(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// [`sanitize`], keeping line breaks: for multi-line text (a diff, a rendered verdict).
+pub fn sanitize_lines(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\n' => Some('\n'),
+            '\t' => Some(' '),
+            c if unsafe_char(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Control characters (C0, DEL, C1) and bidirectional overrides and isolates.
+fn unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A list for one line: every item when there are at most `max`, else the first `keep` and the count —
+/// `a, b, c, d, … (12 accounts)`.
+pub fn shorten<S: AsRef<str>>(items: &[S], max: usize, keep: usize, noun: &str) -> String {
+    let join = |v: &[S]| v.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ");
+    if items.len() <= max {
+        return join(items);
+    }
+    let count = if noun.is_empty() {
+        items.len().to_string()
+    } else {
+        format!("{} {noun}", items.len())
+    };
+    format!("{}, … ({count})", join(&items[..keep]))
+}
+
+/// At most `max` characters: longer text ends in `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max.saturating_sub(1)) {
+        Some((i, _)) if s.chars().count() > max => format!("{}…", &s[..i]),
+        _ => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_strips_escapes_and_joins_lines() {
+        assert_eq!(
+            sanitize("a\x1b[31mred\x07\nb\u{202E}c\u{9b}d"),
+            "a[31mred bcd"
+        );
+        assert_eq!(sanitize_lines("a\x1b[31m\nb\u{2066}c"), "a[31m\nbc");
+    }
+
+    #[test]
+    fn lists_and_text_are_shortened() {
+        assert_eq!(shorten(&["a", "b"], 2, 1, "x"), "a, b");
+        assert_eq!(shorten(&["a", "b", "c"], 2, 1, "ids"), "a, … (3 ids)");
+        assert_eq!(shorten(&["a", "b", "c"], 2, 1, ""), "a, … (3)");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abcd", 4), "abcd");
+        assert_eq!(clip("ééééé", 3), "éé…");
+    }
+}

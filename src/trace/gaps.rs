@@ -1,0 +1,53 @@
+//! What the evidence lacks: a root cause whose own rule calls it a consequence means its cause was not
+//! collected. Say what to collect, once per kind of gap, with the failures it concerns.
+
+use std::collections::BTreeMap;
+
+use super::RootCause;
+use crate::classify::Failure;
+use crate::text::shorten;
+use crate::vocabulary::{Category, Role};
+
+/// One coverage line per kind of missing cause.
+pub(super) fn missing_causes(failures: &[Failure], roots: &[RootCause]) -> Vec<String> {
+    let mut gaps: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for r in roots {
+        let f = &failures[r.failure];
+        if f.class.role != Role::Consequence {
+            continue;
+        }
+        gaps.entry((f.class.category.to_string(), what_to_collect(f)))
+            .or_default()
+            .push(f.id.to_string());
+    }
+    gaps.into_iter()
+        .map(|((category, what), ids)| {
+            format!(
+                "{} ({category}): a consequence whose cause is not in the evidence; collect {what}",
+                shorten(&ids, 5, 4, "failures")
+            )
+        })
+        .collect()
+}
+
+/// The evidence that would hold the cause of a consequence of this kind.
+fn what_to_collect(f: &Failure) -> String {
+    match f.class.category {
+        Category::InvalidPrincipal => format!(
+            "the stack set that should create {} (its stack instances and stack events in that account)",
+            f.class
+                .fields
+                .get("principal")
+                .map(String::as_str)
+                .unwrap_or("the named principal")
+        ),
+        Category::CancelledCascade => {
+            "the first failure of the same stack (its describe-stack-events)".into()
+        }
+        Category::StackRollup => "the events of the resources or nested stack it names".into(),
+        Category::StacksetFailureTolerance => {
+            "the operation's failed results (list-stack-set-operation-results)".into()
+        }
+        _ => "the failure it depends on".into(),
+    }
+}
