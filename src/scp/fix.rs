@@ -117,10 +117,10 @@ impl Fix {
 }
 
 /// The principal patterns to exempt, why, and warnings (docs/scp-semantics.md#principals, #stacksets-roles).
-struct Exemption {
-    values: Vec<String>,
-    why: String,
-    warnings: Vec<String>,
+pub struct Exemption {
+    pub values: Vec<String>,
+    pub why: String,
+    pub warnings: Vec<String>,
     /// Requests that must be allowed too (the same role with a path), and neighbours that must stay denied.
     also_allowed: Vec<(String, String)>,
     neighbours: Vec<(String, String, Option<String>)>,
@@ -135,7 +135,8 @@ fn other_account(a: &str) -> String {
     .to_owned()
 }
 
-fn exemption(req: &Request) -> Result<Exemption, ScpError> {
+/// The exemption that lets `req`'s principal through a Deny: the `aws:PrincipalArn` patterns, pinned to its account.
+pub fn exemption(req: &Request) -> Result<Exemption, ScpError> {
     let who = &req.principal_arn;
     let parts = Arn::parse(who).ok_or_else(|| {
         ScpError::NoPatch(format!("{who} is not an ARN: no exemption can be built"))
@@ -175,8 +176,9 @@ fn exemption(req: &Request) -> Result<Exemption, ScpError> {
                      in account {a} only, not in every account."
                 );
                 ex.warnings.push(format!(
-                    "Anyone able to create a role named stacksets-exec-* in account {a} inherits this exemption: protect \
-                     those roles with an SCP that denies iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, \
+                    "Anyone able to create a role named stacksets-exec-* in account {a}, or any role under a path \
+                     starting /stacksets-exec- (the * crosses /), inherits this exemption: protect those roles with an \
+                     SCP that denies iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, \
                      iam:AttachRolePolicy and iam:DeleteRole on arn:{p}:iam::*:role/stacksets-exec-* except for \
                      CloudFormation StackSets (as AWS Control Tower does)."
                 ));

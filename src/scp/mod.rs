@@ -24,7 +24,7 @@ pub use eval::{
     evaluate, Evaluation, LevelResult, PolicyRef, StatementRef, StatementResult, Verdict,
     RCP_SERVICES,
 };
-pub use fix::{fix, Expect, Fix, PolicyPatch, ProofCase, StatementChange};
+pub use fix::{exemption, fix, Exemption, Expect, Fix, PolicyPatch, ProofCase, StatementChange};
 pub use policy::{load_path, Level, OrgPath, Policy, PolicyKind};
 pub use render::{render_check, render_fix};
 pub use request::{principal_arn_from_message, PrincipalKind, PrincipalView, Request};

@@ -258,56 +258,11 @@ fn runbook(f: &Failure, fields: &BTreeMap<String, String>, topologies: &[Topolog
     }
 }
 
-/// The IAM ARN pattern(s) that `aws:PrincipalArn` will carry for this principal, and why.
-/// `aws:PrincipalArn` of a role session is the role's IAM ARN, never the STS session ARN; the session ARN
-/// loses the role's path, so without a lookup the patterns cover both "no path" and "any path".
+/// The IAM ARN pattern(s) that `aws:PrincipalArn` will carry for this principal, why, and warnings: the SCP
+/// evaluator's exemption (`scp::exemption`), so a fix reads the same whether or not the policies are in the evidence.
 pub fn exemption_for(principal: &str) -> Option<(Vec<String>, String, Vec<String>)> {
-    let parts = crate::ids::Arn::parse(principal.trim_matches('"'))?;
-    let (p, acct) = (parts.partition, parts.account);
-    if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    match parts.service {
-        "sts" => {
-            let rest = parts.resource.strip_prefix("assumed-role/")?;
-            let role = rest.split('/').next().filter(|r| !r.is_empty())?;
-            if role.starts_with("stacksets-exec-") {
-                Some((
-                    vec![format!("arn:{p}:iam::{acct}:role/stacksets-exec-*")],
-                    format!(
-                        "The message shows the STS session {principal}; an SCP condition on aws:PrincipalARN sees the \
-                         IAM role ARN instead, so the session ARN would never match. The role is a StackSets execution \
-                         role (stacksets-exec-<hash>, created by service-managed StackSets in each target account), \
-                         so the exemption covers stacksets-exec-* in account {acct} only."
-                    ),
-                    vec![format!(
-                        "Anyone able to create a role named stacksets-exec-* in account {acct} inherits this exemption: \
-                         protect those roles with an SCP that denies iam:CreateRole/iam:UpdateAssumeRolePolicy/iam:PutRolePolicy \
-                         on arn:{p}:iam::*:role/stacksets-exec-* except for CloudFormation StackSets (as AWS Control Tower does)."
-                    )],
-                ))
-            } else {
-                Some((
-                    vec![format!("arn:{p}:iam::{acct}:role/{role}"), format!("arn:{p}:iam::{acct}:role/*/{role}")],
-                    format!(
-                        "The message shows the STS session {principal}; aws:PrincipalARN carries the role's IAM ARN, \
-                         whose path the session ARN does not show. The two patterns match role {role} in account {acct} \
-                         with no path and with any path (not role/*{role}, which would also match other names ending in \
-                         {role}). With IAM access, `aws iam get-role --role-name {role}` shows the exact ARN."
-                    ),
-                    Vec::new(),
-                ))
-            }
-        }
-        "iam" if parts.resource.starts_with("role/") || parts.resource.starts_with("user/") => {
-            Some((
-                vec![principal.trim_matches('"').to_owned()],
-                format!("aws:PrincipalARN carries {principal} as the message shows it."),
-                Vec::new(),
-            ))
-        }
-        _ => None,
-    }
+    let e = scp::exemption(&scp::Request::new(principal.trim_matches('"'), "")).ok()?;
+    Some((e.values, e.why, e.warnings))
 }
 
 fn scp_exemption_for(
@@ -574,7 +529,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v, vec!["arn:aws:iam::121212121212:role/stacksets-exec-*"]);
-        assert!(why.contains("aws:PrincipalARN"));
+        assert!(
+            why.contains("aws:PrincipalArn carries the IAM role ARN"),
+            "{why}"
+        );
         assert_eq!(warn.len(), 1);
     }
 
