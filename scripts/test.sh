@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/emulator.sh install
 # Everything must compile: library, binary, tests, benchmarks and examples.
 cargo test --locked --all-targets --no-run
-# Unit tests, then the integration tests (one binary: tests/tests.rs).
-cargo test --locked --lib --test tests "$@"
+# Unit tests (library and binary), then the integration tests (one binary: tests/tests.rs).
+cargo test --locked --lib --bins --test tests "$@"

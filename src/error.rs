@@ -26,6 +26,17 @@ pub struct Location {
     pub column: Option<usize>,
 }
 
+impl Location {
+    /// A whole file (or `<stdin>`, or a catalog), no position within it.
+    pub fn file(file: impl Into<String>) -> Location {
+        Location {
+            file: file.into(),
+            line: None,
+            column: None,
+        }
+    }
+}
+
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.file)?;

@@ -326,6 +326,21 @@ pub struct Bundle {
     pub evidence: Evidence,
 }
 
+impl Bundle {
+    /// The bundle of `evidence`, saying which tool wrote it and, for a live collection, when and at what cost.
+    pub fn new(evidence: Evidence, collection: Option<CollectionStats>) -> Bundle {
+        Bundle {
+            schema: BUNDLE_SCHEMA.into(),
+            generated_by: Some(format!("stackset-doctor {}", env!("CARGO_PKG_VERSION"))),
+            collected_at: collection
+                .as_ref()
+                .map(|_| DateTime::<Utc>::from(std::time::SystemTime::now())),
+            collection,
+            evidence,
+        }
+    }
+}
+
 /// API calls made by a live collection and how long it took.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -45,6 +45,24 @@ pub fn write(target: &Target, bytes: &[u8], stdout: &mut dyn Write) -> Result<()
     }
 }
 
+/// Write an evidence bundle (pretty JSON, as every JSON this tool writes: `report::json::write`).
+pub fn write_bundle(
+    target: &Target,
+    bundle: &crate::evidence::Bundle,
+    stdout: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut json = Vec::new();
+    crate::report::json::write(&mut json, bundle, true).map_err(|source| Error::Write {
+        path: match target {
+            Target::Stdout => "-".into(),
+            Target::File(p) => p.clone(),
+        },
+        source,
+    })?;
+    json.push(b'\n');
+    write(target, &json, stdout)
+}
+
 /// Replace the regular file at `path` (or create it) atomically.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let fail = |source: io::Error| Error::Write {

@@ -1,18 +1,27 @@
 //! `scp`: the reference case end to end (library and CLI runners), fix behaviour, and property tests of the patch.
 
 use serde_json::{json, Value};
-use stackset_doctor::scp::cli::{
-    run_check, run_fix, CheckArgs, FixArgs, OutputFormat, RequestArgs,
-};
 use stackset_doctor::scp::{
-    evaluate, fix, load_path, principal_arn_from_message, render_check, render_fix, Expect,
-    OrgPath, Policy, Request, ScpError, Verdict,
+    evaluate, fix, load_path, principal_arn_from_message, write_check, write_fix, Expect, OrgPath,
+    Policy, Request, ScpError, Verdict,
 };
 
 const SESSION: &str = "arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678";
 const ACTION: &str = "s3:PutBucketPublicAccessBlock";
 const BUCKET: &str = "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab";
 const EXEMPTION: &str = "arn:aws:iam::121212121212:role/stacksets-exec-*";
+
+fn check_text(ev: &stackset_doctor::scp::Evaluation) -> String {
+    let mut out = Vec::new();
+    write_check(ev, &mut out).expect("renders");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+fn fix_text(f: &stackset_doctor::scp::Fix) -> String {
+    let mut out = Vec::new();
+    write_fix(f, &mut out).expect("renders");
+    String::from_utf8(out).expect("UTF-8")
+}
 
 /// The reference SCP as `aws organizations describe-policy` prints it (Content is JSON text, Sid first).
 fn reference_scp() -> String {
@@ -81,7 +90,7 @@ fn reference_case_is_denied_by_the_sid_statement() {
         ("ArnNotLike", "aws:PrincipalARN")
     );
     assert!(c.why.contains("matches none of"), "{}", c.why);
-    let text = render_check(&ev);
+    let text = check_text(&ev);
     assert!(
         text.contains("DENIED") && text.contains("FullAWSAccess"),
         "{text}"
@@ -164,7 +173,7 @@ fn reference_case_fix_extends_the_arn_not_like_list_and_proves_it() {
     }
     let patched = f.apply(&path);
     assert!(evaluate(&patched, &req).verdict.is_allowed());
-    let text = render_fix(&f);
+    let text = fix_text(&f);
     assert!(
         text.contains(&format!("+ {EXEMPTION}")) && text.contains("Proven: yes"),
         "{text}"
@@ -321,7 +330,7 @@ fn what_cannot_be_fixed_is_said() {
     match fix(&path, &Request::new(SESSION, ACTION)) {
         Err(ScpError::Unproven { fix, .. }) => {
             assert!(!fix.proven && !fix.proof[0].ok);
-            assert!(render_fix(&fix).contains("NO PATCH OFFERED"));
+            assert!(fix_text(&fix).contains("NO PATCH OFFERED"));
         }
         other => panic!("expected an unproven patch, got {other:?}"),
     }
@@ -337,19 +346,27 @@ fn principal_view_of_the_reference_session() {
     assert!(v.stacksets_exec && !v.path_known);
 }
 
-// ---- CLI runners --------------------------------------------------------------------------------------------
+// ---- The command line ---------------------------------------------------------------------------------------
 
-fn args(files: Vec<std::path::PathBuf>, format: OutputFormat) -> RequestArgs {
-    RequestArgs {
-        policies: files,
-        principal: SESSION.to_owned(),
-        action: ACTION.to_owned(),
-        resource: Some(BUCKET.to_owned()),
-        account: None,
-        management_account: None,
-        context: vec!["aws:RequestedRegion=ap-northeast-1".to_owned()],
-        format,
+/// `scp check`/`scp fix` through the binary: (exit code, stdout, stderr).
+fn scp_cli(sub: &str, policies: &[&std::path::Path], extra: &[&str]) -> (i32, String, String) {
+    let mut args: Vec<String> = vec!["scp".into(), sub.into(), "--policy".into()];
+    args.extend(policies.iter().map(|p| p.display().to_string()));
+    for a in [
+        "--principal",
+        SESSION,
+        "--action",
+        ACTION,
+        "--resource",
+        BUCKET,
+        "--context",
+        "aws:RequestedRegion=ap-northeast-1",
+    ] {
+        args.push(a.into());
     }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::common::run(&args, None)
 }
 
 #[test]
@@ -357,15 +374,7 @@ fn cli_check_and_fix_on_the_reference_case() {
     let dir = tempfile::tempdir().expect("tempdir");
     let scp = dir.path().join("scp.json");
     std::fs::write(&scp, reference_scp()).expect("write");
-    let mut out = Vec::new();
-    let code = run_check(
-        CheckArgs {
-            request: args(vec![scp.clone()], OutputFormat::Text),
-        },
-        &mut out,
-    )
-    .expect("runs");
-    let text = String::from_utf8_lossy(&out);
+    let (code, text, _) = scp_cli("check", &[&scp], &[]);
     assert_eq!(code, 3, "{text}");
     assert!(
         text.contains("DenyPublicAccessBlockChanges")
@@ -374,16 +383,7 @@ fn cli_check_and_fix_on_the_reference_case() {
     );
 
     let target = dir.path().join("patched.json");
-    let mut out = Vec::new();
-    let code = run_fix(
-        FixArgs {
-            request: args(vec![scp.clone()], OutputFormat::Text),
-            write: Some(target.clone()),
-        },
-        &mut out,
-    )
-    .expect("runs");
-    let text = String::from_utf8_lossy(&out);
+    let (code, text, _) = scp_cli("fix", &[&scp], &["--write", target.to_str().unwrap()]);
     assert_eq!(code, 0, "{text}");
     assert!(
         text.contains("--- a/p-abcd1234") && text.contains("Proven: yes"),
@@ -401,30 +401,15 @@ fn cli_check_and_fix_on_the_reference_case() {
     );
 
     // The patched file, checked again, allows the request.
-    let mut out = Vec::new();
-    let code = run_check(
-        CheckArgs {
-            request: args(vec![target], OutputFormat::Json),
-        },
-        &mut out,
-    )
-    .expect("runs");
-    let report: Value = serde_json::from_slice(&out).expect("JSON report");
+    let (code, out, _) = scp_cli("check", &[&target], &["--format", "json"]);
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
     assert_eq!(
         (code, report["verdict"]["kind"].as_str()),
         (0, Some("allowed"))
     );
 
-    let mut out = Vec::new();
-    let code = run_fix(
-        FixArgs {
-            request: args(vec![scp], OutputFormat::Json),
-            write: None,
-        },
-        &mut out,
-    )
-    .expect("runs");
-    let report: Value = serde_json::from_slice(&out).expect("JSON report");
+    let (code, out, _) = scp_cli("fix", &[&scp], &["--format", "json"]);
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
     assert_eq!((code, &report["added_values"]), (0, &json!([EXEMPTION])));
 }
 
@@ -433,41 +418,17 @@ fn cli_bad_input_is_an_error_with_exit_code_1() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"Statement\": [").expect("write");
-    let e = run_check(
-        CheckArgs {
-            request: args(vec![bad], OutputFormat::Text),
-        },
-        &mut Vec::new(),
-    )
-    .expect_err("bad input");
-    assert_eq!(e.exit_code(), 1);
-    assert!(e.to_string().contains("malformed JSON"), "{e}");
-    let e = run_check(
-        CheckArgs {
-            request: args(vec![dir.path().join("missing.json")], OutputFormat::Text),
-        },
-        &mut Vec::new(),
-    )
-    .expect_err("missing file");
-    assert_eq!(e.exit_code(), 1);
+    let (code, _, err) = scp_cli("check", &[&bad], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("malformed JSON"), "{err}");
+    let (code, _, err) = scp_cli("check", &[&dir.path().join("missing.json")], &[]);
+    assert_eq!(code, 1, "{err}");
     let good = dir.path().join("scp.json");
     std::fs::write(&good, reference_scp()).expect("write");
-    let mut a = args(vec![good.clone()], OutputFormat::Text);
-    a.context = vec!["novalue".into()];
-    assert_eq!(
-        run_check(CheckArgs { request: a }, &mut Vec::new())
-            .expect_err("bad context")
-            .exit_code(),
-        1
-    );
-    let mut a = args(vec![good], OutputFormat::Text);
-    a.account = Some("12".into());
-    assert_eq!(
-        run_check(CheckArgs { request: a }, &mut Vec::new())
-            .expect_err("bad account")
-            .exit_code(),
-        1
-    );
+    let (code, _, err) = scp_cli("check", &[&good], &["--context", "novalue"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = scp_cli("check", &[&good], &["--account", "12"]);
+    assert_eq!(code, 1, "{err}");
 }
 
 #[test]
@@ -478,39 +439,37 @@ fn cli_levels_file_checks_allows_and_management_account() {
         &levels,
         r#"{"management_account": "999999999999", "levels": [
             {"name": "root", "policies": ["FullAWSAccess"]},
-            {"name": "Workloads", "policies": [{"name": "S3Only", "type": "SCP", "document": {"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}}]}]}"#,
+            {"name": "Workloads", "policies": [{"name": "S3Only", "type": "SCP", "document": {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}}]}]}"#,
     )
     .expect("write");
-    let mut a = args(vec![levels.clone()], OutputFormat::Text);
-    a.action = "ec2:RunInstances".into();
-    let mut out = Vec::new();
-    assert_eq!(
-        run_check(CheckArgs { request: a.clone() }, &mut out).expect("runs"),
-        3
-    );
-    let text = String::from_utf8_lossy(&out);
+    let run = |sub: &str, principal: &str| {
+        crate::common::run(
+            &[
+                "scp",
+                sub,
+                "--policy",
+                levels.to_str().unwrap(),
+                "--principal",
+                principal,
+                "--action",
+                "ec2:RunInstances",
+                "--resource",
+                BUCKET,
+            ],
+            None,
+        )
+    };
+    let (code, text, _) = run("check", SESSION);
+    assert_eq!(code, 3);
     assert!(
         text.contains("implicitly denied: level Workloads") && !text.contains("assuming"),
         "{text}"
     );
-    let mut out = Vec::new();
-    assert_eq!(
-        run_fix(
-            FixArgs {
-                request: a.clone(),
-                write: None
-            },
-            &mut out
-        )
-        .expect("runs"),
-        3
-    );
-    assert!(String::from_utf8_lossy(&out).contains("no patch can be proposed"));
-    a.principal = "arn:aws:iam::999999999999:role/Admin".into();
-    assert_eq!(
-        run_check(CheckArgs { request: a }, &mut Vec::new()).expect("runs"),
-        0
-    );
+    let (code, text, _) = run("fix", SESSION);
+    assert_eq!(code, 3);
+    assert!(text.contains("no patch can be proposed"), "{text}");
+    let (code, _, _) = run("check", "arn:aws:iam::999999999999:role/Admin");
+    assert_eq!(code, 0);
 }
 
 // ---- Property tests -----------------------------------------------------------------------------------------
@@ -717,7 +676,7 @@ mod properties {
                 r = r.with_context(&key, c);
             }
             let ev = evaluate(&path, &r);
-            let _ = render_check(&ev);
+            let _ = check_text(&ev);
         }
     }
 }

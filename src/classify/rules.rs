@@ -213,11 +213,7 @@ impl Prefilter {
         let unicode = std::sync::OnceLock::new();
         if ascii.is_none() {
             let set = build_unicode(&patterns).map_err(|e| Error::Rule {
-                location: Location {
-                    file: "<catalog>".into(),
-                    line: None,
-                    column: None,
-                },
+                location: Location::file("<catalog>"),
                 reason: format!("the rules' patterns do not compile together: {e}"),
             })?;
             let _ = unicode.set(Some(set));
@@ -306,11 +302,7 @@ impl Catalog {
         let (rules, topologies) = parse_all(read_dir(dir)?)?;
         if rules.is_empty() {
             return Err(Error::Rule {
-                location: Location {
-                    file: dir.display().to_string(),
-                    line: None,
-                    column: None,
-                },
+                location: Location::file(dir.display().to_string()),
                 reason: "no rule files (*.toml) in this folder".into(),
             });
         }
@@ -494,11 +486,7 @@ fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<Topology>), E
 }
 
 fn loc(origin: &str) -> Location {
-    Location {
-        file: origin.to_owned(),
-        line: None,
-        column: None,
-    }
+    Location::file(origin)
 }
 
 fn toml_error(f: &SourceFile, e: &toml::de::Error) -> Error {

@@ -163,11 +163,7 @@ fn folder_name(path: &Path) -> Option<String> {
 }
 
 fn loc(file: &str) -> Location {
-    Location {
-        file: file.to_owned(),
-        line: None,
-        column: None,
-    }
+    Location::file(file)
 }
 
 /// Parse one document and append what it holds.

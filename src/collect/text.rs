@@ -49,21 +49,13 @@ fn utf8(file: &str, bytes: &[u8]) -> Result<String, Error> {
 fn utf16(file: &str, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, Error> {
     if !bytes.len().is_multiple_of(2) {
         return Err(Error::Encoding {
-            location: Location {
-                file: file.to_owned(),
-                line: None,
-                column: None,
-            },
+            location: Location::file(file),
             reason: "UTF-16 text with an odd number of bytes".into(),
         });
     }
     let units: Vec<u16> = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
     String::from_utf16(&units).map_err(|_| Error::Encoding {
-        location: Location {
-            file: file.to_owned(),
-            line: None,
-            column: None,
-        },
+        location: Location::file(file),
         reason: "invalid UTF-16 (unpaired surrogate)".into(),
     })
 }

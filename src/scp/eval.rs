@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::arn::{glob, resource_like};
 use super::condition::{self, substitute, ConditionResult, Tri};
+use super::exit;
 use super::policy::{statement_labels, statements, OrgPath, Policy, PolicyKind};
 use super::request::Request;
 
@@ -120,9 +121,9 @@ impl Verdict {
     /// CLI exit code: 0 allowed, 3 denied, 1 cannot evaluate (input we cannot read as AWS would).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Verdict::Allowed | Verdict::NotAffected { .. } => 0,
-            Verdict::ExplicitDeny { .. } | Verdict::ImplicitDeny { .. } => 3,
-            Verdict::CannotEvaluate { .. } => 1,
+            Verdict::Allowed | Verdict::NotAffected { .. } => exit::ALLOWED,
+            Verdict::ExplicitDeny { .. } | Verdict::ImplicitDeny { .. } => exit::DENIED,
+            Verdict::CannotEvaluate { .. } => exit::BAD_INPUT,
         }
     }
 

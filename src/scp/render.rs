@@ -50,7 +50,16 @@ fn tri_word(t: Tri, effect: &str) -> String {
 }
 
 /// `scp check` output.
-pub fn render_check(ev: &Evaluation) -> String {
+pub fn write_check(ev: &Evaluation, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    w.write_all(render_check(ev).as_bytes())
+}
+
+/// `scp fix` output.
+pub fn write_fix(fix: &Fix, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    w.write_all(render_fix(fix).as_bytes())
+}
+
+fn render_check(ev: &Evaluation) -> String {
     let mut out = String::new();
     out.push_str("Request\n");
     request_lines(&mut out, &ev.request);
@@ -137,7 +146,7 @@ fn proof_line(out: &mut String, c: &ProofCase) {
 }
 
 /// `scp fix` output: the patch, why, the diff, the whole patched document and the proof.
-pub fn render_fix(fix: &Fix) -> String {
+fn render_fix(fix: &Fix) -> String {
     let mut out = String::new();
     if !fix.proven {
         out.push_str("NO PATCH OFFERED: the proof below failed.\n\n");

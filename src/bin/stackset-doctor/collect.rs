@@ -1,0 +1,48 @@
+//! `stackset-doctor collect`: gather the evidence from AWS and write it as a bundle.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::failure::{usage, Failure};
+use crate::live::{collect_live, redact, LiveArgs};
+use stackset_doctor::error::exit;
+use stackset_doctor::evidence::Bundle;
+use stackset_doctor::output::{self, Target};
+
+pub const HELP: &str = "Reads, never writes: the tool refuses any API call outside its read-only allow-list \
+(README: \"IAM permissions\"). Credentials and region come from the standard chain (environment, --profile, SSO, \
+instance role). Gaps (an account where the member role cannot be assumed, a throttled call that ran out of retries, \
+a timeout) are recorded in the bundle's coverage section and the collection goes on.\n\nExamples:\n  \
+stackset-doctor collect --quick-setup --region ap-northeast-1 --call-as DELEGATED_ADMIN -o bundle.json\n  \
+stackset-doctor collect --stack-set my-set --operation-id 1a2b... --member-role OrganizationAccountAccessRole -o b.json\n  \
+stackset-doctor diagnose bundle.json";
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    live: LiveArgs,
+    /// Where to write the evidence bundle (written atomically; - for stdout).
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
+    if !args.live.wanted() {
+        return Err(usage(
+            "nothing to collect: give --stack-set NAME (repeatable) or --quick-setup",
+        ));
+    }
+    let collected = collect_live(&args.live)?;
+    let mut evidence = collected.evidence;
+    let mut stats = collected.stats;
+    if args.live.redact {
+        let mut r = redact(&mut evidence);
+        stats.caller_account = r.text(&stats.caller_account);
+    }
+    let target = Target::of(&args.output);
+    output::write_bundle(&target, &Bundle::new(evidence, Some(stats)), out)?;
+    if target != Target::Stdout {
+        eprintln!("stackset-doctor: wrote {}", args.output.display());
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,114 @@
+//! `stackset-doctor diagnose`: read saved evidence (or collect it live), run the pipeline, render the report.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::failure::{usage, warn, Failure};
+use crate::live::{collect_live, redact, LiveArgs};
+use stackset_doctor::classify::Catalog;
+use stackset_doctor::collect::{self, ReadLimits};
+use stackset_doctor::error::{Error, Location};
+use stackset_doctor::evidence::Bundle;
+use stackset_doctor::output::{self, Target};
+use stackset_doctor::report::{self, model, Format, Report};
+
+pub const HELP: &str = "PATH is a file, a folder (read recursively; unrecognised files are skipped with a warning) \
+or - for stdin. Files are recognised by content. Records that do not name their stack set \
+(list-stack-set-operation-results) take it from the name of their folder.\n\nWithout PATH, --stack-set NAME or \
+--quick-setup collects the evidence from AWS first (read-only; see `stackset-doctor collect --help`).\n\nExit codes: 0 no failure; 1 bad input; \
+2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule.";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files, folders, or - for stdin. Without PATH, --stack-set or --quick-setup collects from AWS.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// A folder of extra rule files (TOML), added to the built-in catalog; same id overrides.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// SCP or RCP files (`aws organizations describe-policy` output or policy documents) to evaluate SCP/RCP
+    /// denies against: names the denying statement and proves the patch. Policies inside PATH folders count too.
+    #[arg(long, value_name = "FILE")]
+    scp: Vec<PathBuf>,
+    /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// The largest input read (per file, or stdin): bytes, or with K, M, G.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = collect::read::parse_size)]
+    max_input_size: u64,
+    #[command(flatten)]
+    live: LiveArgs,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
+    let catalog = Catalog::load(args.rules.as_deref())?;
+    if args.live.wanted() && !args.paths.is_empty() {
+        return Err(usage("give PATHs to diagnose saved evidence, or --stack-set/--quick-setup to collect it, not both"));
+    }
+    if args.save.as_deref() == Some(Path::new("-")) {
+        return Err(usage(
+            "--save - would mix the evidence bundle with the report on standard output: give a file, or use \
+             `stackset-doctor collect -o -` for the bundle alone",
+        ));
+    }
+    if !args.live.wanted() && args.paths.is_empty() {
+        return Err(usage(
+            "nothing to diagnose: give PATHs (files, folders, - for stdin), or --stack-set NAME / --quick-setup to collect from AWS",
+        ));
+    }
+    let limits = ReadLimits {
+        max_bytes: args.max_input_size,
+        ..ReadLimits::default()
+    };
+    let (mut evidence, mut warnings, mut stats) = if args.live.wanted() {
+        let collected = collect_live(&args.live)?;
+        // `--scp FILE` adds policies to what was collected.
+        let mut ev = collected.evidence;
+        let mut warnings = Vec::new();
+        if !args.scp.is_empty() {
+            let loaded = collect::load_paths_with(&args.scp, &limits)?;
+            warnings = loaded.warnings;
+            ev.extend(loaded.evidence);
+        }
+        (ev, warnings, Some(collected.stats))
+    } else {
+        let mut paths = args.paths.clone();
+        paths.extend(args.scp.iter().cloned());
+        let loaded = collect::load_paths_with(&paths, &limits)?;
+        if loaded.files_read == 0 {
+            for w in &loaded.warnings {
+                warn(w);
+            }
+            let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+            return Err(Failure::Input(Error::UnknownShape {
+                location: Location::file(named.join(", ")),
+                reason: "no recognised evidence in these paths".into(),
+            }));
+        }
+        (loaded.evidence, loaded.warnings, None)
+    };
+    if args.live.redact {
+        // Before anything is printed or saved: warnings quote file names, which may hold account ids.
+        let mut r = redact(&mut evidence);
+        for w in &mut warnings {
+            *w = r.text(w);
+        }
+        if let Some(s) = &mut stats {
+            s.caller_account = r.text(&s.caller_account);
+        }
+    }
+    for w in &warnings {
+        warn(w);
+    }
+    if let Some(path) = &args.save {
+        let bundle = Bundle::new(evidence.clone(), stats);
+        output::write_bundle(&Target::File(path.clone()), &bundle, out)?;
+    }
+    let d = stackset_doctor::diagnose(&evidence, &catalog, warnings);
+    let report = Report::new(&d);
+    report::reporter(args.format).render(&report, out)?;
+    Ok(model::exit_code(&d))
+}

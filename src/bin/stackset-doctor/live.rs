@@ -1,0 +1,127 @@
+//! Collecting from AWS, shared by `collect` and `diagnose`: the AWS options, the run on a small tokio runtime, and
+//! `--redact`.
+
+use std::io::{self, IsTerminal};
+
+use clap::ValueEnum;
+
+use crate::failure::Failure;
+use stackset_doctor::collect;
+use stackset_doctor::evidence::Evidence;
+use stackset_doctor::redact::Redactor;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CallAsArg {
+    /// SELF first, then DELEGATED_ADMIN when the stack set is not found as SELF.
+    Auto,
+    #[value(name = "SELF")]
+    SelfAccount,
+    #[value(name = "DELEGATED_ADMIN")]
+    DelegatedAdmin,
+}
+
+/// Where and how to collect from AWS (shared by `collect` and `diagnose`).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Collect from AWS")]
+pub struct LiveArgs {
+    /// Stack set to collect (repeat for several).
+    #[arg(long = "stack-set", value_name = "NAME")]
+    pub stack_sets: Vec<String>,
+    /// Find Systems Manager Quick Setup's stack sets (AWS-QuickSetup-*) and configuration managers.
+    #[arg(long)]
+    pub quick_setup: bool,
+    /// The failed operation to explain (default: the newest operation of each stack set that did not succeed).
+    #[arg(long, value_name = "ID")]
+    pub operation_id: Option<String>,
+    /// Named profile from the AWS config files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region of the stack sets (the admin side).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Only instances in these regions (comma-separated).
+    #[arg(long, value_name = "R1,R2", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// For service-managed stack sets: SELF from the management account, DELEGATED_ADMIN from a delegated administrator.
+    #[arg(long, value_enum, default_value_t = CallAsArg::Auto, value_name = "AS")]
+    pub call_as: CallAsArg,
+    /// Endpoint for every service (an emulator, a VPC endpoint); AWS_ENDPOINT_URL works too.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Role to assume in member accounts to read their stack events, e.g. OrganizationAccountAccessRole.
+    #[arg(long, value_name = "NAME")]
+    pub member_role: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Seconds to wait for one attempt of a call before retrying it.
+    #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+    /// Replace account ids, ARNs' account parts, request ids and tokens with consistent pseudonyms.
+    #[arg(long)]
+    pub redact: bool,
+}
+
+impl LiveArgs {
+    pub fn wanted(&self) -> bool {
+        !self.stack_sets.is_empty() || self.quick_setup
+    }
+}
+
+/// Run the live collector on a small tokio runtime and report its cost on stderr.
+pub fn collect_live(a: &LiveArgs) -> Result<collect::live::Collected, Failure> {
+    use collect::aws::{Sdk, SdkOptions};
+    use collect::live::{CallAs, Options};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let sdk_opts = SdkOptions {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        attempt_timeout: std::time::Duration::from_secs(a.timeout),
+        ..SdkOptions::default()
+    };
+    let opts = Options {
+        stack_sets: a.stack_sets.clone(),
+        quick_setup: a.quick_setup,
+        operation_id: a.operation_id.clone(),
+        regions: a.regions.clone(),
+        call_as: match a.call_as {
+            CallAsArg::Auto => CallAs::Auto,
+            CallAsArg::SelfAccount => CallAs::SelfAccount,
+            CallAsArg::DelegatedAdmin => CallAs::DelegatedAdmin,
+        },
+        member_role: a.member_role.clone(),
+        concurrency: usize::from(a.concurrency),
+        progress: io::stderr().is_terminal(),
+    };
+    let collected = rt.block_on(async {
+        let sdk = Sdk::load(&sdk_opts).await?;
+        collect::live::collect(&opts, &sdk).await
+    })?;
+    eprintln!("stackset-doctor: {}", collected.summary());
+    Ok(collected)
+}
+
+/// Pseudonymise the evidence in place and say what was replaced; the redactor goes on serving anything else
+/// printed (same value, same stand-in).
+pub fn redact(evidence: &mut Evidence) -> Redactor {
+    let mut r = Redactor::new();
+    r.evidence(evidence);
+    let parts: Vec<String> = r
+        .summary()
+        .iter()
+        .map(|&(kind, n)| format!("{n} {kind}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+    eprintln!(
+        "stackset-doctor: redacted: {}",
+        if parts.is_empty() {
+            "nothing to replace".into()
+        } else {
+            parts.join(", ")
+        }
+    );
+    r
+}
