@@ -80,10 +80,6 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> i32 {
-        exit::ERROR
-    }
-
     /// A failure while walking a folder (unreadable entry, symlink loop), naming the path.
     pub fn from_walk(e: walkdir::Error, root: &std::path::Path) -> Error {
         let path = e
