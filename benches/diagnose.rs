@@ -1,6 +1,9 @@
 //! Benchmarks: classification throughput (messages/s over the whole catalog) and a whole diagnosis of the
 //! reference sample. Run with `cargo bench`; figures are in the README.
 
+#[path = "../tests/support/synth.rs"]
+mod synth;
+
 use divan::{black_box, counter::ItemsCount, Bencher};
 use stackset_doctor::classify::{classify_unwrapped, unwrap::unwrap, Catalog};
 
@@ -67,11 +70,11 @@ fn diagnose_reference_sample(bencher: Bencher) {
 fn diagnose_organisation(bencher: Bencher, accounts: usize) {
     let dir = std::env::temp_dir().join(format!("stackset-doctor-bench-{accounts}"));
     if !dir.join("org-baseline-logging").exists() {
-        let cfg = stackset_doctor::synth::SynthConfig {
+        let cfg = synth::SynthConfig {
             accounts,
             ..Default::default()
         };
-        stackset_doctor::synth::generate(&cfg, &dir).expect("generate synthetic evidence");
+        synth::generate(&cfg, &dir).expect("generate synthetic evidence");
     }
     let catalog = Catalog::builtin().expect("catalog");
     bencher.bench_local(|| {

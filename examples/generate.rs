@@ -3,7 +3,10 @@
 //! `... -- --tolerance ACCOUNTS OUT_DIR` (one stack set whose rollout to every account failed in 1 of 20 and was
 //! cancelled by failure tolerance in the rest).
 
-use stackset_doctor::synth::{generate, tolerance_shape, SynthConfig};
+#[path = "../tests/support/synth.rs"]
+mod synth;
+
+use synth::{generate, tolerance_shape, SynthConfig};
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();

@@ -20,7 +20,6 @@ pub mod output;
 pub mod redact;
 pub mod report;
 pub mod scp;
-pub mod synth;
 pub mod text;
 pub mod trace;
 pub mod vocabulary;

@@ -9,11 +9,11 @@ use crate::common::{diagnose, render};
 #[test]
 fn synthetic_organisation_is_diagnosed_and_summarised() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = stackset_doctor::synth::SynthConfig {
+    let cfg = crate::synth::SynthConfig {
         accounts: 700,
         ..Default::default()
     };
-    let stats = stackset_doctor::synth::generate(&cfg, dir.path()).unwrap();
+    let stats = crate::synth::generate(&cfg, dir.path()).unwrap();
     assert_eq!(stats.stacks, 700 * 2 * 3 + 1);
     let d = diagnose(&[dir.path().to_str().unwrap()]);
     let top = &d.root_causes[0];
@@ -22,7 +22,7 @@ fn synthetic_organisation_is_diagnosed_and_summarised() {
         (f.class.category, f.logical_id.as_deref()),
         (Category::ScpDeny, Some("DiagnosisBucket"))
     );
-    assert_eq!(f.account.as_deref(), Some(stackset_doctor::synth::ADMIN));
+    assert_eq!(f.account.as_deref(), Some(crate::synth::ADMIN));
     // Every TA failure hangs off the deny; the independent failures are root causes of their own.
     for x in &d.failures {
         if x.stack_set.as_deref().is_some_and(|s| s.contains("-TA-")) {
@@ -123,4 +123,21 @@ fn thousands_of_failure_tolerance_cancellations() {
         Category::StacksetExecutionRole
     );
     assert_eq!(d.root_causes[0].explains.len(), 4999);
+}
+
+/// The rollout shape as saved CLI files (the generator's `--tolerance`): read, linked and reported linearly.
+#[test]
+fn tolerance_rollout_from_saved_cli_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = crate::synth::tolerance_shape(2000, 20, dir.path()).unwrap();
+    assert_eq!(stats.failed_stacks, 100);
+    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    // 2,000 instances (each seen as a result and an instance, merged) and the operation.
+    assert_eq!(d.failures.len(), 2001);
+    assert_eq!(d.root_causes.len(), 100);
+    assert_eq!(d.links.len(), 1900 + 100);
+    assert!(d
+        .root_causes
+        .iter()
+        .all(|r| d.failures[r.failure].class.category == Category::ScpDeny));
 }

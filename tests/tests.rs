@@ -1,6 +1,8 @@
 //! Integration tests, built as one binary (see Cargo.toml `autotests = false`).
 
 mod common;
+#[path = "support/synth.rs"]
+mod synth;
 
 mod cli;
 mod invalid;

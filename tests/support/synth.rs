@@ -1,4 +1,5 @@
-//! Synthetic organisation-sized evidence, in the AWS CLI's shapes, for benchmarks and scale tests.
+//! Synthetic organisation-sized evidence, in the AWS CLI's shapes, for benchmarks and scale tests. Not part of the
+//! library: the example (examples/generate.rs), the benchmark and the scale test include this file.
 //!
 //! Takes a size (accounts × regions) and a seed; writes the files a collection would leave: per stack set a
 //! folder with `list-stack-set-operation-results.json`, `list-stack-instances.json`, `describe-stack-set.json`,
@@ -6,6 +7,9 @@
 //! full event history). The story: the reference case's SCP deny in the delegated admin account breaks the Quick
 //! Setup DA stack; the TA stack set fails with "Invalid principal" in a few percent of the accounts; elsewhere
 //! independent failures (a bucket name that already exists, a quota) cancel and roll back their stacks.
+
+// The benchmark, the example and the tests each use a part of it.
+#![allow(dead_code)]
 
 use std::io::{self, Write};
 use std::path::Path;
