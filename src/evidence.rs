@@ -418,14 +418,23 @@ impl Window {
     pub const SLACK_MINUTES: i64 = 5;
 
     /// Whether `t` falls within the window, with [`Self::SLACK_MINUTES`] either side; an unknown end is open.
-    /// Checked arithmetic: a timestamp at the edge of the representable range does not overflow.
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        !self.is_before(t) && !self.is_after(t)
+    }
+
+    /// Whether `t` is before the window's start (with slack). Checked arithmetic: a timestamp at the edge of the
+    /// representable range does not overflow.
+    pub fn is_before(&self, t: DateTime<Utc>) -> bool {
         let slack = chrono::Duration::minutes(Self::SLACK_MINUTES);
         self.start
-            .is_none_or(|s| s.checked_sub_signed(slack).is_none_or(|s| t >= s))
-            && self
-                .end
-                .is_none_or(|e| e.checked_add_signed(slack).is_none_or(|e| t <= e))
+            .is_some_and(|s| s.checked_sub_signed(slack).is_some_and(|s| t < s))
+    }
+
+    /// Whether `t` is after the window's end (with slack); never, when the end is unknown.
+    pub fn is_after(&self, t: DateTime<Utc>) -> bool {
+        let slack = chrono::Duration::minutes(Self::SLACK_MINUTES);
+        self.end
+            .is_some_and(|e| e.checked_add_signed(slack).is_some_and(|e| t > e))
     }
 }
 

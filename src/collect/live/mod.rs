@@ -1,0 +1,375 @@
+//! Live collection: asks AWS (or an emulator at `--endpoint-url`) for the evidence of a failed StackSet
+//! deployment, and gives the same [`Evidence`] the offline reader gives, ready for the rest of the pipeline.
+//!
+//! Takes [`Options`] (stack set names or `--quick-setup`, an operation id, a member role, ...) and an
+//! [`Sdk`]; gives [`Collected`]: the evidence, its coverage notes, and how many calls it took.
+//!
+//! What it asks, by area (one module each):
+//! - `stack_sets`, from the admin side (the management or delegated admin account): `DescribeStackSet`, the
+//!   failed operation (`DescribeStackSetOperation` for a given id, else the newest `ListStackSetOperations` entry
+//!   that did not succeed), its failed and cancelled results (`ListStackSetOperationResults`, filtered by status),
+//!   the failed instances (`ListStackInstances`, filtered by detailed status; `DescribeStackInstance` for each);
+//! - `members`, from each failing stack's account (the caller's own, or through `--member-role`):
+//!   `DescribeStacks` and `DescribeStackEvents` back to the start of the failed operation;
+//! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root;
+//! - `quick_setup`, with `--quick-setup`: the configuration managers, the `AWS-QuickSetup-*` stack sets and the
+//!   Automation executions that did not succeed.
+//!
+//! So the calls grow with the failed instances, not with every instance or every event. Nothing aborts the run
+//! but missing credentials: an AccessDenied, a throttled call that ran out of retries, or a timeout becomes a
+//! [`CoverageNote`] and the rest of the collection goes on.
+
+mod members;
+mod organizations;
+mod paging;
+mod quick_setup;
+mod stack_sets;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+use aws_sdk_cloudformation::types::CallAs as SdkCallAs;
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use indicatif::ProgressBar;
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::aws::{describe_error, Sdk};
+use crate::error::Error;
+use crate::evidence::{CollectionStats, CoverageNote, Evidence, SourceRef};
+use crate::vocabulary::status;
+
+/// How far the collection reaches, at most.
+mod limits {
+    /// Failed nested stacks followed below a failing stack.
+    pub const NESTED_STACK_DEPTH: usize = 3;
+    /// Pages of a stack's events read when no operation window bounds them.
+    pub const EVENT_PAGES_WITHOUT_WINDOW: usize = 5;
+    /// Levels between an account and the organization's root (AWS allows 5 OUs deep).
+    pub const ORGANIZATION_DEPTH: usize = 8;
+    /// Quick Setup Automation executions read in full.
+    pub const AUTOMATION_EXECUTIONS: usize = 20;
+}
+
+/// Which role the caller plays for service-managed stack sets (the API's `CallAs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum CallAs {
+    /// `SELF` first; on "stack set not found", `DELEGATED_ADMIN`.
+    #[default]
+    Auto,
+    SelfAccount,
+    DelegatedAdmin,
+}
+
+impl CallAs {
+    /// The roles to try, in order.
+    fn modes(self) -> &'static [CallAs] {
+        match self {
+            CallAs::Auto => &[CallAs::SelfAccount, CallAs::DelegatedAdmin],
+            CallAs::SelfAccount => &[CallAs::SelfAccount],
+            CallAs::DelegatedAdmin => &[CallAs::DelegatedAdmin],
+        }
+    }
+
+    fn sdk(self) -> SdkCallAs {
+        match self {
+            CallAs::DelegatedAdmin => SdkCallAs::DelegatedAdmin,
+            _ => SdkCallAs::SelfValue,
+        }
+    }
+}
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub stack_sets: Vec<String>,
+    /// Find Quick Setup's stack sets (`AWS-QuickSetup-*`) and configuration managers.
+    pub quick_setup: bool,
+    pub operation_id: Option<String>,
+    /// Only instances in these regions (empty: all).
+    pub regions: Vec<String>,
+    pub call_as: CallAs,
+    /// Role to assume in member accounts to read their stack events.
+    pub member_role: Option<String>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            stack_sets: Vec::new(),
+            quick_setup: false,
+            operation_id: None,
+            regions: Vec::new(),
+            call_as: CallAs::Auto,
+            member_role: None,
+            concurrency: 8,
+            progress: false,
+        }
+    }
+}
+
+/// The evidence gathered, with what it cost.
+#[derive(Debug)]
+pub struct Collected {
+    pub evidence: Evidence,
+    pub stats: CollectionStats,
+}
+
+impl Collected {
+    /// `collected 3 stack sets, 5 failed instances in 2.1 s: 41 API calls (43 attempts); 1 gap`.
+    pub fn summary(&self) -> String {
+        let e = &self.evidence;
+        let failed = e
+            .stack_instances
+            .iter()
+            .filter(|i| status::instance_failed(i.detailed_status.as_deref(), &i.status))
+            .count();
+        let mut s = format!(
+            "collected {} stack set(s), {} failed instance(s), {} failure event(s) in {:.1} s: {} API calls ({} attempts)",
+            e.stack_sets.len(),
+            failed,
+            e.stack_events.len(),
+            self.stats.elapsed_ms as f64 / 1000.0,
+            self.stats.total_calls,
+            self.stats.attempts
+        );
+        if !e.coverage.is_empty() {
+            s.push_str(&format!(
+                "; {} gap(s), see the report's coverage",
+                e.coverage.len()
+            ));
+        }
+        s
+    }
+}
+
+/// Collect the evidence. Fails only when nothing can be asked at all (no credentials, no region) or there is
+/// nothing to collect (no stack set given or found).
+pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
+    let start = Instant::now();
+    let ctx = Ctx::new(o, sdk).await?;
+    let mut ev = Evidence::default();
+    let targets = ctx.targets(&mut ev).await?;
+
+    ctx.step("reading stack sets");
+    let per_set: Vec<Evidence> = stream::iter(targets)
+        .map(|(name, call_as)| ctx.stack_set(name, call_as))
+        .buffer_unordered(o.concurrency.max(1))
+        .collect()
+        .await;
+    for e in per_set {
+        ev.extend(e);
+    }
+
+    let failing = failing_accounts(&ev);
+    if !failing.is_empty() {
+        ctx.step("reading SCPs/RCPs on the failing accounts' paths");
+        ctx.organization(&failing, &mut ev).await;
+    }
+    if o.quick_setup {
+        let since = ev.operations.iter().filter_map(|op| op.created).min();
+        ctx.step("reading Quick Setup's Automation executions");
+        ev.automation_executions = ctx.automation_executions(since).await;
+    }
+
+    if let Some(pb) = &ctx.progress {
+        pb.finish_and_clear();
+    }
+    ev.coverage.extend(ctx.take_coverage());
+    ev.normalize();
+    let calls = sdk.log.calls();
+    Ok(Collected {
+        evidence: ev,
+        stats: CollectionStats {
+            region: sdk.region(),
+            caller_account: ctx.caller_account.clone(),
+            total_calls: calls.values().sum(),
+            calls,
+            attempts: sdk.log.attempts(),
+            elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        },
+    })
+}
+
+/// Accounts whose failures an SCP may explain: every account with a failed result or instance.
+fn failing_accounts(ev: &Evidence) -> BTreeSet<String> {
+    ev.operation_results
+        .iter()
+        .filter(|r| r.status == "FAILED")
+        .map(|r| r.account.clone())
+        .chain(
+            ev.stack_instances
+                .iter()
+                .filter(|i| i.detailed_status.as_deref() == Some("FAILED"))
+                .map(|i| i.account.clone()),
+        )
+        .collect()
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn src(file: String, pointer: String) -> Option<SourceRef> {
+    Some(SourceRef { file, pointer })
+}
+
+/// One member account's assumed-role credentials, or why they could not be had; filled once.
+type MemberCredentials = Arc<OnceCell<Result<Credentials, String>>>;
+
+/// What every part of a collection shares: the options, the clients, the bound on requests in flight, the
+/// member accounts' credentials and the coverage gaps found so far.
+struct Ctx<'a> {
+    o: &'a Options,
+    sdk: &'a Sdk,
+    cfn: aws_sdk_cloudformation::Client,
+    sts: aws_sdk_sts::Client,
+    caller_account: String,
+    partition: String,
+    /// Bounds the requests in flight across every level of the collection.
+    sem: Semaphore,
+    /// Assumed-role credentials per member account, obtained once (and a failure recorded once).
+    members: Mutex<HashMap<String, MemberCredentials>>,
+    coverage: Mutex<Vec<CoverageNote>>,
+    progress: Option<ProgressBar>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Who the caller is (the one call that must succeed), and the shared state.
+    async fn new(o: &'a Options, sdk: &'a Sdk) -> Result<Ctx<'a>, Error> {
+        let sts = sdk.sts();
+        let ident = sts.get_caller_identity().send().await.map_err(|e| Error::Aws {
+            what: "sts:GetCallerIdentity".into(),
+            reason: format!(
+                "{} (credentials come from --profile, AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, `aws sso login`, \
+                 or the instance role)",
+                describe_error(&e)
+            ),
+        })?;
+        let caller_account = ident.account().unwrap_or_default().to_owned();
+        let partition = ident
+            .arn()
+            .and_then(crate::ids::Arn::parse)
+            .map(|p| p.partition.to_owned())
+            .unwrap_or_else(|| "aws".into());
+        let progress = o.progress.then(|| {
+            let pb = ProgressBar::new(0);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{pos}/{len}] {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            pb.enable_steady_tick(Duration::from_millis(120));
+            pb
+        });
+        Ok(Ctx {
+            o,
+            sdk,
+            cfn: sdk.cloudformation(None, None),
+            sts,
+            caller_account,
+            partition,
+            sem: Semaphore::new(o.concurrency.max(1)),
+            members: Mutex::new(HashMap::new()),
+            coverage: Mutex::new(Vec::new()),
+            progress,
+        })
+    }
+
+    /// The stack sets to collect: the ones named, and with `--quick-setup` the ones Quick Setup made (whose
+    /// configuration managers go into `ev`). None at all is an error that says why.
+    async fn targets(&self, ev: &mut Evidence) -> Result<Vec<(String, Option<CallAs>)>, Error> {
+        let mut targets: Vec<(String, Option<CallAs>)> = Vec::new();
+        for n in &self.o.stack_sets {
+            if !targets.iter().any(|(t, _)| t == n) {
+                targets.push((n.clone(), None));
+            }
+        }
+        if self.o.quick_setup {
+            self.step("finding Quick Setup stack sets");
+            let (managers, found) = self.quick_setup_stack_sets().await;
+            ev.quick_setup = managers;
+            for (name, call_as) in found {
+                if !targets.iter().any(|(n, _)| *n == name) {
+                    targets.push((name, Some(call_as)));
+                }
+            }
+        }
+        if !targets.is_empty() {
+            return Ok(targets);
+        }
+        if let Some(pb) = &self.progress {
+            pb.finish_and_clear();
+        }
+        let why = self
+            .take_coverage()
+            .iter()
+            .map(|c| format!("{}: {}", c.scope, c.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(Error::Aws {
+            what: "stack sets".into(),
+            reason: if self.o.quick_setup {
+                format!(
+                    "no Quick Setup stack set (AWS-QuickSetup-*) found in {} as the caller ({}){}",
+                    self.sdk.region(),
+                    self.caller_account,
+                    if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {why}")
+                    }
+                )
+            } else {
+                "no stack set to collect: pass --stack-set NAME or --quick-setup".into()
+            },
+        })
+    }
+
+    fn gap(&self, scope: impl Into<String>, reason: impl Into<String>) {
+        if let Ok(mut c) = self.coverage.lock() {
+            c.push(CoverageNote {
+                scope: scope.into(),
+                reason: reason.into(),
+            });
+        }
+    }
+
+    fn take_coverage(&self) -> Vec<CoverageNote> {
+        self.coverage
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+
+    fn step(&self, msg: &'static str) {
+        if let Some(pb) = &self.progress {
+            pb.set_message(msg);
+        }
+    }
+
+    fn planned(&self, n: usize) {
+        if let Some(pb) = &self.progress {
+            pb.inc_length(n as u64);
+        }
+    }
+
+    fn done(&self) {
+        if let Some(pb) = &self.progress {
+            pb.inc(1);
+        }
+    }
+
+    fn many_stack_sets(&self) -> bool {
+        self.o.stack_sets.len() > 1 || self.o.quick_setup
+    }
+
+    fn region_wanted(&self, region: &str) -> bool {
+        self.o.regions.is_empty() || self.o.regions.iter().any(|r| r == region)
+    }
+}
