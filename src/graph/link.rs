@@ -1,0 +1,372 @@
+//! One linker per family of links: cancellations, rollups and nested stacks, failure tolerance, instance and
+//! operation summaries, and references across stack sets. Each asks the [`Index`] for its candidates.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::Duration;
+
+use super::index::{
+    at_or_before, instance_key, is_primary, primaries_or_all, representatives, Index, InstanceKey,
+};
+use super::providers::parse_role_arn;
+use super::{DeploymentGraph, MAX_FANOUT};
+use crate::classify::Failure;
+use crate::vocabulary::{confidence, Category, Level, LinkKind, Role};
+use crate::wildcard;
+
+/// Per-family state shared across failures: results computed once and reused by every failure that needs them.
+#[derive(Default)]
+pub(super) struct Linker {
+    /// Per stack: its primary failures, one per distinct (rule, message).
+    stack_primaries: HashMap<String, Vec<usize>>,
+    /// Per (stack set, operation id): the failure-tolerance cancellation standing in for an operation that is not
+    /// in the evidence (the first one seen), which links to the operation's causes for all the others.
+    tolerance_hubs: HashMap<(Option<String>, Option<String>), usize>,
+    /// Per (account, role name, consumer's stack set): the failures a reference to that role links to.
+    providers: HashMap<(String, String, Option<String>), Vec<ProviderLink>>,
+}
+
+impl Linker {
+    /// Returns true when the cancellation was linked to its nested stack's parent.
+    pub(super) fn cancellation(
+        &mut self,
+        g: &mut DeploymentGraph,
+        ix: &Index<'_>,
+        i: usize,
+    ) -> bool {
+        let failures = ix.failures;
+        let f = &failures[i];
+        // The stack's primary failures, one per distinct (rule, message), computed once per stack: a stack with
+        // thousands of cancelled resources must not cost thousands × thousands.
+        let key = f
+            .stack_id
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", instance_key(f)));
+        let reps = self
+            .stack_primaries
+            .entry(key)
+            .or_insert_with(|| {
+                let stack = ix.same_stack(f);
+                let primaries: Vec<usize> = stack
+                    .iter()
+                    .copied()
+                    .filter(|&j| is_primary(&failures[j]) && failures[j].level == Level::Resource)
+                    .collect();
+                if primaries.is_empty() {
+                    representatives(failures, stack)
+                } else {
+                    representatives(failures, &primaries)
+                }
+            })
+            .clone();
+        // Everything in a nested stack was cancelled: its parent's resource for it tells why.
+        if !reps.iter().any(|&j| is_primary(&failures[j])) {
+            if let Some(&p) = f.stack_id.as_deref().and_then(|s| ix.parent_of.get(s)) {
+                g.link(
+                    i,
+                    p,
+                    LinkKind::EmbeddedStack,
+                    confidence::NESTED_STACK_CANCELLED,
+                    "the nested stack was cancelled with its parent",
+                );
+                return true;
+            }
+        }
+        let earlier: Vec<usize> = reps
+            .iter()
+            .copied()
+            .filter(|&j| j != i)
+            .filter(|&j| at_or_before(failures[j].timestamp, f.timestamp, Duration::minutes(1)))
+            .collect();
+        let targets = if earlier.is_empty() {
+            reps.into_iter().filter(|&j| j != i).collect()
+        } else {
+            earlier
+        };
+        g.link_all(
+            i,
+            &targets,
+            LinkKind::Cancellation,
+            confidence::CANCELLATION,
+            "cancelled after this failure in the same stack",
+        );
+        false
+    }
+
+    /// Returns true when the rollup is a nested stack's resource, linked into the child stack.
+    pub(super) fn rollup(&mut self, g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) -> bool {
+        let failures = ix.failures;
+        let f = &failures[i];
+        // A nested stack's resource: its physical id (or the message) names the child stack.
+        let child = f
+            .physical_id
+            .as_deref()
+            .filter(|p| p.contains(":stack/") && f.stack_id.as_deref() != Some(*p))
+            .and_then(|p| ix.by_stack.get(p))
+            .filter(|_| f.level == Level::Resource);
+        if let Some(child) = child {
+            for j in primaries_or_all(failures, child, i) {
+                g.link(
+                    i,
+                    j,
+                    LinkKind::EmbeddedStack,
+                    confidence::NESTED_STACK_FAILED,
+                    "the nested stack failed here",
+                );
+            }
+            return true;
+        }
+        let stack = ix.same_stack(f);
+        let named: BTreeSet<&str> = f
+            .class
+            .fields
+            .get("resources")
+            .map(|r| {
+                r.split(',')
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let hits: Vec<usize> = stack
+            .iter()
+            .copied()
+            .filter(|&j| {
+                j != i
+                    && failures[j]
+                        .logical_id
+                        .as_deref()
+                        .is_some_and(|l| named.contains(l))
+            })
+            .collect();
+        let targets = if hits.is_empty() {
+            primaries_or_all(failures, stack, i)
+        } else {
+            hits
+        };
+        for j in targets {
+            g.link(
+                i,
+                j,
+                LinkKind::Rollup,
+                confidence::ROLLUP,
+                "named in the stack's rollback summary",
+            );
+        }
+        false
+    }
+
+    /// A cancellation since the failure tolerance was exceeded is explained by its operation, which failures
+    /// together stopped: it links once, to the operation's failure (or, when the operation is not in the
+    /// evidence, to the first such cancellation of the operation), and only that one links to the causes.
+    pub(super) fn failure_tolerance(&mut self, g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) {
+        let f = &ix.failures[i];
+        let hub = match ix.operation_of(f) {
+            Some(op) => op,
+            None => *self
+                .tolerance_hubs
+                .entry((f.stack_set.clone(), f.operation_id.clone()))
+                .or_insert(i),
+        };
+        if hub != i {
+            let reason = if ix.failures[hub].level == Level::Operation {
+                "cancelled when this operation's failure tolerance was exceeded"
+            } else {
+                "cancelled when the same operation's failure tolerance was exceeded"
+            };
+            g.link(
+                i,
+                hub,
+                LinkKind::FailureTolerance,
+                confidence::FAILURE_TOLERANCE,
+                reason,
+            );
+            return;
+        }
+        for j in ix.operation_causes(f) {
+            g.link(
+                i,
+                j,
+                LinkKind::FailureTolerance,
+                confidence::FAILURE_TOLERANCE,
+                "the operation stopped after this failure",
+            );
+        }
+    }
+
+    /// Summaries without a resource: an instance or operation result, or the operation itself.
+    pub(super) fn summary(&mut self, g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) {
+        let failures = ix.failures;
+        let f = &failures[i];
+        if f.logical_id.is_some()
+            || f.class.role == Role::Root
+            || f.class.category == Category::StacksetFailureTolerance
+        {
+            return;
+        }
+        match f.level {
+            Level::Instance => {
+                let inner: Vec<usize> = ix
+                    .by_instance
+                    .get(&instance_key(f))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .copied()
+                    .filter(|&j| j != i && failures[j].level <= Level::Stack)
+                    .collect();
+                for j in primaries_or_all(failures, &inner, i) {
+                    g.link(
+                        i,
+                        j,
+                        LinkKind::InstanceSummary,
+                        confidence::INSTANCE_SUMMARY,
+                        "the stack instance's failure",
+                    );
+                }
+            }
+            Level::Operation => {
+                for j in ix.operation_causes(f) {
+                    g.link(
+                        i,
+                        j,
+                        LinkKind::OperationSummary,
+                        confidence::OPERATION_SUMMARY,
+                        "a failed instance of this operation",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Across stack sets: a principal that should exist but does not.
+    pub(super) fn cross_stack_set(&mut self, g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) {
+        let f = &ix.failures[i];
+        let mut arns: Vec<&str> = f
+            .class
+            .fields
+            .get("principal")
+            .map(|p| vec![p.as_str()])
+            .unwrap_or_default();
+        if let Some(re) = &ix.role_arn {
+            arns.extend(re.find_iter(&f.message).map(|m| m.as_str()));
+        }
+        for arn in arns {
+            let Some((account, role_name)) = parse_role_arn(arn) else {
+                continue;
+            };
+            let key = (
+                account.to_owned(),
+                role_name.to_owned(),
+                f.stack_set.clone(),
+            );
+            let targets = self
+                .providers
+                .entry(key)
+                .or_insert_with(|| provider_failures(ix, f, account, role_name));
+            let mut linked = false;
+            for (j, kind, confidence, reason) in
+                targets.iter().filter(|t| t.0 != i).take(MAX_FANOUT)
+            {
+                g.link(i, *j, *kind, *confidence, reason);
+                linked = true;
+            }
+            if linked {
+                break;
+            }
+        }
+    }
+}
+
+/// A failure a reference to a role links to: (failure, kind, confidence, reason).
+type ProviderLink = (usize, LinkKind, f32, String);
+
+/// The failures a failure of stack set `f.stack_set` naming role `role_name` in `account` links to: the failures of
+/// the stack set that should have created it (the creating resource's own, when known), else another stack set's
+/// failures in that account at about the same time.
+fn provider_failures(
+    ix: &Index<'_>,
+    f: &Failure,
+    account: &str,
+    role_name: &str,
+) -> Vec<ProviderLink> {
+    let failures = ix.failures;
+    let in_account = ix
+        .by_account
+        .get(account)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for p in ix.providers.for_role(role_name) {
+        let candidates: Vec<usize> = in_account
+            .iter()
+            .copied()
+            .filter(|&j| {
+                failures[j]
+                    .stack_set
+                    .as_deref()
+                    .is_some_and(|s| wildcard::matches(&p.stack_set, s, false))
+                    && failures[j].stack_set != f.stack_set
+            })
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        // The failure of the very resource that creates the role, when we have it; else the instance's causes.
+        let exact: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&j| p.logical_id.is_some() && failures[j].logical_id == p.logical_id)
+            .collect();
+        let targets = if exact.is_empty() {
+            let keys: BTreeSet<InstanceKey<'_>> = candidates
+                .iter()
+                .map(|&j| instance_key(&failures[j]))
+                .collect();
+            let all: Vec<usize> = keys
+                .into_iter()
+                .flat_map(|k| ix.by_instance.get(&k).cloned().unwrap_or_default())
+                .collect();
+            primaries_or_all(failures, &all, usize::MAX)
+        } else {
+            exact
+        };
+        let reason = format!(
+            "{} creates role {role_name} in account {account}, and it failed there",
+            p.via
+        );
+        out.extend(
+            targets
+                .into_iter()
+                .map(|j| (j, p.kind, p.confidence, reason.clone())),
+        );
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    // No known provider: another stack set failed in the principal's account around the same time.
+    let primaries: Vec<usize> = in_account
+        .iter()
+        .copied()
+        .filter(|&j| {
+            failures[j].stack_set.is_some()
+                && failures[j].stack_set != f.stack_set
+                && at_or_before(failures[j].timestamp, f.timestamp, Duration::hours(1))
+                && at_or_before(f.timestamp, failures[j].timestamp, Duration::hours(6))
+                && is_primary(&failures[j])
+        })
+        .collect();
+    let reason = format!("role {role_name} would live in account {account}, where another stack set failed at about the same time");
+    representatives(failures, &primaries)
+        .into_iter()
+        .map(|j| {
+            (
+                j,
+                LinkKind::TimingInference,
+                confidence::TIMING_INFERENCE,
+                reason.clone(),
+            )
+        })
+        .collect()
+}
