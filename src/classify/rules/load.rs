@@ -1,0 +1,246 @@
+//! Reading rule files: the catalog compiled into the binary and `--rules DIR`, each file checked at load with the
+//! file and the reason (bad TOML, unknown keys, a regex that does not compile, an unknown placeholder, an id that
+//! is not the file name, a duplicate id).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use include_dir::{include_dir, Dir};
+use regex::Regex;
+use serde::Deserialize;
+
+use super::{placeholders, Example, Rule, CONTEXT_FIELDS, TOPOLOGY_DIR};
+use crate::error::{Error, Location};
+use crate::vocabulary::{Category, Role, Topology};
+
+pub(super) static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    title: String,
+    category: Category,
+    role: Role,
+    #[serde(default = "default_priority")]
+    priority: i32,
+    pattern: String,
+    #[serde(default)]
+    resource_types: Vec<String>,
+    #[serde(default)]
+    statuses: Vec<String>,
+    #[serde(default)]
+    handler_error_codes: Vec<String>,
+    explanation: String,
+    remediation: String,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    examples: Vec<Example>,
+    #[serde(default)]
+    counter_examples: Vec<Example>,
+}
+
+fn default_priority() -> i32 {
+    50
+}
+
+pub(super) struct SourceFile {
+    /// Path relative to the rules root, with `/` separators.
+    rel: String,
+    origin: String,
+    text: String,
+}
+
+pub(super) fn collect_builtin(dir: &Dir<'_>, out: &mut Vec<SourceFile>) {
+    for f in dir.files() {
+        let rel = f.path().to_string_lossy().replace('\\', "/");
+        if let Some(text) = f.contents_utf8() {
+            out.push(SourceFile {
+                origin: format!("rules/{rel}"),
+                rel,
+                text: text.to_owned(),
+            });
+        }
+    }
+    for d in dir.dirs() {
+        collect_builtin(d, out);
+    }
+}
+
+pub(super) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Error> {
+    let meta = std::fs::metadata(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a directory of rule files",
+            ),
+        });
+    }
+    let mut out = Vec::new();
+    // Symbolic links are followed (a rules folder mounted from a Kubernetes ConfigMap is all links), and hidden
+    // entries skipped (that mount also holds `..data` and `..<timestamp>` copies of every file).
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = entry.map_err(|e| Error::from_walk(e, dir))?;
+        let path = entry.path();
+        if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("toml")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        out.push(SourceFile {
+            rel,
+            origin: path.display().to_string(),
+            text,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<Topology>), Error> {
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut topologies = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for f in files {
+        if !f.rel.ends_with(".toml") {
+            continue;
+        }
+        if f.rel.starts_with(&format!("{TOPOLOGY_DIR}/")) {
+            let mut t: Topology = toml::from_str(&f.text).map_err(|e| toml_error(&f, &e))?;
+            t.origin = f.origin.clone();
+            topologies.push(t);
+            continue;
+        }
+        let rule = parse_rule(&f)?;
+        if let Some(first) = seen.insert(rule.id.clone(), f.origin.clone()) {
+            return Err(Error::Rule {
+                location: loc(&f.origin),
+                reason: format!(
+                    "duplicate rule id {:?}: already defined in {first}",
+                    rule.id
+                ),
+            });
+        }
+        rules.push(rule);
+    }
+    Ok((rules, topologies))
+}
+
+fn loc(origin: &str) -> Location {
+    Location::file(origin)
+}
+
+fn toml_error(f: &SourceFile, e: &toml::de::Error) -> Error {
+    let (line, column) = match e.span() {
+        Some(span) => {
+            let (l, c) =
+                crate::collect::text::line_col(&f.text.as_bytes()[..span.start.min(f.text.len())]);
+            (Some(l), Some(c))
+        }
+        None => (None, None),
+    };
+    Error::Rule {
+        location: Location {
+            file: f.origin.clone(),
+            line,
+            column,
+        },
+        reason: e.message().to_owned(),
+    }
+}
+
+fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
+    let raw: RuleFile = toml::from_str(&f.text).map_err(|e| toml_error(f, &e))?;
+    let bad = |reason: String| Error::Rule {
+        location: loc(&f.origin),
+        reason,
+    };
+    let stem = f
+        .rel
+        .rsplit('/')
+        .next()
+        .unwrap_or(&f.rel)
+        .trim_end_matches(".toml");
+    if raw.id != stem {
+        return Err(bad(format!(
+            "id {:?} does not match the file name {:?} (a rule's file is named after its id)",
+            raw.id, stem
+        )));
+    }
+    if raw.id.is_empty()
+        || !raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(bad(format!("id {:?} is not kebab-case", raw.id)));
+    }
+    if raw.role == Role::Unknown {
+        return Err(bad(
+            "role must be \"root\", \"consequence\" or \"benign\"".into()
+        ));
+    }
+    let regex =
+        Regex::new(&raw.pattern).map_err(|e| bad(format!("pattern does not compile: {e}")))?;
+    let captures: BTreeSet<&str> = regex.capture_names().flatten().collect();
+    for (what, template) in [
+        ("explanation", &raw.explanation),
+        ("remediation", &raw.remediation),
+    ] {
+        for name in placeholders(template).map_err(|e| bad(format!("{what}: {e}")))? {
+            if !captures.contains(name.as_str()) && !CONTEXT_FIELDS.contains(&name.as_str()) {
+                return Err(bad(format!(
+                    "{what} uses {{{name}}}, which is neither a capture of the pattern ({}) nor a context field ({})",
+                    if captures.is_empty() { "none".to_owned() } else { captures.iter().copied().collect::<Vec<_>>().join(", ") },
+                    CONTEXT_FIELDS.join(", ")
+                )));
+            }
+        }
+    }
+    for ex in &raw.examples {
+        for k in ex.expect.keys() {
+            if !captures.contains(k.as_str()) {
+                return Err(bad(format!(
+                    "an example expects capture {k:?}, which the pattern does not have"
+                )));
+            }
+        }
+    }
+    Ok(Rule {
+        id: raw.id,
+        title: raw.title,
+        category: raw.category,
+        role: raw.role,
+        priority: raw.priority,
+        ascii_regex: std::sync::OnceLock::new(),
+        regex,
+        resource_types: raw.resource_types,
+        statuses: raw.statuses,
+        handler_error_codes: raw.handler_error_codes,
+        explanation: raw.explanation.trim().to_owned(),
+        remediation: raw.remediation.trim().to_owned(),
+        references: raw.references,
+        examples: raw.examples,
+        counter_examples: raw.counter_examples,
+        origin: f.origin.clone(),
+    })
+}
