@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::arn::{glob, resource_like};
 use super::condition::{self, substitute, ConditionResult, Tri};
 use super::exit;
-use super::policy::{statement_labels, statements, OrgPath, Policy, PolicyKind};
+use super::policy::{statement_labels, statements, OrgPath, Policy, PolicyKind, POLICY_VERSION};
 use super::request::Request;
 
 /// Services whose resources RCPs restrict (docs/scp-semantics.md#rcp-evaluation): S3, STS, KMS, SQS and Secrets
@@ -449,7 +449,7 @@ fn evaluate_with(path: &OrgPath, req: &Request, record: bool) -> Evaluation {
                 continue;
             }
             let variables =
-                policy.document.get("Version").and_then(Value::as_str) == Some("2012-10-17");
+                policy.document.get("Version").and_then(Value::as_str) == Some(POLICY_VERSION);
             let stmts = statements(&policy.document);
             if !record && stmts.iter().all(|st| action_excludes(st, &req.action)) {
                 continue;

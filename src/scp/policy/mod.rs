@@ -11,6 +11,13 @@ use serde_json::Value;
 use super::json::OJson;
 use super::ScpError;
 
+mod path;
+mod validate;
+
+pub use path::{load_path, Level, OrgPath};
+pub use validate::POLICY_VERSION;
+use validate::{validate, MAX_NAME};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
@@ -177,14 +184,6 @@ impl Policy {
     }
 }
 
-/// Whether any statement names a Principal: RCP statements must, SCP statements cannot
-/// (docs/scp-semantics.md#policy-documents).
-fn names_principal(doc: &Value) -> bool {
-    statements(doc)
-        .iter()
-        .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
-}
-
 fn describe_policy(label: &str, p: &OJson) -> Result<Policy, ScpError> {
     let summary = p.get("PolicySummary");
     let field = |k: &str| match summary.and_then(|s| s.get(k)) {
@@ -222,7 +221,7 @@ fn describe_policy(label: &str, p: &OJson) -> Result<Policy, ScpError> {
     })
 }
 
-fn parse_tree(label: &str, text: &str) -> Result<OJson, ScpError> {
+pub(super) fn parse_tree(label: &str, text: &str) -> Result<OJson, ScpError> {
     // serde_json first: its messages are the familiar ones; our tree then adds order and duplicate detection.
     if let Err(e) = serde_json::from_str::<Value>(text) {
         return Err(ScpError::Json {
@@ -243,7 +242,7 @@ fn parse_tree(label: &str, text: &str) -> Result<OJson, ScpError> {
     Ok(tree)
 }
 
-fn invalid(label: &str, reason: &str) -> ScpError {
+pub(super) fn invalid(label: &str, reason: &str) -> ScpError {
     ScpError::Invalid {
         label: label.to_owned(),
         reason: reason.to_owned(),
@@ -290,349 +289,6 @@ pub(crate) fn statement_labels(doc: &Value) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// The longest policy id, ARN or name accepted (Organizations allows 128 characters for a name).
-const MAX_NAME: usize = 1024;
-
-/// The only policy language version SCPs and RCPs accept (docs/scp-semantics.md#policy-documents).
-pub const POLICY_VERSION: &str = "2012-10-17";
-
-/// Checks that make a policy unusable (bad input: AWS would not have stored it), as opposed to constructs we cannot
-/// evaluate, which the evaluator reports per statement. Gives the policy's kind — as declared, else an RCP when a
-/// statement names a Principal, else an SCP — and notes on how it was read.
-fn validate(
-    label: &str,
-    doc: &Value,
-    declared: Option<PolicyKind>,
-) -> Result<(PolicyKind, Vec<String>), ScpError> {
-    structure(label, doc)?;
-    let mut notes = Vec::new();
-    let Some(obj) = doc.as_object() else {
-        return Err(invalid(label, "the policy document is not a JSON object"));
-    };
-    match obj.get("Version") {
-        Some(Value::String(v)) if v == POLICY_VERSION => {}
-        Some(other) => {
-            return Err(invalid(
-                label,
-                &format!("Version must be \"{POLICY_VERSION}\" (the only version SCPs and RCPs accept), not {other}"),
-            ))
-        }
-        None => notes.push(format!(
-            "it has no Version: AWS stores SCPs and RCPs with \"Version\": \"{POLICY_VERSION}\"; read as IAM reads a \
-             policy without one (2008-10-17: policy variables are literal text)"
-        )),
-    }
-    let principal = names_principal(doc);
-    let kind = match declared {
-        Some(PolicyKind::Scp) if principal => {
-            return Err(invalid(
-                label,
-                "an SCP cannot name a Principal or NotPrincipal (only RCPs do); remove it, or declare the policy as \
-                 a RESOURCE_CONTROL_POLICY",
-            ))
-        }
-        Some(k) => k,
-        None if principal => {
-            notes.push(
-                "read as an RCP because its statements name a Principal, which SCPs cannot; give describe-policy \
-                 output (its Type) to say which it is"
-                    .to_owned(),
-            );
-            PolicyKind::Rcp
-        }
-        None => PolicyKind::Scp,
-    };
-    let mut sids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, s) in statements(doc).into_iter().enumerate() {
-        let at = format!("statement {}", statement_label(s, i));
-        if kind == PolicyKind::Rcp {
-            if s.get("NotPrincipal").is_some() {
-                return Err(invalid(
-                    label,
-                    &format!("{at}: RCPs do not support NotPrincipal"),
-                ));
-            }
-            if s.get("NotAction").is_some() {
-                return Err(invalid(
-                    label,
-                    &format!("{at}: RCPs do not support NotAction"),
-                ));
-            }
-            match s.get("Principal") {
-                Some(Value::String(p)) if p == "*" => {}
-                Some(other) => {
-                    return Err(invalid(
-                        label,
-                        &format!("{at}: an RCP's Principal must be \"*\" (narrow it with conditions), not {other}"),
-                    ))
-                }
-                None => {
-                    return Err(invalid(
-                        label,
-                        &format!("{at}: an RCP statement must name Principal \"*\""),
-                    ))
-                }
-            }
-        }
-        if let Some(sid) = s
-            .get("Sid")
-            .and_then(Value::as_str)
-            .filter(|x| !x.is_empty())
-        {
-            if let Some(first) = sids.insert(sid, i) {
-                notes.push(format!(
-                    "statements #{first} and #{i} share the Sid {sid:?}: they are named by position (#{first}, #{i})"
-                ));
-            }
-        }
-    }
-    Ok((kind, notes))
-}
-
-/// The shape every policy document needs, whatever its kind.
-fn structure(label: &str, doc: &Value) -> Result<(), ScpError> {
-    let Some(obj) = doc.as_object() else {
-        return Err(invalid(label, "the policy document is not a JSON object"));
-    };
-    match obj.get("Statement") {
-        Some(Value::Array(a)) if a.is_empty() => return Err(invalid(label, "Statement is empty")),
-        Some(Value::Array(_)) | Some(Value::Object(_)) => {}
-        Some(_) => {
-            return Err(invalid(
-                label,
-                "Statement must be an object or an array of objects",
-            ))
-        }
-        None => return Err(invalid(label, "no Statement")),
-    }
-    if let Some(Value::Array(a)) = obj.get("Statement") {
-        if let Some(i) = a.iter().position(|s| !s.is_object()) {
-            return Err(invalid(label, &format!("Statement #{i} is not an object")));
-        }
-    }
-    for (i, s) in statements(doc).into_iter().enumerate() {
-        let at = format!("statement {}", statement_label(s, i));
-        match s.get("Effect") {
-            Some(Value::String(e)) if e == "Allow" || e == "Deny" => {}
-            Some(other) => {
-                return Err(invalid(
-                    label,
-                    &format!("{at}: Effect must be \"Allow\" or \"Deny\", not {other}"),
-                ))
-            }
-            None => return Err(invalid(label, &format!("{at}: no Effect"))),
-        }
-        match (s.get("Action"), s.get("NotAction")) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(label, &format!("{at}: both Action and NotAction")))
-            }
-            (None, None) => {
-                return Err(invalid(
-                    label,
-                    &format!("{at}: neither Action nor NotAction"),
-                ))
-            }
-            _ => {}
-        }
-        if s.get("Resource").is_some() && s.get("NotResource").is_some() {
-            return Err(invalid(
-                label,
-                &format!("{at}: both Resource and NotResource"),
-            ));
-        }
-        for k in ["Action", "NotAction", "Resource", "NotResource"] {
-            if let Some(v) = s.get(k) {
-                let ok = match v {
-                    Value::String(_) => true,
-                    Value::Array(a) => !a.is_empty() && a.iter().all(Value::is_string),
-                    _ => false,
-                };
-                if !ok {
-                    return Err(invalid(
-                        label,
-                        &format!("{at}: {k} must be a string or a non-empty array of strings"),
-                    ));
-                }
-            }
-        }
-        if let Some(c) = s.get("Condition") {
-            let Some(ops) = c.as_object() else {
-                return Err(invalid(label, &format!("{at}: Condition is not an object")));
-            };
-            if let Some((op, _)) = ops.iter().find(|(_, v)| !v.is_object()) {
-                return Err(invalid(
-                    label,
-                    &format!("{at}: Condition operator {op} does not hold an object of keys"),
-                ));
-            }
-        }
-        if s.get("Resource").is_none() && s.get("NotResource").is_none() {
-            return Err(invalid(
-                label,
-                &format!("{at}: neither Resource nor NotResource (every statement needs one)"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// One level of the OU path (root, each OU, the account) with the policies attached there.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Level {
-    pub name: String,
-    pub policies: Vec<Policy>,
-}
-
-/// The OU path from root to account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OrgPath {
-    pub levels: Vec<Level>,
-    /// True when only loose policies were given: each level is then assumed to also have `FullAWSAccess`.
-    pub assumed_full_access: bool,
-    /// SCPs and RCPs do not affect the management account.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub management_account: Option<String>,
-}
-
-impl OrgPath {
-    pub fn policy(&self, level: usize, index: usize) -> Option<&Policy> {
-        self.levels.get(level).and_then(|l| l.policies.get(index))
-    }
-}
-
-/// Files (label, text) in order from root to account, one policy each; or one levels file.
-pub fn load_path(files: &[(String, String)]) -> Result<OrgPath, ScpError> {
-    if files.is_empty() {
-        return Err(invalid("<none>", "no policy file given"));
-    }
-    let trees = files
-        .iter()
-        .map(|(label, text)| parse_tree(label, text).map(|t| (label, text, t)))
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some((label, _, _)) = trees.iter().find(|(_, _, t)| t.get("levels").is_some()) {
-        if trees.len() > 1 {
-            return Err(invalid(
-                label,
-                "a levels file describes the whole path: give it as the only --policy file",
-            ));
-        }
-    }
-    if let [(label, _, tree)] = trees.as_slice() {
-        if tree.get("levels").is_some() {
-            return levels_file(label, tree);
-        }
-    }
-    let mut levels = Vec::new();
-    for (label, text, tree) in &trees {
-        let p = Policy::from_tree(label, tree, Some(text))?;
-        // Loose files: each file is one level, named after the file.
-        levels.push(Level {
-            name: label.to_string(),
-            policies: vec![p],
-        });
-    }
-    Ok(OrgPath {
-        levels,
-        assumed_full_access: true,
-        management_account: None,
-    })
-}
-
-fn levels_file(label: &str, tree: &OJson) -> Result<OrgPath, ScpError> {
-    let OJson::Obj(top) = tree else {
-        return Err(invalid(label, "a levels file is a JSON object"));
-    };
-    let mut management_account = None;
-    let mut levels = Vec::new();
-    for (k, v) in top {
-        match (k.as_str(), v) {
-            ("management_account", OJson::Str(s)) => management_account = Some(s.clone()),
-            ("management_account", OJson::Null) => {}
-            ("levels", OJson::Arr(ls)) => {
-                for (li, l) in ls.iter().enumerate() {
-                    levels.push(level(label, li, l)?);
-                }
-            }
-            _ => {
-                return Err(invalid(
-                    label,
-                    &format!("levels file: unexpected key {k:?} (expected \"levels\": [...] and optional \"management_account\": \"<id>\")"),
-                ))
-            }
-        }
-    }
-    if levels.is_empty() {
-        return Err(invalid(
-            label,
-            "levels file: \"levels\" is missing or empty",
-        ));
-    }
-    Ok(OrgPath {
-        levels,
-        assumed_full_access: false,
-        management_account,
-    })
-}
-
-fn level(label: &str, li: usize, l: &OJson) -> Result<Level, ScpError> {
-    let OJson::Obj(fields) = l else {
-        return Err(invalid(label, &format!("levels[{li}] is not an object")));
-    };
-    let mut name = format!("level {li}");
-    let mut policies = Vec::new();
-    for (k, v) in fields {
-        match (k.as_str(), v) {
-            ("name", OJson::Str(s)) => name = s.clone(),
-            ("policies", OJson::Arr(ps)) => {
-                for (pi, p) in ps.iter().enumerate() {
-                    policies.push(entry(&format!("{label} levels[{li}].policies[{pi}]"), p)?);
-                }
-            }
-            _ => {
-                return Err(invalid(
-                    label,
-                    &format!(
-                        "levels[{li}]: unexpected key {k:?} (expected \"name\" and \"policies\")"
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(Level { name, policies })
-}
-
-fn entry(label: &str, p: &OJson) -> Result<Policy, ScpError> {
-    match p {
-        OJson::Str(s) if s == "FullAWSAccess" => Ok(Policy::full_access(PolicyKind::Scp)),
-        OJson::Str(s) if s == "RCPFullAWSAccess" => Ok(Policy::full_access(PolicyKind::Rcp)),
-        OJson::Str(s) => Err(invalid(label, &format!("{s:?}: only \"FullAWSAccess\" and \"RCPFullAWSAccess\" may be named; give other policies in full"))),
-        OJson::Obj(_) if p.get("Policy").is_some() || p.get("Statement").is_some() => Policy::from_tree(label, p, None),
-        OJson::Obj(fields) => {
-            let mut meta: [Option<String>; 4] = Default::default();
-            let mut content = None;
-            for (k, v) in fields {
-                match (k.as_str(), v) {
-                    ("name", OJson::Str(s)) => meta[0] = Some(s.clone()),
-                    ("id", OJson::Str(s)) => meta[1] = Some(s.clone()),
-                    ("arn", OJson::Str(s)) => meta[2] = Some(s.clone()),
-                    ("type", OJson::Str(s)) => meta[3] = Some(s.clone()),
-                    ("content", OJson::Str(s)) => content = Some(s.clone()),
-                    ("document", d @ OJson::Obj(_)) => content = Some(d.pretty()),
-                    _ => return Err(invalid(label, &format!("unexpected key {k:?} (expected name, id, arn, type, document or content)"))),
-                }
-            }
-            let [name, id, arn, kind] = meta;
-            let kind = match kind {
-                Some(t) => Some(PolicyKind::from_type(&t).ok_or_else(|| invalid(label, &format!("type {t:?} is not SCP or RCP")))?),
-                None => None,
-            };
-            let content = content.ok_or_else(|| invalid(label, "no \"document\" or \"content\""))?;
-            Policy::from_content(label, id, arn, name, kind, &content)
-        }
-        _ => Err(invalid(label, "a policy entry is a string or an object")),
-    }
 }
 
 #[cfg(test)]
