@@ -1,0 +1,170 @@
+//! Offline collection: files, folders and stdin holding AWS CLI JSON or an evidence bundle.
+//!
+//! Each file is recognised by its content, never its name. Files named on the command line must be
+//! recognised (else an error naming the file); files found inside a folder that are not JSON or of an unknown
+//! shape are skipped with a warning. Malformed JSON is always an error: silently dropping a truncated
+//! `describe-stack-events` file would hide evidence.
+
+use std::path::{Path, PathBuf};
+
+mod documents;
+mod ingest;
+mod pending;
+
+use super::read::{read_path, read_stdin, special_kind, ReadLimits};
+use crate::error::{Error, Location};
+use crate::evidence::*;
+use documents::load_bytes;
+use pending::resolve_pending;
+
+/// What offline collection gives: the evidence, and one warning per skipped file.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub evidence: Evidence,
+    pub warnings: Vec<String>,
+    pub files_read: usize,
+}
+
+/// Records whose stack set the content does not name wait for the folder name, resolved once all is read.
+#[derive(Default)]
+pub(super) struct Pending {
+    pub(super) results: Vec<(OperationResult, Option<String>)>,
+    pub(super) operations: Vec<(Operation, Option<String>)>,
+}
+
+/// One input to read: where it comes from, and whether an unknown shape is an error (named on the command
+/// line) or a warning (found inside a folder).
+struct Input {
+    name: String,
+    folder: Option<String>,
+    path: Option<PathBuf>,
+    stdin: Option<Vec<u8>>,
+    strict: bool,
+}
+
+/// [`load_paths_with`] the default limits.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Error> {
+    load_paths_with(paths, &ReadLimits::default())
+}
+
+/// Load every path: a file, a folder (recursively, in name order) or `-` for stdin. Files are parsed in
+/// parallel and merged in input order, so the result does not depend on scheduling.
+pub fn load_paths_with(paths: &[PathBuf], limits: &ReadLimits) -> Result<Loaded, Error> {
+    use rayon::prelude::*;
+    let mut inputs = Vec::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let bytes = read_stdin(limits)?;
+            inputs.push(Input {
+                name: "<stdin>".into(),
+                folder: None,
+                path: None,
+                stdin: Some(bytes),
+                strict: true,
+            });
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            list_dir(path, &mut inputs, &mut skipped)?;
+        } else {
+            inputs.push(Input {
+                name: display(path),
+                folder: folder_name(path),
+                path: Some(path.clone()),
+                stdin: None,
+                strict: true,
+            });
+        }
+    }
+    let parts: Vec<Result<(Loaded, Pending), Error>> = inputs
+        .into_par_iter()
+        .map(|i| load_input(i, limits))
+        .collect();
+    let mut loaded = Loaded {
+        warnings: skipped,
+        ..Loaded::default()
+    };
+    let mut pending = Pending::default();
+    for part in parts {
+        let (l, p) = part?;
+        loaded.evidence.extend(l.evidence);
+        loaded.warnings.extend(l.warnings);
+        loaded.files_read += l.files_read;
+        pending.results.extend(p.results);
+        pending.operations.extend(p.operations);
+    }
+    resolve_pending(&mut loaded.evidence, pending);
+    loaded.evidence.normalize();
+    Ok(loaded)
+}
+
+fn load_input(input: Input, limits: &ReadLimits) -> Result<(Loaded, Pending), Error> {
+    let mut loaded = Loaded::default();
+    let mut pending = Pending::default();
+    let bytes = match (input.stdin, &input.path) {
+        (Some(b), _) => b,
+        (None, Some(p)) => read_path(p, limits)?,
+        (None, None) => Vec::new(),
+    };
+    match load_bytes(&input.name, input.folder, &bytes, &mut loaded, &mut pending) {
+        Ok(()) => {}
+        Err(Error::UnknownShape { location, reason })
+        | Err(Error::Encoding { location, reason })
+            if !input.strict =>
+        {
+            loaded
+                .warnings
+                .push(format!("skipped {location}: {reason}"));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok((loaded, pending))
+}
+
+fn list_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<String>) -> Result<(), Error> {
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .follow_links(true);
+    for entry in walker {
+        let entry = entry.map_err(|e| Error::from_walk(e, dir))?;
+        let t = entry.file_type();
+        if t.is_dir() {
+            continue;
+        }
+        if !t.is_file() {
+            // A FIFO inside a folder would block the run; a socket or device is no saved output.
+            skipped.push(format!(
+                "skipped {}: {}, not a regular file",
+                entry.path().display(),
+                special_kind(t)
+            ));
+            continue;
+        }
+        let path = entry.path();
+        inputs.push(Input {
+            name: display(path),
+            folder: folder_name(path),
+            path: Some(path.to_path_buf()),
+            stdin: None,
+            strict: false,
+        });
+    }
+    Ok(())
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn folder_name(path: &Path) -> Option<String> {
+    path.parent()?.file_name()?.to_str().map(str::to_owned)
+}
+
+pub(super) fn loc(file: &str) -> Location {
+    Location::file(file)
+}
