@@ -1,0 +1,235 @@
+//! Every sighting of a failure in the evidence, as a draft: a failed stack event, a stack that rolled back, a failed
+//! or cancelled operation result (and its account gate), a failed stack instance, a failed operation.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::Sighting;
+use crate::evidence::{Evidence, SourceRef};
+use crate::vocabulary::{status, Level};
+
+pub(super) struct Draft {
+    pub(super) level: Level,
+    pub(super) stack_set: Option<String>,
+    pub(super) account: Option<String>,
+    pub(super) region: Option<String>,
+    pub(super) stack_id: Option<String>,
+    pub(super) stack_name: Option<String>,
+    pub(super) operation_id: Option<String>,
+    pub(super) logical_id: Option<String>,
+    pub(super) resource_type: Option<String>,
+    pub(super) physical_id: Option<String>,
+    pub(super) status: String,
+    pub(super) timestamp: Option<DateTime<Utc>>,
+    pub(super) raw: String,
+    pub(super) sighting: Sighting,
+}
+
+fn sighting(kind: &'static str, status: &str, source: &Option<SourceRef>) -> Sighting {
+    let (file, pointer) = match source {
+        Some(s) => (s.file.clone(), s.pointer.clone()),
+        None => (String::new(), String::new()),
+    };
+    Sighting {
+        kind,
+        status: status.to_owned(),
+        file,
+        pointer,
+    }
+}
+
+/// The drafts of every failure sighting in the evidence, in a stable order.
+pub(super) fn drafts(evidence: &Evidence) -> Vec<Draft> {
+    let op_time: HashMap<(&str, &str), DateTime<Utc>> = evidence
+        .operations
+        .iter()
+        .filter_map(|o| {
+            Some((
+                (o.stack_set.as_deref()?, o.operation_id.as_str()),
+                o.created?,
+            ))
+        })
+        .collect();
+    let mut drafts = Vec::new();
+    stack_events(evidence, &mut drafts);
+    stacks(evidence, &mut drafts);
+    operation_results(evidence, &op_time, &mut drafts);
+    stack_instances(evidence, &mut drafts);
+    operations(evidence, &mut drafts);
+    drafts
+}
+
+fn stack_events(evidence: &Evidence, drafts: &mut Vec<Draft>) {
+    for e in &evidence.stack_events {
+        let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
+            && e.logical_id.as_deref() == Some(e.stack_name.as_str());
+        let reason = e.status_reason.as_deref().unwrap_or("");
+        if !status::event_is_failure(&e.status, e.status_reason.as_deref(), is_stack) {
+            continue;
+        }
+        drafts.push(Draft {
+            level: if is_stack {
+                Level::Stack
+            } else {
+                Level::Resource
+            },
+            stack_set: e.stack_set.clone(),
+            account: e.account.clone(),
+            region: e.region.clone(),
+            stack_id: Some(e.stack_id.clone()),
+            stack_name: Some(e.stack_name.clone()),
+            // A stack event's OperationId is the member stack's operation, not the StackSet operation.
+            operation_id: None,
+            logical_id: e.logical_id.clone(),
+            resource_type: e.resource_type.clone(),
+            physical_id: e.physical_id.clone().filter(|p| !p.is_empty()),
+            status: e.status.clone(),
+            timestamp: Some(e.timestamp),
+            raw: reason.to_owned(),
+            sighting: sighting("stack-event", &e.status, &e.source),
+        });
+    }
+}
+
+fn stacks(evidence: &Evidence, drafts: &mut Vec<Draft>) {
+    for s in &evidence.stacks {
+        let reason = s.status_reason.as_deref().unwrap_or("");
+        if reason.is_empty() || !(status::failed(&s.status) || s.status.contains("ROLLBACK")) {
+            continue;
+        }
+        drafts.push(Draft {
+            level: Level::Stack,
+            stack_set: s.stack_set.clone(),
+            account: s.account.clone(),
+            region: s.region.clone(),
+            stack_id: Some(s.stack_id.clone()),
+            stack_name: Some(s.stack_name.clone()),
+            operation_id: None,
+            logical_id: Some(s.stack_name.clone()),
+            resource_type: Some("AWS::CloudFormation::Stack".into()),
+            physical_id: Some(s.stack_id.clone()),
+            status: s.status.clone(),
+            timestamp: s.created,
+            raw: reason.to_owned(),
+            sighting: sighting("stack", &s.status, &s.source),
+        });
+    }
+}
+
+fn operation_results(
+    evidence: &Evidence,
+    op_time: &HashMap<(&str, &str), DateTime<Utc>>,
+    drafts: &mut Vec<Draft>,
+) {
+    for r in &evidence.operation_results {
+        let ts = match (&r.stack_set, &r.operation_id) {
+            (Some(ss), Some(op)) => op_time.get(&(ss.as_str(), op.as_str())).copied(),
+            _ => None,
+        };
+        if r.status == "FAILED" || (r.status == "CANCELLED" && r.status_reason.is_some()) {
+            drafts.push(Draft {
+                level: Level::Instance,
+                stack_set: r.stack_set.clone(),
+                account: Some(r.account.clone()),
+                region: Some(r.region.clone()),
+                stack_id: None,
+                stack_name: None,
+                operation_id: r.operation_id.clone(),
+                logical_id: None,
+                resource_type: None,
+                physical_id: None,
+                status: r.status.clone(),
+                timestamp: ts,
+                raw: r.status_reason.clone().unwrap_or_default(),
+                sighting: sighting("operation-result", &r.status, &r.source),
+            });
+        }
+        // An account gate that SKIPPED ("Function not found") is the normal case without a gate function.
+        if r.account_gate_status.as_deref() == Some("FAILED") {
+            drafts.push(Draft {
+                level: Level::AccountGate,
+                stack_set: r.stack_set.clone(),
+                account: Some(r.account.clone()),
+                region: Some(r.region.clone()),
+                stack_id: None,
+                stack_name: None,
+                operation_id: r.operation_id.clone(),
+                logical_id: None,
+                resource_type: None,
+                physical_id: None,
+                status: "ACCOUNT_GATE_FAILED".into(),
+                timestamp: ts,
+                raw: r.account_gate_reason.clone().unwrap_or_default(),
+                sighting: sighting("account-gate", "FAILED", &r.source),
+            });
+        }
+    }
+}
+
+fn stack_instances(evidence: &Evidence, drafts: &mut Vec<Draft>) {
+    for i in &evidence.stack_instances {
+        let detailed = i.detailed_status.as_deref().unwrap_or("");
+        // A suspended account's skip counts as a failure here (its reason, if any, says why).
+        let failed = status::instance_failed(i.detailed_status.as_deref(), &i.status)
+            || detailed == status::SKIPPED_SUSPENDED_ACCOUNT;
+        if !failed {
+            continue;
+        }
+        let status = if detailed.is_empty() {
+            i.status.clone()
+        } else {
+            detailed.to_owned()
+        };
+        drafts.push(Draft {
+            level: Level::Instance,
+            stack_set: i.stack_set.clone(),
+            account: Some(i.account.clone()),
+            region: Some(i.region.clone()),
+            stack_id: i.stack_id.clone(),
+            stack_name: i.stack_id.as_deref().and_then(stack_name_of),
+            operation_id: i.last_operation_id.clone(),
+            logical_id: None,
+            resource_type: None,
+            physical_id: None,
+            status: status.clone(),
+            timestamp: None,
+            raw: i.status_reason.clone().unwrap_or_default(),
+            sighting: sighting("stack-instance", &status, &i.source),
+        });
+    }
+}
+
+fn operations(evidence: &Evidence, drafts: &mut Vec<Draft>) {
+    for o in &evidence.operations {
+        if !status::operation_failed(&o.status) {
+            continue;
+        }
+        drafts.push(Draft {
+            level: Level::Operation,
+            stack_set: o.stack_set.clone(),
+            account: None,
+            region: None,
+            stack_id: None,
+            stack_name: None,
+            operation_id: Some(o.operation_id.clone()),
+            logical_id: None,
+            resource_type: None,
+            physical_id: None,
+            status: o.status.clone(),
+            timestamp: o.created,
+            raw: o.status_reason.clone().unwrap_or_default(),
+            sighting: sighting("operation", &o.status, &o.source),
+        });
+    }
+}
+
+/// `arn:aws:cloudformation:r:a:stack/<name>/<id>` → `<name>`.
+fn stack_name_of(stack_id: &str) -> Option<String> {
+    let p = crate::ids::Arn::parse(stack_id)?;
+    p.resource
+        .strip_prefix("stack/")?
+        .split('/')
+        .next()
+        .map(str::to_owned)
+}
