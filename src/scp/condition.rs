@@ -418,40 +418,80 @@ fn decide(
         }
     }
     let present: Option<&[String]> = request_values.filter(|v| !v.is_empty());
-
     if op.family == Family::Null {
-        // Null: "true" means the key must be absent, "false" present (IAM guide, "Condition operator to check
-        // existence of condition keys").
-        let mut any = false;
-        for v in &values {
-            match v.to_ascii_lowercase().as_str() {
-                "true" => any |= present.is_none(),
-                "false" => any |= present.is_some(),
-                _ => {
-                    return (
-                        Tri::Unknown,
-                        format!("cannot evaluate: Null value {v:?} is not true or false"),
-                    )
-                }
+        return null(key, &values, present);
+    }
+    let Some(rvs) = present else {
+        return missing(&op, key);
+    };
+    with_values(&op, key, &values, rvs)
+}
+
+/// `Null`: "true" means the key must be absent, "false" present (IAM guide, "Condition operator to check existence
+/// of condition keys").
+fn null(key: &str, values: &[String], present: Option<&[String]>) -> (Tri, String) {
+    let mut any = false;
+    for v in values {
+        match v.to_ascii_lowercase().as_str() {
+            "true" => any |= present.is_none(),
+            "false" => any |= present.is_some(),
+            _ => {
+                return (
+                    Tri::Unknown,
+                    format!("cannot evaluate: Null value {v:?} is not true or false"),
+                )
             }
         }
-        let state = if present.is_some() {
-            "present"
-        } else {
-            "absent"
-        };
-        return (
-            Tri::from_bool(any),
-            format!(
-                "{key} is {state} in the request; Null {} → {any}",
-                list(&values)
-            ),
-        );
     }
+    let state = if present.is_some() {
+        "present"
+    } else {
+        "absent"
+    };
+    (
+        Tri::from_bool(any),
+        format!(
+            "{key} is {state} in the request; Null {} → {any}",
+            list(values)
+        ),
+    )
+}
 
+/// A key missing from the request: false, except negated operators (true), IfExists (true), ForAllValues (true),
+/// and ForAnyValue (false) (docs/scp-semantics.md#condition-operators).
+fn missing(op: &Op, key: &str) -> (Tri, String) {
+    let (r, rule) = if op.if_exists {
+        (true, "IfExists makes a missing key true")
+    } else {
+        match op.set {
+            Some(SetOp::AllValues) => (
+                true,
+                "ForAllValues is true when the key is missing or empty",
+            ),
+            Some(SetOp::AnyValue) => (
+                false,
+                "ForAnyValue is false when the key is missing or empty",
+            ),
+            None if op.negated => (true, "a negated operator is true when the key is missing"),
+            None => (false, "an operator is false when the key is missing"),
+        }
+    };
+    let hint = if r {
+        String::new()
+    } else {
+        format!(" (pass --context {key}=VALUE if the request has it)")
+    };
+    (
+        Tri::from_bool(r),
+        format!("{key} is not in the request context: {rule} → {r}{hint}"),
+    )
+}
+
+/// The request's values of the key against the policy's values.
+fn with_values(op: &Op, key: &str, values: &[String], rvs: &[String]) -> (Tri, String) {
     // The positive match of one request value against the policy values (several values: OR).
     let positive = |rv: &str| -> Result<Option<String>, String> {
-        for p in &values {
+        for p in values {
             if matches(op.family, rv, p)? {
                 return Ok(Some(p.clone()));
             }
@@ -459,39 +499,9 @@ fn decide(
         Ok(None)
     };
 
-    let Some(rvs) = present else {
-        // Missing key: false, except negated operators (true), IfExists (true), ForAllValues (true), and
-        // ForAnyValue (false) (docs/scp-semantics.md#condition-operators).
-        let (r, rule) = if op.if_exists {
-            (true, "IfExists makes a missing key true")
-        } else {
-            match op.set {
-                Some(SetOp::AllValues) => (
-                    true,
-                    "ForAllValues is true when the key is missing or empty",
-                ),
-                Some(SetOp::AnyValue) => (
-                    false,
-                    "ForAnyValue is false when the key is missing or empty",
-                ),
-                None if op.negated => (true, "a negated operator is true when the key is missing"),
-                None => (false, "an operator is false when the key is missing"),
-            }
-        };
-        let hint = if r {
-            String::new()
-        } else {
-            format!(" (pass --context {key}=VALUE if the request has it)")
-        };
-        return (
-            Tri::from_bool(r),
-            format!("{key} is not in the request context: {rule} → {r}{hint}"),
-        );
-    };
-
     let verb = |m: &Option<String>| match m {
         Some(p) => format!("matches {}", list(std::slice::from_ref(p))),
-        None => format!("matches none of {}", list(&values)),
+        None => format!("matches none of {}", list(values)),
     };
     match op.set {
         None => {
@@ -510,7 +520,7 @@ fn decide(
             let r = found.is_some() != op.negated;
             let why = match &found {
                 Some((rv, p)) => format!("{key} = {rv} matches {}", list(std::slice::from_ref(p))),
-                None => format!("{key} = {} matches none of {}", list(rvs), list(&values)),
+                None => format!("{key} = {} matches none of {}", list(rvs), list(values)),
             };
             (Tri::from_bool(r), format!("{why} → {r}"))
         }

@@ -349,6 +349,55 @@ fn action_excludes(stmt: &Value, action: &str) -> bool {
 
 /// `record`: every statement with its reasons (for `scp check`), or only what decides the verdict.
 fn evaluate_with(path: &OrgPath, req: &Request, record: bool) -> Evaluation {
+    let mut ev = Evaluation {
+        request: req.clone(),
+        verdict: Verdict::Allowed,
+        summary: String::new(),
+        assumed_full_access: path.assumed_full_access,
+        denied_by: Vec::new(),
+        levels: Vec::new(),
+        statements: Vec::new(),
+        notes: notes(path, req),
+    };
+    if let Some(reason) = not_affected(path, req) {
+        ev.verdict = Verdict::NotAffected { reason };
+        ev.summary = ev.verdict.summary();
+        return ev;
+    }
+    // SCPs on this path govern principals of the path's account only.
+    let target = req.target_account();
+    let scp_applies = match (req.principal_account(), &target) {
+        (Some(pa), Some(t)) if &pa != t => {
+            ev.notes.push(format!(
+                "the principal belongs to account {pa}, not {t}: the SCPs of this path do not apply to it, only RCPs"
+            ));
+            false
+        }
+        _ => true,
+    };
+    ev.notes.extend(rcp_notes(path, req));
+    for li in 0..path.levels.len() {
+        let l = evaluate_level(path, li, req, scp_applies, record, &mut ev.statements);
+        ev.levels.push(l);
+    }
+    ev.denied_by = ev
+        .statements
+        .iter()
+        .filter(|s| s.effect == "Deny" && s.applies == Tri::Yes)
+        .map(|s| StatementRef {
+            policy: s.policy.clone(),
+            statement: s.statement.clone(),
+            statement_index: s.statement_index,
+        })
+        .collect();
+    ev.verdict = verdict_of(&ev);
+    ev.summary = ev.verdict.summary();
+    ev
+}
+
+/// What the evaluation should say whatever the verdict: assumptions, how the principal was read, how each policy
+/// was read.
+fn notes(path: &OrgPath, req: &Request) -> Vec<String> {
     let mut notes = Vec::new();
     if path.assumed_full_access {
         notes.push(
@@ -375,146 +424,141 @@ fn evaluate_with(path: &OrgPath, req: &Request, record: bool) -> Evaluation {
     for p in path.levels.iter().flat_map(|l| &l.policies) {
         notes.extend(p.notes.iter().map(|n| format!("{}: {n}", p.display())));
     }
-    let mut ev = Evaluation {
-        request: req.clone(),
-        verdict: Verdict::Allowed,
-        summary: String::new(),
-        assumed_full_access: path.assumed_full_access,
-        denied_by: Vec::new(),
-        levels: Vec::new(),
-        statements: Vec::new(),
-        notes,
-    };
-    let target = req.target_account();
-    let not_affected = if is_service_linked(&req.principal_arn) {
-        Some("service-linked roles are not affected by SCPs or RCPs".to_owned())
-    } else if let (Some(m), Some(t)) = (&path.management_account, &target) {
-        (m == t).then(|| {
-            format!("account {t} is the management account, which SCPs and RCPs do not affect")
-        })
-    } else {
-        None
-    };
-    if let Some(reason) = not_affected {
-        ev.summary = Verdict::NotAffected {
-            reason: reason.clone(),
-        }
-        .summary();
-        ev.verdict = Verdict::NotAffected { reason };
-        return ev;
+    notes
+}
+
+/// Why SCPs and RCPs do not affect this request at all: a service-linked role, or the management account.
+fn not_affected(path: &OrgPath, req: &Request) -> Option<String> {
+    if is_service_linked(&req.principal_arn) {
+        return Some("service-linked roles are not affected by SCPs or RCPs".to_owned());
     }
-    // SCPs on this path govern principals of the path's account only.
-    let scp_applies = match (req.principal_account(), &target) {
-        (Some(pa), Some(t)) if &pa != t => {
-            ev.notes.push(format!(
-                "the principal belongs to account {pa}, not {t}: the SCPs of this path do not apply to it, only RCPs"
-            ));
-            false
-        }
-        _ => true,
-    };
+    let (m, t) = (path.management_account.as_ref()?, req.target_account()?);
+    (*m == t).then(|| {
+        format!("account {t} is the management account, which SCPs and RCPs do not affect")
+    })
+}
+
+/// What RCPs on the path mean for this request.
+fn rcp_notes(path: &OrgPath, req: &Request) -> Vec<String> {
+    let has_rcp = path
+        .levels
+        .iter()
+        .flat_map(|l| &l.policies)
+        .any(|p| p.kind == PolicyKind::Rcp);
+    if !has_rcp {
+        return Vec::new();
+    }
+    let mut notes = vec![
+        "RCPFullAWSAccess is attached at every level and cannot be detached, so RCPs only deny"
+            .to_owned(),
+    ];
     let service = req
         .action
         .split(':')
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let has_rcp = path
-        .levels
-        .iter()
-        .flat_map(|l| &l.policies)
-        .any(|p| p.kind == PolicyKind::Rcp);
-    if has_rcp {
-        ev.notes.push(
-            "RCPFullAWSAccess is attached at every level and cannot be detached, so RCPs only deny"
-                .to_owned(),
-        );
-        if !RCP_SERVICES.contains(&service.as_str()) {
-            ev.notes.push(format!(
-                "RCPs restrict resources of {} (as documented when written); {service} may not be covered, evaluated anyway",
-                RCP_SERVICES.join(", ")
-            ));
-        }
+    if !RCP_SERVICES.contains(&service.as_str()) {
+        notes.push(format!(
+            "RCPs restrict resources of {} (as documented when written); {service} may not be covered, evaluated anyway",
+            RCP_SERVICES.join(", ")
+        ));
     }
+    notes
+}
 
-    for (li, level) in path.levels.iter().enumerate() {
-        let mut allow = Tri::No;
-        let mut allowed_by = Vec::new();
-        if path.assumed_full_access {
-            allow = Tri::Yes;
-            allowed_by.push("FullAWSAccess (assumed)".to_owned());
+/// One level of the path: its statements' results (appended to `statements`) and whether an SCP Allow matches.
+fn evaluate_level(
+    path: &OrgPath,
+    li: usize,
+    req: &Request,
+    scp_applies: bool,
+    record: bool,
+    statements_out: &mut Vec<StatementResult>,
+) -> LevelResult {
+    let level = &path.levels[li];
+    let mut allow = Tri::No;
+    let mut allowed_by = Vec::new();
+    if path.assumed_full_access {
+        allow = Tri::Yes;
+        allowed_by.push("FullAWSAccess (assumed)".to_owned());
+    }
+    for (pi, policy) in level.policies.iter().enumerate() {
+        if policy.kind == PolicyKind::Scp && !scp_applies {
+            continue;
         }
-        for (pi, policy) in level.policies.iter().enumerate() {
-            if policy.kind == PolicyKind::Scp && !scp_applies {
+        let variables =
+            policy.document.get("Version").and_then(Value::as_str) == Some(POLICY_VERSION);
+        let stmts = statements(&policy.document);
+        if !record && stmts.iter().all(|st| action_excludes(st, &req.action)) {
+            continue;
+        }
+        let pref = PolicyRef::new(li, &level.name, pi, policy);
+        let labels = statement_labels(&policy.document);
+        for (si, stmt) in stmts.into_iter().enumerate() {
+            let effect = stmt
+                .get("Effect")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if policy.kind == PolicyKind::Rcp && effect == "Allow" {
+                // Only RCPFullAWSAccess allows, and it is always attached: other RCP Allows change nothing.
                 continue;
             }
-            let variables =
-                policy.document.get("Version").and_then(Value::as_str) == Some(POLICY_VERSION);
-            let stmts = statements(&policy.document);
-            if !record && stmts.iter().all(|st| action_excludes(st, &req.action)) {
+            if !record && action_excludes(stmt, &req.action) {
                 continue;
             }
-            let pref = PolicyRef::new(li, &level.name, pi, policy);
-            let labels = statement_labels(&policy.document);
-            for (si, stmt) in stmts.into_iter().enumerate() {
-                let effect = stmt
-                    .get("Effect")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                if policy.kind == PolicyKind::Rcp && effect == "Allow" {
-                    // Only RCPFullAWSAccess allows, and it is always attached: other RCP Allows change nothing.
-                    continue;
+            let (applies, reasons, conditions) = statement(stmt, req, variables);
+            if effect == "Allow" {
+                if applies == Tri::Yes {
+                    allowed_by.push(format!("{} statement {}", policy.display(), labels[si]));
                 }
-                if !record && action_excludes(stmt, &req.action) {
-                    continue;
-                }
-                let (applies, reasons, conditions) = statement(stmt, req, variables);
-                if effect == "Allow" {
-                    if applies == Tri::Yes {
-                        allowed_by.push(format!("{} statement {}", policy.display(), labels[si]));
-                    }
-                    allow = match (allow, applies) {
-                        (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
-                        (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
-                        _ => Tri::No,
-                    };
-                }
-                ev.statements.push(StatementResult {
-                    policy: pref.clone(),
-                    statement: labels[si].clone(),
-                    statement_index: si,
-                    effect,
-                    applies,
-                    reasons,
-                    conditions,
-                });
+                allow = match (allow, applies) {
+                    (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
+                    (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
+                    _ => Tri::No,
+                };
             }
+            statements_out.push(StatementResult {
+                policy: pref.clone(),
+                statement: labels[si].clone(),
+                statement_index: si,
+                effect,
+                applies,
+                reasons,
+                conditions,
+            });
         }
-        let scp_allow = if scp_applies { allow } else { Tri::Yes };
-        ev.levels.push(LevelResult {
-            index: li,
-            // Brief: only a level that may deny implicitly needs its name.
-            name: if record || scp_allow != Tri::Yes {
-                level.name.clone()
-            } else {
-                String::new()
-            },
-            scp_allow,
-            allowed_by,
-        });
     }
+    let scp_allow = if scp_applies { allow } else { Tri::Yes };
+    LevelResult {
+        index: li,
+        // Brief: only a level that may deny implicitly needs its name.
+        name: if record || scp_allow != Tri::Yes {
+            level.name.clone()
+        } else {
+            String::new()
+        },
+        scp_allow,
+        allowed_by,
+    }
+}
 
-    ev.denied_by = ev
-        .statements
-        .iter()
-        .filter(|s| s.effect == "Deny" && s.applies == Tri::Yes)
-        .map(|s| StatementRef {
-            policy: s.policy.clone(),
-            statement: s.statement.clone(),
-            statement_index: s.statement_index,
-        })
-        .collect();
+/// An explicit deny wins; then a level without an Allow; then anything that could not be evaluated.
+fn verdict_of(ev: &Evaluation) -> Verdict {
+    if let Some(d) = ev.denied_by.first() {
+        return Verdict::ExplicitDeny {
+            policy: d.policy.clone(),
+            statement: d.statement.clone(),
+            statement_index: d.statement_index,
+        };
+    }
+    if let Some(l) = ev.levels.iter().find(|l| l.scp_allow == Tri::No) {
+        return Verdict::ImplicitDeny {
+            level: l.index,
+            level_name: l.name.clone(),
+        };
+    }
     let unknown: Vec<String> = ev
         .statements
         .iter()
@@ -543,24 +587,11 @@ fn evaluate_with(path: &OrgPath, req: &Request, record: bool) -> Evaluation {
             )
         })
         .collect();
-    ev.verdict = if let Some(d) = ev.denied_by.first() {
-        Verdict::ExplicitDeny {
-            policy: d.policy.clone(),
-            statement: d.statement.clone(),
-            statement_index: d.statement_index,
-        }
-    } else if let Some(l) = ev.levels.iter().find(|l| l.scp_allow == Tri::No) {
-        Verdict::ImplicitDeny {
-            level: l.index,
-            level_name: l.name.clone(),
-        }
-    } else if !unknown.is_empty() {
-        Verdict::CannotEvaluate { reasons: unknown }
-    } else {
+    if unknown.is_empty() {
         Verdict::Allowed
-    };
-    ev.summary = ev.verdict.summary();
-    ev
+    } else {
+        Verdict::CannotEvaluate { reasons: unknown }
+    }
 }
 
 #[cfg(test)]
