@@ -233,28 +233,7 @@ impl DeploymentGraph {
             }
         }
 
-        // Each failure's root: follow best causes, memoised, so the whole forest costs one pass.
-        let mut root_of: Vec<Option<usize>> = vec![None; n];
-        for &r in &roots {
-            root_of[r] = Some(r);
-        }
-        for start in 0..n {
-            let mut path = Vec::new();
-            let mut i = start;
-            let found = loop {
-                if let Some(r) = root_of[i] {
-                    break Some(r);
-                }
-                path.push(i);
-                match &cause[i] {
-                    Some((j, _)) if path.len() <= n => i = *j,
-                    _ => break None,
-                }
-            };
-            for p in path {
-                root_of[p] = found;
-            }
-        }
+        let root_of = roots_of(&roots, &cause);
         let mut trees: HashMap<usize, Vec<usize>> = HashMap::new();
         for (i, r) in root_of.iter().enumerate() {
             if let Some(r) = *r {
@@ -372,4 +351,31 @@ impl DeploymentGraph {
         v.sort_by_key(|(a, b, _)| (*a, *b));
         v
     }
+}
+
+/// Each failure's root: follow best causes, memoised, so the whole forest costs one pass.
+fn roots_of(roots: &[usize], cause: &[Option<(usize, Link)>]) -> Vec<Option<usize>> {
+    let n = cause.len();
+    let mut root_of: Vec<Option<usize>> = vec![None; n];
+    for &r in roots {
+        root_of[r] = Some(r);
+    }
+    for start in 0..n {
+        let mut path = Vec::new();
+        let mut i = start;
+        let found = loop {
+            if let Some(r) = root_of[i] {
+                break Some(r);
+            }
+            path.push(i);
+            match &cause[i] {
+                Some((j, _)) if path.len() <= n => i = *j,
+                _ => break None,
+            }
+        };
+        for p in path {
+            root_of[p] = found;
+        }
+    }
+    root_of
 }

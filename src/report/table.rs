@@ -259,6 +259,11 @@ fn root_cause(
             )?;
         }
     }
+    fix(out, rc)
+}
+
+/// The numbered fix, and for an SCP/RCP deny the patch, its proof and what could not be settled.
+fn fix(out: &mut dyn Write, rc: &RootCauseOut) -> io::Result<()> {
     writeln!(out, "  fix")?;
     wrapped(out, "    summary  ", &sanitize(&rc.remediation.summary))?;
     for (n, s) in rc.remediation.steps.iter().enumerate() {

@@ -51,81 +51,17 @@ pub fn exemption(req: &Request) -> Result<Exemption, ScpError> {
         neighbours: Vec::new(),
     };
     match (parts.service, parts.resource) {
-        ("iam", res) if res.starts_with("role/") => {
-            let rest = &res["role/".len()..];
-            let (dir, name) = match rest.rfind('/') {
-                Some(i) => (&rest[..=i], &rest[i + 1..]),
-                None => ("", rest),
-            };
-            if name.starts_with("stacksets-exec-") {
-                ex.values
-                    .push(format!("arn:{p}:iam::{a}:role/{dir}stacksets-exec-*"));
-                ex.why = format!(
-                    "{shown}The role is a StackSets execution role (stacksets-exec-<hash>, created by service-managed \
-                     StackSets in each target account), so the exemption covers arn:{p}:iam::{a}:role/{dir}stacksets-exec-* \
-                     in account {a} only, not in every account."
-                );
-                ex.warnings.push(format!(
-                    "Anyone able to create a role named stacksets-exec-* in account {a}, or any role under a path \
-                     starting /stacksets-exec- (the * crosses /), inherits this exemption: protect those roles with an \
-                     SCP that denies iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, \
-                     iam:AttachRolePolicy and iam:DeleteRole on arn:{p}:iam::*:role/stacksets-exec-* except for \
-                     CloudFormation StackSets (as AWS Control Tower does)."
-                ));
-                let other = if name == "stacksets-exec-0000ffff" {
-                    "stacksets-exec-ffff0000"
-                } else {
-                    "stacksets-exec-0000ffff"
-                };
-                ex.also_allowed.push((
-                    "another StackSets execution role in the same account (intended: the exemption covers stacksets-exec-*)".into(),
-                    format!("arn:{p}:iam::{a}:role/{dir}{other}"),
-                ));
-            } else if req.session_arn.is_some() && dir.is_empty() {
-                ex.values.push(format!("arn:{p}:iam::{a}:role/{name}"));
-                ex.values.push(format!("arn:{p}:iam::{a}:role/*/{name}"));
-                ex.why = format!(
-                    "{shown}The session ARN does not show the role's path, so the two patterns match role {name} in account \
-                     {a} with no path and with any path (not role/*{name}, which would also match other names ending in \
-                     {name}; role names are unique per account, so role/*/{name} can only be this role). With IAM access, \
-                     `aws iam get-role --role-name {name}` shows the exact ARN."
-                );
-                ex.also_allowed.push((
-                    "the same role if it has a path".into(),
-                    format!("arn:{p}:iam::{a}:role/example-path/{name}"),
-                ));
-            } else {
-                ex.values.push(who.clone());
-                ex.why = format!(
-                    "{shown}aws:PrincipalArn carries {who} (path known), exempted exactly."
-                );
-            }
-            let other = if name == "other-role" {
-                "other-role-2"
-            } else {
-                "other-role"
-            };
-            ex.neighbours.push((
-                "another role in the same account".into(),
-                format!("arn:{p}:iam::{a}:role/{other}"),
-                same.clone(),
-            ));
-            ex.neighbours.push((
-                "a role whose name ends with the same name in the same account".into(),
-                format!("arn:{p}:iam::{a}:role/x{name}"),
-                same.clone(),
-            ));
-            ex.neighbours.push((
-                "a user with the same name in the same account".into(),
-                format!("arn:{p}:iam::{a}:user/{name}"),
-                same.clone(),
-            ));
-            ex.neighbours.push((
-                format!("the same role name in another account ({b}, same policies)"),
-                format!("arn:{p}:iam::{b}:role/{dir}{name}"),
-                Some(b.clone()),
-            ));
-        }
+        ("iam", res) if res.starts_with("role/") => role(
+            &mut ex,
+            req,
+            Place {
+                p,
+                a,
+                b: &b,
+                shown: &shown,
+            },
+            res,
+        ),
         ("iam", res) if res.starts_with("user/") || res == "root" => {
             ex.values.push(who.clone());
             ex.why = format!("aws:PrincipalArn carries {who}, exempted exactly.");
@@ -173,4 +109,92 @@ pub fn exemption(req: &Request) -> Result<Exemption, ScpError> {
         }
     }
     Ok(ex)
+}
+
+/// Where the principal is, for the patterns: partition, account, another account for neighbours, and how the
+/// message showed it.
+struct Place<'a> {
+    p: &'a str,
+    a: &'a str,
+    b: &'a str,
+    shown: &'a str,
+}
+
+/// A role: `stacksets-exec-*` for a StackSets execution role, both "no path" and "any path" patterns for a
+/// session of another role, the exact ARN when the path is known; and its neighbours.
+fn role(ex: &mut Exemption, req: &Request, at: Place<'_>, res: &str) {
+    let Place { p, a, b, shown } = at;
+    let who = &req.principal_arn;
+    let same = Some(a.to_owned());
+    let rest = &res["role/".len()..];
+    let (dir, name) = match rest.rfind('/') {
+        Some(i) => (&rest[..=i], &rest[i + 1..]),
+        None => ("", rest),
+    };
+    if name.starts_with("stacksets-exec-") {
+        ex.values
+            .push(format!("arn:{p}:iam::{a}:role/{dir}stacksets-exec-*"));
+        ex.why = format!(
+            "{shown}The role is a StackSets execution role (stacksets-exec-<hash>, created by service-managed \
+             StackSets in each target account), so the exemption covers arn:{p}:iam::{a}:role/{dir}stacksets-exec-* \
+             in account {a} only, not in every account."
+        );
+        ex.warnings.push(format!(
+            "Anyone able to create a role named stacksets-exec-* in account {a}, or any role under a path \
+             starting /stacksets-exec- (the * crosses /), inherits this exemption: protect those roles with an \
+             SCP that denies iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, \
+             iam:AttachRolePolicy and iam:DeleteRole on arn:{p}:iam::*:role/stacksets-exec-* except for \
+             CloudFormation StackSets (as AWS Control Tower does)."
+        ));
+        let other = if name == "stacksets-exec-0000ffff" {
+            "stacksets-exec-ffff0000"
+        } else {
+            "stacksets-exec-0000ffff"
+        };
+        ex.also_allowed.push((
+            "another StackSets execution role in the same account (intended: the exemption covers stacksets-exec-*)".into(),
+            format!("arn:{p}:iam::{a}:role/{dir}{other}"),
+        ));
+    } else if req.session_arn.is_some() && dir.is_empty() {
+        ex.values.push(format!("arn:{p}:iam::{a}:role/{name}"));
+        ex.values.push(format!("arn:{p}:iam::{a}:role/*/{name}"));
+        ex.why = format!(
+            "{shown}The session ARN does not show the role's path, so the two patterns match role {name} in account \
+             {a} with no path and with any path (not role/*{name}, which would also match other names ending in \
+             {name}; role names are unique per account, so role/*/{name} can only be this role). With IAM access, \
+             `aws iam get-role --role-name {name}` shows the exact ARN."
+        );
+        ex.also_allowed.push((
+            "the same role if it has a path".into(),
+            format!("arn:{p}:iam::{a}:role/example-path/{name}"),
+        ));
+    } else {
+        ex.values.push(who.clone());
+        ex.why = format!("{shown}aws:PrincipalArn carries {who} (path known), exempted exactly.");
+    }
+    let other = if name == "other-role" {
+        "other-role-2"
+    } else {
+        "other-role"
+    };
+    ex.neighbours.push((
+        "another role in the same account".into(),
+        format!("arn:{p}:iam::{a}:role/{other}"),
+        same.clone(),
+    ));
+    ex.neighbours.push((
+        "a role whose name ends with the same name in the same account".into(),
+        format!("arn:{p}:iam::{a}:role/x{name}"),
+        same.clone(),
+    ));
+    ex.neighbours.push((
+        "a user with the same name in the same account".into(),
+        format!("arn:{p}:iam::{a}:user/{name}"),
+        same.clone(),
+    ));
+    ex.neighbours.push((
+        format!("the same role name in another account ({b}, same policies)"),
+        format!("arn:{p}:iam::{b}:role/{dir}{name}"),
+        Some(b.to_owned()),
+    ));
 }
