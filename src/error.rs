@@ -35,6 +35,18 @@ impl Location {
             column: None,
         }
     }
+
+    /// The 1-based line and column of byte `offset` of `text` (clamped to its end).
+    pub fn at(file: impl Into<String>, text: &[u8], offset: usize) -> Location {
+        let prefix = &text[..offset.min(text.len())];
+        let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = prefix.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        Location {
+            file: file.into(),
+            line: Some(line),
+            column: Some(column),
+        }
+    }
 }
 
 impl std::fmt::Display for Location {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod evidence;
 pub mod graph;
 pub mod ids;
+pub mod json;
 pub mod output;
 pub mod redact;
 pub mod report;

@@ -45,14 +45,14 @@ pub fn write(target: &Target, bytes: &[u8], stdout: &mut dyn Write) -> Result<()
     }
 }
 
-/// Write an evidence bundle (pretty JSON, as every JSON this tool writes: `report::json::write`).
+/// Write an evidence bundle (pretty JSON, as every JSON this tool writes: `stackset_doctor::json::write`).
 pub fn write_bundle(
     target: &Target,
     bundle: &crate::evidence::Bundle,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
     let mut json = Vec::new();
-    crate::report::json::write(&mut json, bundle, true).map_err(|source| Error::Write {
+    crate::json::write(&mut json, bundle, true).map_err(|source| Error::Write {
         path: match target {
             Target::Stdout => "-".into(),
             Target::File(p) => p.clone(),

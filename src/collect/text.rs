@@ -29,20 +29,13 @@ pub fn decode(file: &str, bytes: &[u8]) -> Result<String, Error> {
 fn utf8(file: &str, bytes: &[u8]) -> Result<String, Error> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_owned()),
-        Err(e) => {
-            let (line, column) = line_col(&bytes[..e.valid_up_to()]);
-            Err(Error::Encoding {
-                location: Location {
-                    file: file.to_owned(),
-                    line: Some(line),
-                    column: Some(column),
-                },
-                reason: format!(
-                    "invalid UTF-8 at byte {} (expected UTF-8 or UTF-16 JSON text)",
-                    e.valid_up_to()
-                ),
-            })
-        }
+        Err(e) => Err(Error::Encoding {
+            location: Location::at(file, bytes, e.valid_up_to()),
+            reason: format!(
+                "invalid UTF-8 at byte {} (expected UTF-8 or UTF-16 JSON text)",
+                e.valid_up_to()
+            ),
+        }),
     }
 }
 
@@ -58,13 +51,6 @@ fn utf16(file: &str, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, E
         location: Location::file(file),
         reason: "invalid UTF-16 (unpaired surrogate)".into(),
     })
-}
-
-/// 1-based line and column of the end of `prefix`.
-pub fn line_col(prefix: &[u8]) -> (usize, usize) {
-    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = prefix.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use clap::ValueEnum;
 use crate::failure::Failure;
 use stackset_doctor::classify::{self, Catalog};
 use stackset_doctor::error::{exit, Error};
-use stackset_doctor::report;
 use stackset_doctor::text::sanitize;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,7 +76,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
                         Vec::new()
                     },
                 });
-                report::json::write(&mut *out, &v, false)?;
+                stackset_doctor::json::write(&mut *out, &v, false)?;
                 writeln!(out)?;
             }
             TextOrJson::Text => explain_text(&catalog, &u, &c, out)?,

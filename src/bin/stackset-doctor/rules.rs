@@ -7,7 +7,6 @@ use crate::explain::TextOrJson;
 use crate::failure::Failure;
 use stackset_doctor::classify::{self, ruletest, Catalog};
 use stackset_doctor::error::exit;
-use stackset_doctor::report;
 use stackset_doctor::text::sanitize;
 use stackset_doctor::vocabulary::Category;
 
@@ -67,7 +66,7 @@ fn list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io::Resul
                     })
                 })
                 .collect();
-            report::json::write(&mut *out, &v, true)?;
+            stackset_doctor::json::write(&mut *out, &v, true)?;
             writeln!(out)
         }
         TextOrJson::Text => {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::failure::{usage, Failure};
 use stackset_doctor::collect::{read, text};
+use stackset_doctor::json;
 use stackset_doctor::output;
-use stackset_doctor::report::json;
 use stackset_doctor::scp::{self, exit, RequestSpec, ScpError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

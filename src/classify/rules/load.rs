@@ -150,20 +150,12 @@ fn loc(origin: &str) -> Location {
 }
 
 fn toml_error(f: &SourceFile, e: &toml::de::Error) -> Error {
-    let (line, column) = match e.span() {
-        Some(span) => {
-            let (l, c) =
-                crate::collect::text::line_col(&f.text.as_bytes()[..span.start.min(f.text.len())]);
-            (Some(l), Some(c))
-        }
-        None => (None, None),
+    let location = match e.span() {
+        Some(span) => Location::at(f.origin.clone(), f.text.as_bytes(), span.start),
+        None => Location::file(f.origin.clone()),
     };
     Error::Rule {
-        location: Location {
-            file: f.origin.clone(),
-            line,
-            column,
-        },
+        location,
         reason: e.message().to_owned(),
     }
 }
