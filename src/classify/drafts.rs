@@ -127,42 +127,41 @@ fn operation_results(
             (Some(ss), Some(op)) => op_time.get(&(ss.as_str(), op.as_str())).copied(),
             _ => None,
         };
+        // A result and its account gate: the same place, two sightings.
+        let at = |level, status: &str, raw: &Option<String>, kind, sighted: &str| Draft {
+            level,
+            stack_set: r.stack_set.clone(),
+            account: Some(r.account.clone()),
+            region: Some(r.region.clone()),
+            stack_id: None,
+            stack_name: None,
+            operation_id: r.operation_id.clone(),
+            logical_id: None,
+            resource_type: None,
+            physical_id: None,
+            status: status.to_owned(),
+            timestamp: ts,
+            raw: raw.clone().unwrap_or_default(),
+            sighting: sighting(kind, sighted, &r.source),
+        };
         if r.status == "FAILED" || (r.status == "CANCELLED" && r.status_reason.is_some()) {
-            drafts.push(Draft {
-                level: Level::Instance,
-                stack_set: r.stack_set.clone(),
-                account: Some(r.account.clone()),
-                region: Some(r.region.clone()),
-                stack_id: None,
-                stack_name: None,
-                operation_id: r.operation_id.clone(),
-                logical_id: None,
-                resource_type: None,
-                physical_id: None,
-                status: r.status.clone(),
-                timestamp: ts,
-                raw: r.status_reason.clone().unwrap_or_default(),
-                sighting: sighting("operation-result", &r.status, &r.source),
-            });
+            drafts.push(at(
+                Level::Instance,
+                &r.status,
+                &r.status_reason,
+                "operation-result",
+                &r.status,
+            ));
         }
         // An account gate that SKIPPED ("Function not found") is the normal case without a gate function.
         if r.account_gate_status.as_deref() == Some("FAILED") {
-            drafts.push(Draft {
-                level: Level::AccountGate,
-                stack_set: r.stack_set.clone(),
-                account: Some(r.account.clone()),
-                region: Some(r.region.clone()),
-                stack_id: None,
-                stack_name: None,
-                operation_id: r.operation_id.clone(),
-                logical_id: None,
-                resource_type: None,
-                physical_id: None,
-                status: "ACCOUNT_GATE_FAILED".into(),
-                timestamp: ts,
-                raw: r.account_gate_reason.clone().unwrap_or_default(),
-                sighting: sighting("account-gate", "FAILED", &r.source),
-            });
+            drafts.push(at(
+                Level::AccountGate,
+                "ACCOUNT_GATE_FAILED",
+                &r.account_gate_reason,
+                "account-gate",
+                "FAILED",
+            ));
         }
     }
 }
