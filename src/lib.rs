@@ -9,6 +9,9 @@
 //!  JSON, ...)   model)       rule match)  explains    chains, fixes) markdown, mermaid, dot)
 //!                                         whom)
 //! ```
+//!
+//! Which module owns which concept, and where a new rule, input shape, output format or AWS call goes:
+//! `docs/architecture.md`.
 
 pub mod classify;
 pub mod collect;
