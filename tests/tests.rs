@@ -1,10 +1,12 @@
 //! Integration tests, built as one binary (see Cargo.toml `autotests = false`).
 
 mod common;
+
 #[path = "support/synth.rs"]
 mod synth;
 
 mod cli;
+mod corpus;
 mod invalid;
 mod linking;
 mod live_emulator;
