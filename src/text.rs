@@ -52,9 +52,67 @@ pub fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// A message as one line of plain spaces: every run of whitespace holding a line break (a terminal's wrapping, a
+/// copy from a log viewer) becomes one space, and every other non-ASCII space (no-break, en, em, ...) a plain
+/// one. Borrowed when there is nothing to change (nearly always).
+pub fn fold_whitespace(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\n', '\r']) && s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    if !s.contains(['\n', '\r']) && !s.chars().any(|c| !c.is_ascii() && c.is_whitespace()) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut pending: Option<(usize, bool)> = None; // (start of the whitespace run, whether it breaks a line)
+    for (i, c) in s.char_indices() {
+        if c.is_whitespace() {
+            let p = pending.get_or_insert((i, false));
+            p.1 |= c == '\n' || c == '\r';
+            continue;
+        }
+        if let Some((start, breaks)) = pending.take() {
+            push_run(&mut out, &s[start..i], breaks);
+        }
+        out.push(c);
+    }
+    if let Some((start, breaks)) = pending {
+        if !breaks {
+            push_run(&mut out, &s[start..], false);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A run of whitespace: one space for a line break (none at the start), else the run with plain spaces.
+fn push_run(out: &mut String, run: &str, breaks: bool) {
+    if breaks {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+    } else {
+        out.extend(run.chars().map(|c| if c.is_ascii() { c } else { ' ' }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_and_unicode_spaces_fold_to_plain_spaces() {
+        assert_eq!(fold_whitespace("a  b"), "a  b");
+        assert!(matches!(
+            fold_whitespace("a b"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            fold_whitespace("is not authorized\n   to perform:\r\n iam:CreateRole"),
+            "is not authorized to perform: iam:CreateRole"
+        );
+        assert_eq!(fold_whitespace("\nx\n"), "x");
+        assert_eq!(fold_whitespace("é\n\nü"), "é ü");
+        assert_eq!(fold_whitespace("a\u{a0}b\u{2003} c"), "a b  c");
+    }
 
     #[test]
     fn sanitize_strips_escapes_and_joins_lines() {

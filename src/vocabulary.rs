@@ -34,6 +34,12 @@ pub enum Category {
     NotFound,
     InvalidRequest,
     Validation,
+    TemplateError,
+    CapabilitiesMissing,
+    HookFailure,
+    StackPolicyDeny,
+    StackState,
+    OperationInProgress,
     CustomResource,
     StabilizationTimeout,
     SignalTimeout,
@@ -43,7 +49,7 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 30] = [
+    pub const ALL: [Category; 36] = [
         Category::ScpDeny,
         Category::RcpDeny,
         Category::PermissionsBoundaryDeny,
@@ -68,6 +74,12 @@ impl Category {
         Category::NotFound,
         Category::InvalidRequest,
         Category::Validation,
+        Category::TemplateError,
+        Category::CapabilitiesMissing,
+        Category::HookFailure,
+        Category::StackPolicyDeny,
+        Category::StackState,
+        Category::OperationInProgress,
         Category::CustomResource,
         Category::StabilizationTimeout,
         Category::SignalTimeout,
@@ -102,6 +114,12 @@ impl Category {
             Category::NotFound => "not-found",
             Category::InvalidRequest => "invalid-request",
             Category::Validation => "validation",
+            Category::TemplateError => "template-error",
+            Category::CapabilitiesMissing => "capabilities-missing",
+            Category::HookFailure => "hook-failure",
+            Category::StackPolicyDeny => "stack-policy-deny",
+            Category::StackState => "stack-state",
+            Category::OperationInProgress => "operation-in-progress",
             Category::CustomResource => "custom-resource",
             Category::StabilizationTimeout => "stabilization-timeout",
             Category::SignalTimeout => "signal-timeout",
@@ -141,6 +159,75 @@ impl Role {
         }
     }
 }
+
+/// Which layer of the catalog decided a message's category, from the most to the least it knows
+/// (docs/classification.md#layers). Rules and wordings match the text; the code layers match what AWS says about
+/// the error in machine-readable form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// A known wording, with captures, explanation and remediation.
+    Rule,
+    /// An error code named in the text: `Error Code: X`, `An error occurred (X)`, `XException: ...`.
+    ErrorCode,
+    /// The registry handler's `HandlerErrorCode`.
+    HandlerCode,
+    /// The HTTP status of the service tail.
+    Status,
+    /// A rule for an envelope (a custom resource's FAILED, a resource that did not stabilize): it decides only
+    /// when nothing more specific is inside.
+    Wrapper,
+    /// A wording family (`does not exist`, `maximum number of`, ...).
+    Wording,
+}
+
+impl Layer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Rule => "rule",
+            Layer::ErrorCode => "error-code",
+            Layer::HandlerCode => "handler-code",
+            Layer::Status => "status",
+            Layer::Wrapper => "wrapper",
+            Layer::Wording => "wording",
+        }
+    }
+
+    /// Whether the layer matches codes (of the message's facts) rather than text.
+    pub fn matches_codes(self) -> bool {
+        matches!(self, Layer::ErrorCode | Layer::HandlerCode | Layer::Status)
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The codes CloudFormation documents for a resource handler's `FAILED` progress event (`HandlerErrorCode`;
+/// docs/classification.md#codes).
+pub const HANDLER_ERROR_CODES: [&str; 19] = [
+    "NotUpdatable",
+    "InvalidRequest",
+    "AccessDenied",
+    "InvalidCredentials",
+    "AlreadyExists",
+    "NotFound",
+    "ResourceConflict",
+    "Throttling",
+    "ServiceLimitExceeded",
+    "NotStabilized",
+    "GeneralServiceException",
+    "ServiceInternalError",
+    "NetworkFailure",
+    "InternalFailure",
+    "InvalidTypeConfiguration",
+    "HandlerInternalFailure",
+    "NonCompliant",
+    "Unknown",
+    "UnsupportedTarget",
+];
 
 /// How far down the deployment a failure sits; merging keeps the most specific.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -223,6 +310,21 @@ pub mod confidence {
     pub const ROOT_BY_CONSEQUENCE_RULE: f32 = 0.5;
     /// A root cause no rule matched.
     pub const ROOT_WITHOUT_RULE: f32 = 0.3;
+
+    /// How much a classification knows, by the tier that decided it (docs/classification.md#precedence): a
+    /// specific rule knows the wording, a code knows the family, a status only the kind of answer.
+    pub mod class {
+        pub const RULE: f32 = 0.9;
+        pub const ERROR_CODE: f32 = 0.8;
+        pub const HANDLER_CODE: f32 = 0.7;
+        pub const STATUS: f32 = 0.6;
+        pub const WORDING: f32 = 0.55;
+        pub const WRAPPER: f32 = 0.5;
+        pub const GENERIC_WORDING: f32 = 0.45;
+        pub const GENERIC_ERROR_CODE: f32 = 0.4;
+        pub const GENERIC_HANDLER_CODE: f32 = 0.35;
+        pub const GENERIC_STATUS: f32 = 0.3;
+    }
 }
 
 /// One failure's id, the same in every stage: its position in the diagnosis's failures, shown as `F1`, `F2`, ...

@@ -84,6 +84,43 @@ fn explain_json_one_object_per_message() {
 }
 
 #[test]
+fn explain_says_which_layer_decided_and_keeps_going_past_a_bad_line() {
+    let coded = "Resource handler returned message: \"Quota reached for widgets (Service: Widgets, Status Code: 400, Error Code: WidgetLimitExceeded, Request ID: r)\" (RequestToken: t, HandlerErrorCode: GeneralServiceException)";
+    let mut input = Vec::new();
+    for line in [
+        coded.as_bytes(),
+        b"The frobnicator is out of flux capacitance",
+        b"\xff\xfe bad bytes",
+        coded.as_bytes(),
+    ] {
+        input.extend_from_slice(line);
+        input.extend_from_slice(b"\r\n");
+    }
+    let (code, out, err) = run(&["explain", "--format", "json", "-"], Some(&input));
+    assert_eq!(code, 4, "{out}");
+    assert!(err.contains("<stdin>:3: not UTF-8"), "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "every line answered, the bad one too");
+    assert_eq!(lines[0]["category"], "limit-exceeded");
+    assert_eq!(lines[0]["matched_by"], "error-code:WidgetLimitExceeded");
+    assert_eq!(lines[0]["layer"], "error-code");
+    assert_eq!(lines[0]["rule"], "error-code-limit-exceeded");
+    assert!(lines[0]["confidence"].as_f64().unwrap() < 0.9);
+    assert_eq!(lines[1]["matched_by"], serde_json::Value::Null);
+    assert_eq!(lines[1]["confidence"], 0.0);
+    // A repeat is answered from the cache, identically.
+    assert_eq!(lines[3], lines[0]);
+    let (_, text, _) = run(&["explain", coded], None);
+    assert!(
+        text.contains("matched by   error-code:WidgetLimitExceeded  (error-code layer"),
+        "{text}"
+    );
+}
+
+#[test]
 fn explain_captures_access_denied_fields() {
     let msg = r#"Resource handler returned message: "User: arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678 is not authorized to perform: s3:PutBucketPublicAccessBlock on resource: "arn:aws:s3:::b" with an explicit deny in a service control policy: arn:aws:organizations::987654321098:policy/o-abcd1234/service_control_policy/p-abcd1234 (Service: S3, Status Code: 403, Request ID: X)" (RequestToken: t, HandlerErrorCode: GeneralServiceException)"#;
     let (code, out, _) = run(&["explain", "--format", "json", msg], None);
@@ -200,7 +237,7 @@ fn huge_messages_are_classified_by_their_start() {
     let (code, out, _) = run(&["explain", "--format", "json", "-"], Some(msg.as_bytes()));
     assert_eq!(code, 0);
     assert!(
-        out.contains("\"category\":\"access-denied-other\""),
+        out.contains("\"category\":\"identity-policy-missing\""),
         "{}",
         &out[..200.min(out.len())]
     );

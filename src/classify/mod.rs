@@ -4,6 +4,7 @@
 //! operation result, stack instance and operation, with sightings of the same failure merged into one that keeps
 //! all its sources — each with its message unwrapped ([`unwrap`]) and matched against the catalog ([`rules`]).
 
+pub mod codes;
 mod drafts;
 mod merge;
 pub mod rules;
@@ -16,17 +17,24 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::evidence::Evidence;
-use crate::vocabulary::{Category, FailureId, Level, Role};
+use crate::vocabulary::{Category, FailureId, Layer, Level, Role};
 pub use rules::{Catalog, Rule};
 pub use unwrap::{Envelope, Unwrapped};
 
-/// What a rule made of a message.
+/// What the catalog made of a message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
+    /// The rule that decided (of any layer).
     pub rule: Option<String>,
     pub title: Option<String>,
     pub category: Category,
     pub role: Role,
+    /// What decided: the rule id, `error-code:X`, `handler-error-code:X`, `status:N` or `wording:ID`.
+    pub matched_by: Option<String>,
+    /// The layer of the deciding rule.
+    pub layer: Option<Layer>,
+    /// How much the deciding layer knows (0 when nothing matched).
+    pub confidence: f32,
     #[serde(skip)]
     pub priority: i32,
     /// The rule's captures plus what the envelopes carried (logical id, service, status code, ...).
@@ -40,6 +48,9 @@ impl Classification {
             title: None,
             category: Category::Other,
             role: Role::Unknown,
+            matched_by: None,
+            layer: None,
+            confidence: 0.0,
             priority: 0,
             fields,
         }
@@ -114,13 +125,23 @@ impl<'c> Classifier<'c> {
         let catalog = self.catalog;
         self.cache
             .entry(key)
-            .or_insert_with(|| {
-                let u = unwrap::unwrap(raw);
-                let c = classify_unwrapped(catalog, &u, resource_type, Some(status));
-                (u.envelope.clone(), u.innermost().to_owned(), c)
-            })
+            .or_insert_with(|| classify_message(catalog, raw, resource_type, Some(status)))
             .clone()
     }
+}
+
+/// Unwrap and classify one message as written (used by `explain` and the [`Classifier`]): line breaks a terminal
+/// or a copy put inside it are folded to spaces first (docs/classification.md#normalising).
+pub fn classify_message(
+    catalog: &Catalog,
+    raw: &str,
+    resource_type: Option<&str>,
+    status: Option<&str>,
+) -> (Envelope, String, Classification) {
+    let text = crate::text::fold_whitespace(raw);
+    let u = unwrap::unwrap(&text);
+    let c = classify_unwrapped(catalog, &u, resource_type, status);
+    (u.envelope.clone(), u.innermost().to_owned(), c)
 }
 
 /// Classify one unwrapped message (used by `explain` and by the [`Classifier`]).
@@ -136,7 +157,8 @@ pub fn classify_unwrapped(
         status,
         handler_error_code: u.envelope.handler_error_code.as_deref(),
     };
-    match catalog.best_match(&u.layers, &ctx) {
+    let codes = codes::codes(u);
+    match catalog.decide(u, &codes, &ctx) {
         Some(m) => {
             fields.extend(m.captures);
             Classification {
@@ -144,6 +166,9 @@ pub fn classify_unwrapped(
                 title: Some(m.rule.title.clone()),
                 category: m.rule.category,
                 role: m.rule.role,
+                matched_by: Some(m.matched_by.to_string()),
+                layer: Some(m.rule.layer),
+                confidence: m.confidence,
                 priority: m.rule.priority,
                 fields,
             }

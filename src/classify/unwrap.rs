@@ -1,4 +1,5 @@
-//! Unwrap the envelopes AWS puts around an error message, so rules see the innermost text.
+//! Unwrap the envelopes AWS puts around an error message, so rules see the innermost text
+//! (docs/classification.md#unwrapping).
 //!
 //! Takes a raw status reason; gives its layers (outermost first, each a slice of the original, no copies)
 //! and what the envelopes carried as fields. Envelopes handled, in any nesting:
@@ -12,7 +13,14 @@
 //! - a stack set resource's `... status reason(s): [M]' with identifier '...' did not stabilize`
 //! - the SDK's `An error occurred (Code) when calling the Op operation: M`
 //! - Cloud Control's `<Type> Handler returned status FAILED: M`.
+//! - a copied event row of a deploy tool or the console (`stack | 3/9 | 10:01:02 | CREATE_FAILED | AWS::SQS::Queue |
+//!   Q (QId) M`, `CREATE_FAILED  AWS::SQS::Queue  Q  M`, `... | CREATE_FAILED | AWS::SQS::Queue | Q | M`), the
+//!   Serverless Framework's `An error occurred: Q - M`, and a change-set waiter's `Waiter encountered a terminal
+//!   failure state ... Reason: M`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -62,6 +70,28 @@ const TAGGING: &str = "Original Resource Provider Error Message:";
 const STACKSET_REASONS: &str = "status reason(s): [";
 const SDK_ERROR: &str = "An error occurred (";
 const CLOUD_CONTROL: &str = "Handler returned status FAILED:";
+const WAITER: &str = "Waiter encountered a terminal failure state";
+
+/// An event row: a resource status, its type, its logical id (a deploy tool may add a path and the id in
+/// parentheses), then the reason; the columns separated by `|` or by runs of spaces.
+static EVENT_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b[A-Z]+(?:_[A-Z]+)+\s*(?:\|\s*|\s)\s*",
+        r"(?P<type>(?:AWS|Custom|Alexa)::[A-Za-z0-9]+(?:::[A-Za-z0-9]+)*)\s*(?:\|\s*|\s+)",
+        r"(?P<logical>[A-Za-z0-9][\w/.-]*(?: \([\w-]+\))?)(?:\s*\|\s*|\s+)",
+        r"(?P<reason>\S.*)$",
+    ))
+    .expect("the event-row pattern compiles")
+});
+
+/// The Serverless Framework's `An error occurred: LogicalId - reason`, and `Type/LogicalId: STATUS – "reason"`.
+static TOOL_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"^(?:An error occurred: (?P<logical>[A-Za-z0-9]+) - (?P<reason>\S.*)"#,
+        r#"|(?P<type>(?:AWS|Custom)::[A-Za-z0-9:]+)/(?P<logical2>[A-Za-z0-9]+): [A-Z]+(?:_[A-Z]+)+ [–-] "?(?P<reason2>.*?)"?)$"#,
+    ))
+    .expect("the tool-line pattern compiles")
+});
 
 pub fn unwrap(raw: &str) -> Unwrapped<'_> {
     let mut env = Envelope::default();
@@ -69,6 +99,8 @@ pub fn unwrap(raw: &str) -> Unwrapped<'_> {
         tagging: raw.contains(TAGGING),
         reasons: raw.contains(STACKSET_REASONS),
         cloud_control: raw.contains(CLOUD_CONTROL),
+        waiter: raw.contains(WAITER),
+        row: raw.contains("::") || raw.contains("An error occurred: "),
     };
     let mut layers = vec![raw];
     let mut cur = trim(raw);
@@ -94,10 +126,21 @@ pub fn unwrap(raw: &str) -> Unwrapped<'_> {
     }
 }
 
-/// Trim whitespace and one trailing period (AWS ends most reasons with one, not all).
+/// What CloudFormation appends to a reason when the rollback was asked for (`... Rollback requested by user.`).
+const ROLLBACK_SUFFIX: &str = "Rollback requested by user";
+
+/// Trim whitespace, CloudFormation's rollback suffix and one trailing period (AWS ends most reasons with one, not
+/// all).
 fn trim(s: &str) -> &str {
     let s = s.trim();
-    s.strip_suffix('.').map(str::trim_end).unwrap_or(s)
+    let s = s.strip_suffix('.').map(str::trim_end).unwrap_or(s);
+    match s.strip_suffix(ROLLBACK_SUFFIX) {
+        Some(rest) if !rest.trim().is_empty() => {
+            let rest = rest.trim_end();
+            rest.strip_suffix('.').map(str::trim_end).unwrap_or(rest)
+        }
+        _ => s,
+    }
 }
 
 fn set(slot: &mut Option<String>, value: &str) {
@@ -113,6 +156,9 @@ struct Markers {
     tagging: bool,
     reasons: bool,
     cloud_control: bool,
+    waiter: bool,
+    /// A resource type, or the Serverless Framework's prefix: the text may be a copied event row or tool line.
+    row: bool,
 }
 
 fn peel<'a>(s: &'a str, env: &mut Envelope, m: Markers) -> Option<&'a str> {
@@ -131,10 +177,9 @@ fn peel<'a>(s: &'a str, env: &mut Envelope, m: Markers) -> Option<&'a str> {
     }
     if let Some(i) = m.reasons.then(|| s.find(STACKSET_REASONS)).flatten() {
         // `AWS::CloudFormation::StackSet` resources carry the instances' reasons in brackets.
+        // A copy cut short has no closing bracket: the reasons run to the end.
         let inner = &s[i + STACKSET_REASONS.len()..];
-        if let Some(end) = inner.rfind(']') {
-            return Some(&inner[..end]);
-        }
+        return Some(inner.rfind(']').map_or(inner, |end| &inner[..end]));
     }
     if let Some(rest) = s.strip_prefix(SDK_ERROR) {
         if let Some((code, rest)) = rest.split_once(") when calling the ") {
@@ -149,7 +194,36 @@ fn peel<'a>(s: &'a str, env: &mut Envelope, m: Markers) -> Option<&'a str> {
             return Some(s[i + CLOUD_CONTROL.len()..].trim_start());
         }
     }
+    if let Some(i) = m.waiter.then(|| s.find(WAITER)).flatten() {
+        if let Some(j) = s[i..].find("Reason: ") {
+            return Some(s[i + j + "Reason: ".len()..].trim_start());
+        }
+    }
+    if m.row {
+        if let Some(reason) = peel_row(s, env) {
+            return Some(reason);
+        }
+    }
     peel_tail(s, env)
+}
+
+/// A copied event row or a deploy tool's line: the reason, with the type and logical id it names.
+fn peel_row<'a>(s: &'a str, env: &mut Envelope) -> Option<&'a str> {
+    let c = EVENT_ROW.captures(s).or_else(|| TOOL_LINE.captures(s))?;
+    let reason = c.name("reason").or_else(|| c.name("reason2"))?;
+    if let Some(t) = c.name("type") {
+        set(&mut env.resource_type, t.as_str());
+    }
+    if let Some(l) = c.name("logical").or_else(|| c.name("logical2")) {
+        // `Path/To/Resource (LogicalId)`: the id is the one in parentheses.
+        let l = l.as_str();
+        let id = l
+            .rsplit_once(" (")
+            .map(|(_, id)| id.trim_end_matches(')'))
+            .unwrap_or(l);
+        set(&mut env.logical_id, id);
+    }
+    Some(reason.as_str())
 }
 
 fn peel_composite<'a>(rest: &'a str, env: &mut Envelope) -> &'a str {
@@ -351,6 +425,43 @@ mod tests {
         assert_eq!(
             u.innermost(),
             "Resource of type 'AWS::Logs::LogGroup' with identifier 'g' already exists"
+        );
+    }
+
+    #[test]
+    fn copied_event_rows_and_tool_lines_unwrap_to_the_reason() {
+        let u = unwrap("app |  3/9 | 10:01:02 AM | CREATE_FAILED        | AWS::SQS::Queue                | Jobs/Resource (JobsA1B2) Resource creation cancelled");
+        assert_eq!(u.innermost(), "Resource creation cancelled");
+        assert_eq!(u.envelope.logical_id.as_deref(), Some("JobsA1B2"));
+        assert_eq!(u.envelope.resource_type.as_deref(), Some("AWS::SQS::Queue"));
+        let u = unwrap("2024-01-02 10:01:02 UTC+0000 | DELETE_FAILED | AWS::S3::Bucket | Logs | The bucket you tried to delete is not empty");
+        assert_eq!(u.innermost(), "The bucket you tried to delete is not empty");
+        assert_eq!(u.envelope.logical_id.as_deref(), Some("Logs"));
+        let u = unwrap("CREATE_FAILED                 AWS::IAM::Role                RunnerRole                    Resource handler returned message: \"boom\" (RequestToken: t, HandlerErrorCode: InvalidRequest)");
+        assert_eq!(u.innermost(), "boom");
+        assert_eq!(
+            u.envelope.handler_error_code.as_deref(),
+            Some("InvalidRequest")
+        );
+        let u = unwrap("An error occurred: QueuePolicy - Invalid parameter: Policy Error: null.");
+        assert_eq!(u.innermost(), "Invalid parameter: Policy Error: null");
+        assert_eq!(u.envelope.logical_id.as_deref(), Some("QueuePolicy"));
+        let u = unwrap("Failed to create the changeset: Waiter ChangeSetCreateComplete failed: Waiter encountered a terminal failure state: For expression \"Status\" we matched expected path: \"FAILED\" Status: FAILED. Reason: Requires capabilities : [CAPABILITY_IAM]");
+        assert_eq!(u.innermost(), "Requires capabilities : [CAPABILITY_IAM]");
+        // Prose that merely names a type and a status is not a row.
+        let u = unwrap("Stack my-stack is in UPDATE_ROLLBACK_FAILED state");
+        assert_eq!(u.layers.len(), 1);
+    }
+
+    #[test]
+    fn the_rollback_suffix_is_not_part_of_the_reason() {
+        assert_eq!(
+            unwrap("Internal Failure. Rollback requested by user.").innermost(),
+            "Internal Failure"
+        );
+        assert_eq!(
+            unwrap("Rollback requested by user.").innermost(),
+            "Rollback requested by user"
         );
     }
 

@@ -113,9 +113,9 @@ fn root_cause(out: &mut dyn Write, children: &Children<'_>, rc: &RootCauseOut) -
     )?;
     writeln!(
         out,
-        "- **Category:** {} (rule {}, confidence {:.2})",
+        "- **Category:** {} (matched by {}, confidence {:.2})",
         esc(&rc.category),
-        opt(&rc.rule),
+        opt(&rc.matched_by),
         rc.confidence
     )?;
     writeln!(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::classify::{Failure, Sighting};
 use crate::error::exit;
 use crate::trace::{Diagnosis, Remediation};
-use crate::vocabulary::{FailureId, LinkKind};
+use crate::vocabulary::{FailureId, Layer, LinkKind};
 
 pub const REPORT_SCHEMA: &str = "stackset-doctor/report/v1";
 
@@ -54,6 +54,9 @@ pub struct RootCauseOut {
     pub id: String,
     pub failure: FailureId,
     pub rule: Option<String>,
+    /// What decided the category: the rule id, `error-code:X`, `handler-error-code:X`, `status:N`, `wording:ID`.
+    pub matched_by: Option<String>,
+    pub layer: Option<Layer>,
     pub title: Option<String>,
     pub category: String,
     pub stack_set: Option<String>,
@@ -99,6 +102,9 @@ pub struct FailureOut {
     /// The status reason as AWS wrote it.
     pub raw_message: String,
     pub rule: Option<String>,
+    /// What decided the category: the rule id, `error-code:X`, `handler-error-code:X`, `status:N`, `wording:ID`.
+    pub matched_by: Option<String>,
+    pub layer: Option<Layer>,
     pub category: String,
     /// `root` when this failure is a root cause, else `consequence`.
     pub role: &'static str,
@@ -204,6 +210,8 @@ impl Report {
                     id: root_ids[&r.failure].clone(),
                     failure: f.id,
                     rule: f.class.rule.clone(),
+                    matched_by: f.class.matched_by.clone(),
+                    layer: f.class.layer,
                     title: f.class.title.clone(),
                     category: f.class.category.as_str().to_owned(),
                     stack_set: f.stack_set.clone(),
@@ -379,6 +387,8 @@ fn failure_out(
         message: f.message.clone(),
         raw_message: f.raw_message.clone(),
         rule: f.class.rule.clone(),
+        matched_by: f.class.matched_by.clone(),
+        layer: f.class.layer,
         category: f.class.category.as_str().to_owned(),
         role: if is_root { "root" } else { "consequence" },
         rule_role: f.class.role.as_str(),

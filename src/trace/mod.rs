@@ -84,7 +84,8 @@ pub fn trace(
             let rule = f.class.rule.as_deref().and_then(|id| catalog.get(id));
             let fields = template_fields(f);
             let confidence = match rule.map(|r| r.role) {
-                Some(Role::Root) => confidence::ROOT_BY_RULE,
+                // As much as the layer that decided knows (a specific rule 0.9, a status code far less).
+                Some(Role::Root) => f.class.confidence.min(confidence::ROOT_BY_RULE),
                 Some(_) => confidence::ROOT_BY_CONSEQUENCE_RULE,
                 None => confidence::ROOT_WITHOUT_RULE,
             };

@@ -1,5 +1,6 @@
 //! `stackset-doctor explain`: classify one message, or one per line of stdin, as the diagnosis would.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
@@ -36,50 +37,58 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
     let catalog = Catalog::load(args.rules.as_deref())?;
-    let messages: Vec<String> = if args.message == "-" {
-        io::stdin()
-            .lock()
-            .lines()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| Error::Io {
-                path: "<stdin>".into(),
-                source,
-            })?
-            .into_iter()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
-    } else {
-        vec![args.message.clone()]
+    let ctx = Ctx {
+        catalog: &catalog,
+        resource_type: args.resource_type.as_deref(),
+        status: args.status.as_deref(),
+        format: args.format,
     };
     let mut any_unknown = false;
-    for m in &messages {
-        let u = classify::unwrap::unwrap(m);
-        let c = classify::classify_unwrapped(
-            &catalog,
-            &u,
-            args.resource_type.as_deref(),
-            args.status.as_deref(),
-        );
-        any_unknown |= c.rule.is_none();
-        match args.format {
-            TextOrJson::Json => {
-                let v = serde_json::json!({
-                    "message": m,
-                    "innermost": u.innermost(),
-                    "rule": c.rule,
-                    "category": c.category,
-                    "role": c.role,
-                    "fields": c.fields,
-                    "nearest": if c.rule.is_none() {
-                        catalog.nearest(u.innermost(), 3).iter().map(|(r, _)| r.id.clone()).collect::<Vec<_>>()
-                    } else {
-                        Vec::new()
-                    },
-                });
-                stackset_doctor::json::write(&mut *out, &v, false)?;
-                writeln!(out)?;
+    if args.message != "-" {
+        any_unknown = ctx.explain(&args.message, out)?;
+    } else {
+        // Real inputs repeat heavily (one message per account and Region): each distinct message is classified
+        // and rendered once, and every repeat writes the rendered answer again.
+        let mut seen: HashMap<Vec<u8>, (Vec<u8>, bool)> = HashMap::new();
+        let mut stdin = io::stdin().lock();
+        let mut line = Vec::new();
+        let mut number = 0usize;
+        loop {
+            line.clear();
+            let n = stdin
+                .read_until(b'\n', &mut line)
+                .map_err(|source| Error::Io {
+                    path: "<stdin>".into(),
+                    source,
+                })?;
+            if n == 0 {
+                break;
             }
-            TextOrJson::Text => explain_text(&catalog, &u, &c, out)?,
+            number += 1;
+            let bytes = trim_line(&line);
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if let Some((rendered, unknown)) = seen.get(bytes) {
+                out.write_all(rendered)?;
+                any_unknown |= unknown;
+                continue;
+            }
+            let message = match std::str::from_utf8(bytes) {
+                Ok(m) => std::borrow::Cow::Borrowed(m),
+                Err(e) => {
+                    eprintln!(
+                        "warning: <stdin>:{number}: not UTF-8 at byte {}; invalid bytes replaced",
+                        e.valid_up_to() + 1
+                    );
+                    String::from_utf8_lossy(bytes)
+                }
+            };
+            let mut rendered = Vec::new();
+            let unknown = ctx.explain(&message, &mut rendered)?;
+            out.write_all(&rendered)?;
+            any_unknown |= unknown;
+            seen.insert(bytes.to_vec(), (rendered, unknown));
         }
     }
     Ok(if any_unknown {
@@ -89,14 +98,67 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
     })
 }
 
+/// A line without its line ending (`\n` or `\r\n`).
+fn trim_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+struct Ctx<'a> {
+    catalog: &'a Catalog,
+    resource_type: Option<&'a str>,
+    status: Option<&'a str>,
+    format: TextOrJson,
+}
+
+impl Ctx<'_> {
+    /// Explain one message; true when no layer of the catalog knows it.
+    fn explain(&self, m: &str, out: &mut dyn Write) -> Result<bool, Failure> {
+        let (_, innermost, c) =
+            classify::classify_message(self.catalog, m, self.resource_type, self.status);
+        let unknown = c.rule.is_none();
+        let nearest = || {
+            self.catalog
+                .nearest(&innermost, 3)
+                .into_iter()
+                .map(|(r, s)| (r.id.clone(), s))
+                .collect::<Vec<_>>()
+        };
+        match self.format {
+            TextOrJson::Json => {
+                let v = serde_json::json!({
+                    "message": m,
+                    "innermost": innermost,
+                    "rule": c.rule,
+                    "matched_by": c.matched_by,
+                    "layer": c.layer,
+                    "category": c.category,
+                    "role": c.role,
+                    "confidence": c.confidence,
+                    "fields": c.fields,
+                    "nearest": if unknown { nearest().into_iter().map(|(id, _)| id).collect() } else { Vec::new() },
+                });
+                stackset_doctor::json::write(&mut *out, &v, false)?;
+                writeln!(out)?;
+            }
+            TextOrJson::Text => {
+                let near = if unknown { nearest() } else { Vec::new() };
+                explain_text(self.catalog, &innermost, &c, &near, out)?
+            }
+        }
+        Ok(unknown)
+    }
+}
+
 fn explain_text(
     catalog: &Catalog,
-    u: &classify::Unwrapped<'_>,
+    innermost: &str,
     c: &classify::Classification,
+    near: &[(String, f32)],
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let s = sanitize;
-    writeln!(out, "message      {}", s(u.innermost()))?;
+    writeln!(out, "message      {}", s(innermost))?;
     match &c.rule {
         Some(id) => {
             writeln!(
@@ -105,6 +167,14 @@ fn explain_text(
                 c.category,
                 c.role.as_str()
             )?;
+            if let (Some(by), Some(layer)) = (&c.matched_by, c.layer) {
+                writeln!(
+                    out,
+                    "matched by   {}  ({layer} layer, confidence {:.2})",
+                    s(by),
+                    c.confidence
+                )?;
+            }
             if let Some(rule) = catalog.get(id) {
                 writeln!(out, "title        {}", s(&rule.title))?;
                 let f = &c.fields;
@@ -124,15 +194,17 @@ fn explain_text(
             }
         }
         None => {
-            writeln!(out, "rule         none: category other, role unknown")?;
+            writeln!(
+                out,
+                "rule         none: no rule, error code, handler code, status or wording is known; category other"
+            )?;
             for (k, v) in &c.fields {
                 writeln!(out, "  {k:<11}{}", s(v))?;
             }
-            let near = catalog.nearest(u.innermost(), 3);
             if !near.is_empty() {
                 let list: Vec<String> = near
                     .iter()
-                    .map(|(r, s)| format!("{} ({:.0}% alike)", r.id, s * 100.0))
+                    .map(|(r, s)| format!("{} ({:.0}% alike)", r, s * 100.0))
                     .collect();
                 writeln!(out, "nearest      {}", list.join(", "))?;
             }

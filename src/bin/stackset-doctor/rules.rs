@@ -12,7 +12,7 @@ use stackset_doctor::vocabulary::Category;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// List the rules: id, category, role, priority, title.
+    /// List the rules of every layer: id, layer, category, role, priority, title.
     List {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
@@ -61,8 +61,9 @@ fn list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io::Resul
                 .iter()
                 .map(|r| {
                     serde_json::json!({
-                        "id": r.id, "title": r.title, "category": r.category, "role": r.role,
-                        "priority": r.priority, "origin": r.origin, "examples": r.examples.len(),
+                        "id": r.id, "title": r.title, "layer": r.layer, "generic": r.generic,
+                        "category": r.category, "role": r.role, "priority": r.priority,
+                        "codes": r.codes, "origin": r.origin, "examples": r.examples.len(),
                     })
                 })
                 .collect();
@@ -72,10 +73,16 @@ fn list(catalog: &Catalog, format: TextOrJson, out: &mut dyn Write) -> io::Resul
         TextOrJson::Text => {
             let w = catalog.rules.iter().map(|r| r.id.len()).max().unwrap_or(10);
             for r in &catalog.rules {
+                let layer = if r.generic {
+                    format!("{} (generic)", r.layer)
+                } else {
+                    r.layer.to_string()
+                };
                 writeln!(
                     out,
-                    "{:<w$}  {:<26} {:<11} {:>3}  {}",
+                    "{:<w$}  {:<22} {:<26} {:<11} {:>3}  {}",
                     r.id,
+                    layer,
                     r.category.as_str(),
                     r.role.as_str(),
                     r.priority,
@@ -97,9 +104,16 @@ fn test(catalog: &Catalog, out: &mut dyn Write) -> Result<i32, Failure> {
     for f in &t.failed {
         writeln!(out, "FAIL {}", sanitize(f))?;
     }
+    for n in &t.notes {
+        writeln!(out, "note {}", sanitize(n))?;
+    }
     writeln!(out, "by category (examples and counter-examples passing):")?;
     for (cat, (pass, total)) in &t.by_category {
         writeln!(out, "  {:<27} {pass}/{total}", cat.as_str())?;
+    }
+    writeln!(out, "by layer:")?;
+    for (layer, (pass, total)) in &t.by_layer {
+        writeln!(out, "  {:<27} {pass}/{total}", layer.as_str())?;
     }
     let covered = t.by_category.len();
     writeln!(

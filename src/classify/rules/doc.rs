@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::decide::{tier, tier_confidence};
 use super::{clip, Catalog, Rule};
 use crate::vocabulary::Category;
 
@@ -27,6 +28,8 @@ pub fn catalog_markdown(catalog: &Catalog) -> String {
         catalog.rules.len(),
         Category::ALL.len()
     );
+    layers_section(catalog, &mut s);
+    let _ = writeln!(s, "## Rules by category\n");
     let _ = writeln!(s, "| category | rules |\n|---|---|");
     for c in Category::ALL {
         let ids = per_cat
@@ -44,13 +47,19 @@ pub fn catalog_markdown(catalog: &Catalog) -> String {
         let _ = writeln!(s, "\n## {}\n", r.id);
         let _ = writeln!(
             s,
-            "**{}** — category `{}`, role `{}`, priority {}.\n",
+            "**{}** — layer `{}`{}, category `{}`, role `{}`, priority {}.\n",
             r.title,
+            r.layer,
+            if r.generic { " (generic)" } else { "" },
             r.category,
             r.role.as_str(),
             r.priority
         );
-        let _ = writeln!(s, "Pattern: `{}`\n", r.regex.as_str().replace('`', "\\`"));
+        if r.layer.matches_codes() {
+            let _ = writeln!(s, "Codes: {}\n", code_list(r));
+        } else {
+            let _ = writeln!(s, "Pattern: `{}`\n", r.regex.as_str().replace('`', "\\`"));
+        }
         if !r.resource_types.is_empty() {
             let _ = writeln!(s, "Resource types: {}\n", r.resource_types.join(", "));
         }
@@ -94,6 +103,74 @@ pub fn catalog_markdown(catalog: &Catalog) -> String {
     s
 }
 
+fn code_list(r: &Rule) -> String {
+    r.codes
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How the layers rank, and the code tables (error codes, handler codes, statuses) in the order they decide.
+fn layers_section(catalog: &Catalog, s: &mut String) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        s,
+        "## Layers\n\nA message is decided by the first tier that knows it (see docs/classification.md). In a tier the \
+innermost unwrapped layer wins, then the higher priority.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| tier | layer | rules | confidence |\n|---|---|---|---|"
+    );
+    let mut tiers: BTreeMap<u8, (String, usize)> = BTreeMap::new();
+    for r in &catalog.rules {
+        let name = if r.generic {
+            format!("{} (generic)", r.layer)
+        } else {
+            r.layer.to_string()
+        };
+        tiers.entry(tier(r)).or_insert((name, 0)).1 += 1;
+    }
+    for (t, (name, n)) in &tiers {
+        let _ = writeln!(
+            s,
+            "| {} | {name} | {n} | {:.2} |",
+            t + 1,
+            tier_confidence(*t)
+        );
+    }
+    let mut codes: Vec<&Rule> = catalog
+        .rules
+        .iter()
+        .filter(|r| r.layer.matches_codes())
+        .collect();
+    codes.sort_by(|a, b| {
+        tier(a)
+            .cmp(&tier(b))
+            .then(b.priority.cmp(&a.priority))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let _ = writeln!(
+        s,
+        "\n### Code tables\n\n| layer | priority | codes | category | rule |\n|---|---|---|---|---|"
+    );
+    for r in codes {
+        let _ = writeln!(
+            s,
+            "| {}{} | {} | {} | `{}` | [`{}`](#{}) |",
+            r.layer,
+            if r.generic { " (generic)" } else { "" },
+            r.priority,
+            code_list(r),
+            r.category,
+            r.id,
+            r.id
+        );
+    }
+    let _ = writeln!(s);
+}
+
 fn words(s: &str) -> BTreeSet<String> {
     s.split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 2 && !w.bytes().all(|b| b.is_ascii_digit()))
@@ -109,18 +186,23 @@ impl Catalog {
         if want.is_empty() {
             return Vec::new();
         }
+        let examples = self.example_words.get_or_init(|| {
+            self.rules
+                .iter()
+                .map(|r| r.examples.iter().map(|ex| words(&ex.message)).collect())
+                .collect()
+        });
         let mut scored: Vec<(&Rule, f32)> = self
             .rules
             .iter()
-            .map(|r| {
-                let best = r
-                    .examples
+            .zip(examples)
+            .map(|(r, sets)| {
+                let best = sets
                     .iter()
-                    .map(|ex| {
-                        let have = words(&ex.message);
-                        let inter = want.intersection(&have).count() as f32;
-                        let union = want.union(&have).count().max(1) as f32;
-                        inter / union
+                    .map(|have| {
+                        let inter = want.intersection(have).count() as f32;
+                        let union = (want.len() + have.len()) as f32 - inter;
+                        inter / union.max(1.0)
                     })
                     .fold(0.0f32, f32::max);
                 (r, best)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{placeholders, Example, Rule, CONTEXT_FIELDS, TOPOLOGY_DIR};
 use crate::error::{Error, Location};
-use crate::vocabulary::{Category, Role, Topology};
+use crate::vocabulary::{Category, Layer, Role, Topology};
 
 pub(super) static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
 
@@ -24,7 +24,18 @@ struct RuleFile {
     role: Role,
     #[serde(default = "default_priority")]
     priority: i32,
-    pattern: String,
+    #[serde(default = "default_layer")]
+    layer: Layer,
+    /// For wordings and the code layers: the wording or code says little (`must be`, `ValidationError`,
+    /// `InvalidRequest`, status 400), so it decides only below wrappers.
+    #[serde(default)]
+    generic: bool,
+    /// For the text layers (rule, wrapper, wording): the regex.
+    #[serde(default)]
+    pattern: Option<String>,
+    /// For the code layers: the codes, `*` matching any run of characters and `?` one.
+    #[serde(default)]
+    codes: Vec<String>,
     #[serde(default)]
     resource_types: Vec<String>,
     #[serde(default)]
@@ -43,6 +54,64 @@ struct RuleFile {
 
 fn default_priority() -> i32 {
     50
+}
+
+fn default_layer() -> Layer {
+    Layer::Rule
+}
+
+/// One regex for a code list: each code anchored, `*` any run of code characters, `?` one.
+fn codes_regex(codes: &[String]) -> Result<String, String> {
+    let mut alts = Vec::new();
+    for c in codes {
+        if c.is_empty()
+            || !c
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '*' | '?' | '.' | '_' | '-'))
+        {
+            return Err(format!("code {c:?} is not a code (letters, digits, '.', '_', '-', and the wildcards '*' and '?')"));
+        }
+        let mut r = String::new();
+        for ch in c.chars() {
+            match ch {
+                '*' => r.push_str("[\\w.-]*"),
+                '?' => r.push_str("[\\w.-]"),
+                other => r.push_str(&regex::escape(&other.to_string())),
+            }
+        }
+        alts.push(r);
+    }
+    Ok(format!("^(?:{})$", alts.join("|")))
+}
+
+/// The pattern a rule matches with: its own regex (text layers) or one built from its codes (code layers).
+fn rule_pattern(raw: &RuleFile) -> Result<String, String> {
+    let code_layer = raw.layer.matches_codes();
+    match (&raw.pattern, raw.codes.is_empty()) {
+        (Some(_), false) => {
+            Err("a rule has either a pattern (text layers) or codes (code layers), not both".into())
+        }
+        (Some(p), true) if !code_layer => Ok(p.clone()),
+        (None, false) if code_layer => {
+            if raw.layer == Layer::Status
+                && !raw
+                    .codes
+                    .iter()
+                    .all(|c| c.len() == 3 && c.chars().all(|ch| ch.is_ascii_digit() || ch == '?'))
+            {
+                return Err("a status rule's codes are HTTP statuses: three digits, '?' for any digit (\"5??\")".into());
+            }
+            codes_regex(&raw.codes)
+        }
+        _ if code_layer => Err(format!(
+            "a rule of layer {:?} matches codes: give codes = [...] and no pattern",
+            raw.layer.as_str()
+        )),
+        _ => Err(format!(
+            "a rule of layer {:?} matches text: give a pattern and no codes",
+            raw.layer.as_str()
+        )),
+    }
 }
 
 pub(super) struct SourceFile {
@@ -191,8 +260,17 @@ fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
             "role must be \"root\", \"consequence\" or \"benign\"".into()
         ));
     }
-    let regex =
-        Regex::new(&raw.pattern).map_err(|e| bad(format!("pattern does not compile: {e}")))?;
+    let pattern = rule_pattern(&raw).map_err(bad)?;
+    if raw.generic && !(raw.layer.matches_codes() || raw.layer == Layer::Wording) {
+        return Err(bad(
+            "only a wording or a code layer (error-code, handler-code, status) can be generic"
+                .into(),
+        ));
+    }
+    if raw.layer == Layer::HandlerCode && !raw.handler_error_codes.is_empty() {
+        return Err(bad("a handler-code rule lists its codes in codes = [...]; handler_error_codes filters text rules".into()));
+    }
+    let regex = Regex::new(&pattern).map_err(|e| bad(format!("pattern does not compile: {e}")))?;
     let captures: BTreeSet<&str> = regex.capture_names().flatten().collect();
     for (what, template) in [
         ("explanation", &raw.explanation),
@@ -223,6 +301,9 @@ fn parse_rule(f: &SourceFile) -> Result<Rule, Error> {
         category: raw.category,
         role: raw.role,
         priority: raw.priority,
+        layer: raw.layer,
+        generic: raw.generic,
+        codes: raw.codes,
         ascii_regex: std::sync::OnceLock::new(),
         regex,
         resource_types: raw.resource_types,

@@ -12,13 +12,15 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location};
-use crate::vocabulary::{Category, Role, Topology};
+use crate::vocabulary::{Category, Layer, Role, Topology};
 
+mod decide;
 mod doc;
 mod load;
 mod prefilter;
 mod template;
 
+pub use decide::{tier, Candidate, MatchedBy, RuleMatch};
 pub use doc::catalog_markdown;
 pub use template::{placeholders, render};
 
@@ -77,6 +79,13 @@ pub struct Rule {
     pub category: Category,
     pub role: Role,
     pub priority: i32,
+    /// Which layer the rule belongs to (docs/classification.md#layers).
+    pub layer: Layer,
+    /// A wording or code that says little (decides only below wrappers).
+    pub generic: bool,
+    /// A code layer's codes as written (`*LimitExceeded*`); [`Rule::regex`] is built from them.
+    pub codes: Vec<String>,
+    /// The text pattern, or for a code layer the anchored pattern its codes make.
     pub regex: Regex,
     /// The same pattern without Unicode classes: faster, and equal on ASCII text (see [`Prefilter`]). Built on
     /// first use, so start-up compiles only what a run needs.
@@ -105,26 +114,47 @@ impl Rule {
             && ok(&self.handler_error_codes, ctx.handler_error_code)
     }
 
-    /// Named captures that participated in the match, by name (the ASCII engine on ASCII text).
+    /// The pattern with ASCII classes, as the catalog matches it (see [`Prefilter`]); built on first use, and
+    /// None when the pattern needs Unicode.
+    fn ascii(&self) -> Option<&regex::bytes::Regex> {
+        self.ascii_regex
+            .get_or_init(|| {
+                regex::bytes::RegexBuilder::new(self.regex.as_str())
+                    .unicode(false)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// A handler-code rule for codes CloudFormation documents may have no public example: public messages with
+    /// such a code are rare, and every documented code is tested (docs/classification.md#codes).
+    pub fn may_lack_examples(&self) -> bool {
+        self.layer == Layer::HandlerCode
+            && self
+                .codes
+                .iter()
+                .all(|c| crate::vocabulary::HANDLER_ERROR_CODES.contains(&c.as_str()))
+    }
+
+    /// Whether the pattern matches the text, as the catalog matches it.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self.ascii() {
+            Some(a) => a.is_match(text.as_bytes()),
+            None => self.regex.is_match(text),
+        }
+    }
+
+    /// Named captures that participated in the match, by name, as the catalog matches it.
     pub fn captures(&self, text: &str) -> BTreeMap<String, String> {
-        let ascii = text.is_ascii().then(|| {
-            self.ascii_regex
-                .get_or_init(|| {
-                    regex::bytes::RegexBuilder::new(self.regex.as_str())
-                        .unicode(false)
-                        .build()
-                        .ok()
-                })
-                .as_ref()
-        });
-        let Some(ascii) = ascii.flatten() else {
+        let Some(ascii) = self.ascii() else {
             return captures(&self.regex, text);
         };
         let mut out = BTreeMap::new();
         if let Some(c) = ascii.captures(text.as_bytes()) {
             for name in ascii.capture_names().flatten() {
                 if let Some(m) = c.name(name) {
-                    // ASCII text: any slice of it is UTF-8.
+                    // A capture of non-ASCII text may in principle cut a character: replaced, never a panic.
                     out.insert(
                         name.to_owned(),
                         String::from_utf8_lossy(m.as_bytes()).into_owned(),
@@ -145,7 +175,13 @@ impl Rule {
 pub struct Catalog {
     pub rules: Vec<Rule>,
     pub topologies: Vec<Topology>,
+    /// The text layers' patterns, in the order of [`Catalog::text_rules`].
     set: Prefilter,
+    text_rules: Vec<usize>,
+    /// The code layers' rules, by index into `rules`.
+    code_rules: Vec<usize>,
+    /// Each rule's example messages as word sets, built the first time `nearest` is asked.
+    example_words: std::sync::OnceLock<Vec<Vec<std::collections::BTreeSet<String>>>>,
 }
 
 /// What a rule's filters look at besides the message.
@@ -154,15 +190,6 @@ pub struct MatchContext<'a> {
     pub resource_type: Option<&'a str>,
     pub status: Option<&'a str>,
     pub handler_error_code: Option<&'a str>,
-}
-
-/// A rule that matched, with its captures.
-#[derive(Debug, Clone)]
-pub struct RuleMatch<'c> {
-    pub rule: &'c Rule,
-    /// Index into the unwrapped layers (0 = outermost).
-    pub layer: usize,
-    pub captures: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -204,56 +231,21 @@ impl Catalog {
 
     fn from_rules(mut rules: Vec<Rule>, topologies: Vec<Topology>) -> Result<Catalog, Error> {
         rules.sort_by(|a, b| a.id.cmp(&b.id));
-        let set = Prefilter::new(&rules)?;
+        let (code_rules, text_rules): (Vec<usize>, Vec<usize>) =
+            (0..rules.len()).partition(|&i| rules[i].layer.matches_codes());
+        let set = Prefilter::new(text_rules.iter().map(|&i| &rules[i]))?;
         Ok(Catalog {
             rules,
             topologies,
             set,
+            text_rules,
+            code_rules,
+            example_words: std::sync::OnceLock::new(),
         })
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
-    }
-
-    /// The best rule for a message: innermost layer first; in a layer, the highest priority among rules whose
-    /// filters admit the failure (ties: the smaller id, so the choice is stable).
-    pub fn best_match<'c>(
-        &'c self,
-        layers: &[&str],
-        ctx: &MatchContext<'_>,
-    ) -> Option<RuleMatch<'c>> {
-        for (layer, text) in layers.iter().enumerate().rev() {
-            let text = &clip(text);
-            let best = self
-                .set
-                .matching(text)
-                .into_iter()
-                .map(|i| &self.rules[i])
-                .filter(|r| r.admits(ctx))
-                .max_by(|a, b| a.priority.cmp(&b.priority).then_with(|| b.id.cmp(&a.id)));
-            if let Some(rule) = best {
-                return Some(RuleMatch {
-                    rule,
-                    layer,
-                    captures: rule.captures(text),
-                });
-            }
-        }
-        None
-    }
-
-    /// Every rule matching at the layer where the best match is, highest priority first (for rule tests and
-    /// for `explain`'s suggestions).
-    pub fn all_matches_at<'c>(&'c self, text: &str) -> Vec<&'c Rule> {
-        let mut v: Vec<&Rule> = self
-            .set
-            .matching(text)
-            .into_iter()
-            .map(|i| &self.rules[i])
-            .collect();
-        v.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
-        v
     }
 }
 
