@@ -178,9 +178,7 @@ fn explain_text(
             if let Some(rule) = catalog.get(id) {
                 writeln!(out, "title        {}", s(&rule.title))?;
                 let f = &c.fields;
-                for (k, v) in f {
-                    writeln!(out, "  {k:<11}{}", s(v))?;
-                }
+                write_fields(f, out)?;
                 writeln!(
                     out,
                     "explanation  {}",
@@ -198,9 +196,7 @@ fn explain_text(
                 out,
                 "rule         none: no rule, error code, handler code, status or wording is known; category other"
             )?;
-            for (k, v) in &c.fields {
-                writeln!(out, "  {k:<11}{}", s(v))?;
-            }
+            write_fields(&c.fields, out)?;
             if !near.is_empty() {
                 let list: Vec<String> = near
                     .iter()
@@ -215,4 +211,16 @@ fn explain_text(
         }
     }
     writeln!(out)
+}
+
+/// The fields, one per line, names aligned.
+fn write_fields(
+    fields: &std::collections::BTreeMap<String, String>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let width = fields.keys().map(String::len).max().unwrap_or(0);
+    for (k, v) in fields {
+        writeln!(out, "  {k:<width$}  {}", sanitize(v))?;
+    }
+    Ok(())
 }

@@ -41,7 +41,8 @@ pub fn placeholders(template: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Fill a template's placeholders; a field that is absent renders as `(unknown)`.
+/// Fill a template's placeholders; a field that is absent renders as `<name>`, a blank for the reader to fill
+/// (`in account <account>`), as `explain` shows a message seen without its context.
 pub fn render(template: &str, fields: &BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
@@ -53,7 +54,14 @@ pub fn render(template: &str, fields: &BTreeMap<String, String>) -> String {
             rest = &tail[2..];
         } else if let (true, Some(end)) = (tail.starts_with('{'), tail.find('}')) {
             let name = &tail[1..end];
-            out.push_str(fields.get(name).map(String::as_str).unwrap_or("(unknown)"));
+            match fields.get(name) {
+                Some(v) => out.push_str(v),
+                None => {
+                    out.push('<');
+                    out.push_str(name);
+                    out.push('>');
+                }
+            }
             rest = &tail[end + 1..];
         } else {
             out.push_str(&tail[..1]);
@@ -83,6 +91,6 @@ mod tests {
     fn render_fills_and_marks_missing() {
         let mut f = BTreeMap::new();
         f.insert("x".to_owned(), "1".to_owned());
-        assert_eq!(render("{x} {y} {{z}}", &f), "1 (unknown) {z}");
+        assert_eq!(render("{x} {y} {{z}}", &f), "1 <y> {z}");
     }
 }
