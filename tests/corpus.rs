@@ -26,9 +26,9 @@ fn corpus() -> Vec<Line> {
 }
 
 /// Overall accuracy at least this (the share of lines whose category is the label). Measured 165/208 = 79.3% when
-/// the layers landed (46.2% with the specific rules alone); the floor leaves room for a label or two, not for a
-/// regression.
-const FLOOR: f64 = 0.77;
+/// the layers landed (46.2% with the specific rules alone), 167/208 = 80.3% with the consumer rules of the
+/// cross-stack-set links; the floor leaves room for a label or two, not for a regression.
+const FLOOR: f64 = 0.79;
 /// Messages left `other` when their label is not: at most this share (measured 13/208 = 6.3%).
 const UNCLASSIFIED_CEILING: f64 = 0.08;
 
