@@ -1,17 +1,19 @@
 //! Write organisation-sized synthetic evidence for benchmarks:
 //! `cargo run --release --example generate -- ACCOUNTS OUT_DIR [REGION...]` (the organisation), or
 //! `... -- --tolerance ACCOUNTS OUT_DIR` (one stack set whose rollout to every account failed in 1 of 20 and was
-//! cancelled by failure tolerance in the rest).
+//! cancelled by failure tolerance in the rest), or `... -- --dependencies ACCOUNTS OUT_DIR` (three stack sets, each
+//! using what the one before creates: keys, topics, exports, roles, log groups).
 
 #[path = "../tests/support/synth.rs"]
 mod synth;
 
-use synth::{generate, tolerance_shape, SynthConfig};
+use synth::{dependencies_shape, generate, tolerance_shape, SynthConfig};
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
-    let usage = "usage: generate [--tolerance] ACCOUNTS OUT_DIR [REGION...]";
+    let usage = "usage: generate [--tolerance | --dependencies] ACCOUNTS OUT_DIR [REGION...]";
     let tolerance = args.next_if(|a| a == "--tolerance").is_some();
+    let dependencies = args.next_if(|a| a == "--dependencies").is_some();
     let (Some(accounts), Some(out)) = (args.next(), args.next()) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -28,7 +30,9 @@ fn main() {
     if !regions.is_empty() {
         cfg.regions = regions;
     }
-    let result = if tolerance {
+    let result = if dependencies {
+        dependencies_shape(accounts, std::path::Path::new(&out))
+    } else if tolerance {
         tolerance_shape(accounts, 20, std::path::Path::new(&out))
     } else {
         generate(&cfg, std::path::Path::new(&out))

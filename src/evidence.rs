@@ -117,6 +117,9 @@ pub struct StackInstance {
     pub last_operation_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organizational_unit: Option<String>,
+    /// The instance's own parameter values, overriding the stack set's (`describe-stack-instance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameter_overrides: Vec<Parameter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
 }
@@ -139,6 +142,9 @@ pub struct Stack {
     pub created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// The parameter values the stack was deployed with (`describe-stacks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
 }
@@ -170,6 +176,9 @@ pub struct StackEvent {
     /// the StackSet operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_operation_id: Option<String>,
+    /// The resource's resolved properties as JSON text (`ResourceProperties`, printed by current CLIs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
 }

@@ -24,6 +24,7 @@ pub mod output;
 pub mod redact;
 pub mod report;
 pub mod scp;
+pub mod template;
 pub mod text;
 pub mod trace;
 pub mod vocabulary;
@@ -37,7 +38,12 @@ use trace::Diagnosis;
 /// ignored); the diagnosis carries them to the report.
 pub fn diagnose(evidence: &Evidence, catalog: &Catalog, warnings: Vec<String>) -> Diagnosis {
     let (failures, benign) = classify::extract_failures(evidence, catalog);
-    let graph = graph::DeploymentGraph::build(&failures, evidence, &catalog.topologies);
+    let graph = graph::DeploymentGraph::build(
+        &failures,
+        evidence,
+        &catalog.topologies,
+        &catalog.resource_types,
+    );
     trace::trace(
         failures,
         &graph,

@@ -303,6 +303,10 @@ pub mod confidence {
     pub const KNOWN_TOPOLOGY: f32 = 0.85;
     /// Another stack set failed in the principal's account at about the same time.
     pub const TIMING_INFERENCE: f32 = 0.5;
+    /// A dependency found in the consumer's resource properties rather than its message: that much less trusted.
+    pub const NAMED_IN_PROPERTIES_PENALTY: f32 = 0.05;
+    /// Found in the consumer's template, resolved for its account and Region.
+    pub const NAMED_IN_TEMPLATE_PENALTY: f32 = 0.1;
 
     /// A root cause whose rule calls such messages a cause.
     pub const ROOT_BY_RULE: f32 = 0.9;
@@ -410,12 +414,28 @@ pub struct Topology {
     pub origin: String,
 }
 
-/// "Instances of stack sets named like `stack_set` create the IAM role `role_name` in their account."
+/// "Instances of stack sets named like `stack_set` create the IAM role `role_name` in their account" — or, for
+/// another kind of resource, the `resource_type` named `name`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Provision {
     pub stack_set: String,
-    pub role_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logical_id: Option<String>,
+}
+
+impl Provision {
+    /// The name of what it provides.
+    pub fn name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.role_name.as_deref())
+            .unwrap_or("")
+    }
 }

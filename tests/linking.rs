@@ -250,6 +250,190 @@ fn many_consumers_of_one_missing_role() {
     assert_eq!(d.root_causes[0].explains.len(), N);
 }
 
+const FOUNDATION: &str = "AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Prefix: {Type: String, Default: org}
+Resources:
+  DataKey:
+    Type: AWS::KMS::Key
+  DataKeyAlias:
+    Type: AWS::KMS::Alias
+    Properties:
+      AliasName: !Sub 'alias/${Prefix}-data'
+      TargetKeyId: !Ref DataKey
+  AlertsTopic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub '${Prefix}-alerts'
+";
+const WORKLOADS: &str = "Resources:
+  AppLogs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: /org/app
+      KmsKeyId: !Sub 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/acme-data'
+  AlertsSubscription:
+    Type: AWS::SNS::Subscription
+    Properties:
+      Protocol: email
+      Endpoint: ops@example.com
+      TopicArn: !Sub 'arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:acme-alerts'
+";
+const MONITORING: &str = "Resources:
+  ErrorsFilter:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: /org/app
+      FilterPattern: ERROR
+";
+
+fn typed(
+    ss: &str,
+    i: usize,
+    logical: &str,
+    rtype: &str,
+    t: DateTime<Utc>,
+    reason: &str,
+    props: Option<String>,
+) -> StackEvent {
+    let mut e = event(ss, i, logical, t, "CREATE_FAILED", reason);
+    e.resource_type = Some(rtype.into());
+    e.properties = props;
+    e
+}
+
+/// Three stack sets deployed to 10,000 accounts: the foundation (a KMS key and alias, a topic, named from a
+/// parameter the stack set overrides) fails in every 20th account; there the workloads' log group (its KMS alias in
+/// its properties) and subscription (its topic only in its template) fail, and the monitoring's metric filter on
+/// that log group; 100 other accounts have a workload failure of their own. Every consumer traces to its own
+/// account's foundation failure, through the chain, and the links stay linear.
+#[test]
+fn dependencies_of_every_kind_trace_across_three_stack_sets() {
+    use stackset_doctor::evidence::{Parameter, StackSet};
+    let mut ev = Evidence::default();
+    for (name, body) in [
+        ("org-foundation", FOUNDATION),
+        ("org-workloads", WORKLOADS),
+        ("org-monitoring", MONITORING),
+    ] {
+        ev.stack_sets.push(StackSet {
+            name: name.into(),
+            template_body: Some(body.into()),
+            parameters: if name == "org-foundation" {
+                vec![Parameter {
+                    key: "Prefix".into(),
+                    value: Some("acme".into()),
+                }]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        });
+    }
+    let deny = |i: usize| {
+        format!("Resource handler returned message: \"User: arn:aws:sts::{}:assumed-role/stacksets-exec-1/s is not authorized to perform: kms:CreateKey on resource: * with an explicit deny in a service control policy (Service: Kms, Status Code: 400, Request ID: r)\" (RequestToken: t, HandlerErrorCode: AccessDenied)", account(i))
+    };
+    let mut independent = 0;
+    for i in 0..N {
+        let t = t0() + Duration::seconds((i % 600) as i64);
+        if i % 20 == 0 {
+            ev.stack_events.push(typed(
+                "org-foundation",
+                i,
+                "DataKey",
+                "AWS::KMS::Key",
+                t,
+                &deny(i),
+                None,
+            ));
+            ev.stack_events.push(typed(
+                "org-foundation",
+                i,
+                "DataKeyAlias",
+                "AWS::KMS::Alias",
+                t,
+                "Resource creation cancelled",
+                None,
+            ));
+            let later = t + Duration::minutes(10);
+            let props = format!(
+                r#"{{"LogGroupName":"/org/app","KmsKeyId":"arn:aws:kms:us-east-1:{}:alias/acme-data"}}"#,
+                account(i)
+            );
+            ev.stack_events.push(typed("org-workloads", i, "AppLogs", "AWS::Logs::LogGroup", later, &format!("Resource handler returned message: \"The specified KMS key does not exist or is not allowed to be used with Arn 'arn:aws:logs:us-east-1:{}:log-group:/org/app' (Service: CloudWatchLogs, Status Code: 400, Request ID: r)\" (RequestToken: t, HandlerErrorCode: InvalidRequest)", account(i)), Some(props)));
+            ev.stack_events.push(typed("org-workloads", i, "AlertsSubscription", "AWS::SNS::Subscription", later, "Resource handler returned message: \"Topic does not exist (Service: Sns, Status Code: 404, Request ID: r)\" (RequestToken: t, HandlerErrorCode: NotFound)", None));
+            let latest = later + Duration::minutes(10);
+            ev.stack_events.push(typed("org-monitoring", i, "ErrorsFilter", "AWS::Logs::MetricFilter", latest, "Resource handler returned message: \"The specified log group does not exist. (Service: CloudWatchLogs, Status Code: 400, Request ID: r)\" (RequestToken: t, HandlerErrorCode: NotFound)", Some(r#"{"LogGroupName":"/org/app","FilterPattern":"ERROR"}"#.into())));
+        } else if i % 100 == 7 {
+            independent += 1;
+            ev.stack_events.push(typed("org-workloads", i, "AppLogs", "AWS::Logs::LogGroup", t, "Resource handler returned message: \"Resource of type 'AWS::Logs::LogGroup' with identifier '/org/app' already exists.\" (RequestToken: t, HandlerErrorCode: AlreadyExists)", None));
+        }
+    }
+    let d = diagnose(&ev);
+    let failing = N / 20;
+    assert_eq!(d.failures.len(), failing * 5 + independent);
+    assert_eq!(
+        d.root_causes.len(),
+        failing + independent,
+        "one root per failing foundation, plus the independent ones"
+    );
+    for rc in &d.root_causes {
+        let f = &d.failures[rc.failure];
+        match f.stack_set.as_deref() {
+            Some("org-foundation") => {
+                assert_eq!(f.logical_id.as_deref(), Some("DataKey"));
+                assert_eq!(
+                    rc.explains.len(),
+                    4,
+                    "the alias, the log group, the subscription, the filter"
+                );
+                for &x in &rc.explains {
+                    assert_eq!(
+                        d.failures[x].account, f.account,
+                        "nothing links across accounts"
+                    );
+                }
+            }
+            Some("org-workloads") => assert_eq!(f.class.category, Category::AlreadyExists),
+            other => panic!("unexpected root in {other:?}"),
+        }
+    }
+    // The filter links through the log group, not past it.
+    let filter = d
+        .failures
+        .iter()
+        .find(|f| f.logical_id.as_deref() == Some("ErrorsFilter"))
+        .unwrap();
+    let (cause, link) = d.caused_by[filter.id.index()].as_ref().unwrap();
+    assert_eq!(
+        d.failures[cause.index()].logical_id.as_deref(),
+        Some("AppLogs")
+    );
+    assert_eq!(
+        link.matched.as_ref().map(|m| m.identifier.as_str()),
+        Some("/org/app")
+    );
+    // The subscription names nothing: its template does, with the foundation's parameter.
+    let sub = d
+        .failures
+        .iter()
+        .find(|f| f.logical_id.as_deref() == Some("AlertsSubscription"))
+        .unwrap();
+    let (_, link) = d.caused_by[sub.id.index()].as_ref().unwrap();
+    let m = link.matched.as_ref().unwrap();
+    assert!(m.identifier.ends_with(":acme-alerts"), "{m:?}");
+    assert!(
+        m.consumer
+            .starts_with("the template of stack set org-workloads"),
+        "{m:?}"
+    );
+    assert!(
+        d.links.len() <= failing * 4 * MAX_FANOUT,
+        "{} links",
+        d.links.len()
+    );
+}
+
 /// No known provider, and an account where another stack set failed 100 different ways: each consumer links to a
 /// bounded number of them, by timing.
 #[test]

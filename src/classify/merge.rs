@@ -111,6 +111,7 @@ pub(super) fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<
                     logical_id,
                     resource_type,
                     physical_id: d.physical_id,
+                    properties: d.properties,
                     status: d.status,
                     timestamp: d.timestamp,
                     raw_message: d.raw,
@@ -164,7 +165,8 @@ fn absorb(f: &mut Failure, d: Draft, envelope: Envelope, message: String, class:
         stack_name,
         operation_id,
         resource_type,
-        physical_id
+        physical_id,
+        properties
     );
     match (f.timestamp, d.timestamp) {
         (None, t) => f.timestamp = t,

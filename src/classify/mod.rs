@@ -80,6 +80,9 @@ pub struct Failure {
     pub logical_id: Option<String>,
     pub resource_type: Option<String>,
     pub physical_id: Option<String>,
+    /// The failed resource's resolved properties (JSON text), when its stack event carried them.
+    #[serde(skip)]
+    pub properties: Option<String>,
     pub status: String,
     pub timestamp: Option<DateTime<Utc>>,
     /// The status reason as AWS wrote it.

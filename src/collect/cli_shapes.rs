@@ -158,6 +158,9 @@ pub struct CliStackEvent<'a> {
     /// Newer CLIs print the StackSet or stack operation an event belongs to.
     #[serde(borrow)]
     pub operation_id: Option<Cow<'a, str>>,
+    /// The resource's resolved properties, as JSON text.
+    #[serde(borrow)]
+    pub resource_properties: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +173,8 @@ pub struct CliStack {
     #[serde(default, deserialize_with = "ts_opt")]
     pub creation_time: Option<DateTime<Utc>>,
     pub parent_id: Option<String>,
+    #[serde(default)]
+    pub parameters: Vec<CliParameter>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -299,6 +304,8 @@ pub struct CliStackInstance {
     pub stack_instance_status: Option<CliInstanceStatus>,
     pub organizational_unit_id: Option<String>,
     pub last_operation_id: Option<String>,
+    #[serde(default)]
+    pub parameter_overrides: Vec<CliParameter>,
 }
 
 #[derive(Debug, Deserialize)]

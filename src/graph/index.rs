@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
-use regex::Regex;
-
 use super::operation_slack;
-use super::providers::{role_arn_regex, Providers};
+use super::providers::Providers;
 use crate::classify::Failure;
 use crate::evidence::{Evidence, Window};
+use crate::template::ResourceTypes;
 use crate::vocabulary::{Category, Level, Role, Topology};
+use chrono::{DateTime, Duration, Utc};
 
 /// Failures that are causes in their own right, not cancellations, rollups or summaries.
 pub(super) fn is_primary(f: &Failure) -> bool {
@@ -41,7 +40,10 @@ pub(super) struct Index<'a> {
     pub(super) parent_of: HashMap<&'a str, usize>,
     pub(super) ops: Operations<'a>,
     pub(super) providers: Providers,
-    pub(super) role_arn: Option<Regex>,
+    /// Per stack set, its failures.
+    pub(super) by_stack_set: HashMap<&'a str, Vec<usize>>,
+    pub(super) evidence: &'a Evidence,
+    pub(super) types: &'a ResourceTypes,
 }
 
 /// The operations of each stack set and the failures that belong to them.
@@ -61,6 +63,7 @@ impl<'a> Index<'a> {
         failures: &'a [Failure],
         evidence: &'a Evidence,
         topologies: &[Topology],
+        types: &'a ResourceTypes,
     ) -> Self {
         let mut ix = Index {
             failures,
@@ -74,8 +77,10 @@ impl<'a> Index<'a> {
                 unassigned: HashMap::new(),
                 windows: HashMap::new(),
             },
-            providers: Providers::learn(evidence, topologies),
-            role_arn: role_arn_regex(),
+            providers: Providers::learn(evidence, topologies, types),
+            by_stack_set: HashMap::new(),
+            evidence,
+            types,
         };
         for (i, f) in failures.iter().enumerate() {
             if let Some(s) = f.stack_id.as_deref() {
@@ -84,6 +89,9 @@ impl<'a> Index<'a> {
             ix.by_instance.entry(instance_key(f)).or_default().push(i);
             if let Some(a) = f.account.as_deref() {
                 ix.by_account.entry(a).or_default().push(i);
+            }
+            if let Some(s) = f.stack_set.as_deref() {
+                ix.by_stack_set.entry(s).or_default().push(i);
             }
             if f.level == Level::Resource
                 && f.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")

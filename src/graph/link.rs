@@ -1,18 +1,16 @@
-//! One linker per family of links: cancellations, rollups and nested stacks, failure tolerance, instance and
-//! operation summaries, and references across stack sets. Each asks the [`Index`] for its candidates.
+//! One linker per family of links inside a stack set: cancellations, rollups and nested stacks, failure tolerance,
+//! instance and operation summaries (references across stack sets: `cross.rs`). Each asks the [`Index`] for its
+//! candidates.
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::Duration;
 
 use super::index::{
-    at_or_before, instance_key, is_primary, primaries_or_all, representatives, Index, InstanceKey,
+    at_or_before, instance_key, is_primary, primaries_or_all, representatives, Index,
 };
-use super::providers::parse_role_arn;
-use super::{DeploymentGraph, MAX_FANOUT};
-use crate::classify::Failure;
+use super::DeploymentGraph;
 use crate::vocabulary::{confidence, Category, Level, LinkKind, Role};
-use crate::wildcard;
 
 /// Per-family state shared across failures: results computed once and reused by every failure that needs them.
 #[derive(Default)]
@@ -22,8 +20,6 @@ pub(super) struct Linker {
     /// Per (stack set, operation id): the failure-tolerance cancellation standing in for an operation that is not
     /// in the evidence (the first one seen), which links to the operation's causes for all the others.
     tolerance_hubs: HashMap<(Option<String>, Option<String>), usize>,
-    /// Per (account, role name, consumer's stack set): the failures a reference to that role links to.
-    providers: HashMap<(String, String, Option<String>), Vec<ProviderLink>>,
 }
 
 impl Linker {
@@ -239,134 +235,4 @@ impl Linker {
             _ => {}
         }
     }
-
-    /// Across stack sets: a principal that should exist but does not.
-    pub(super) fn cross_stack_set(&mut self, g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) {
-        let f = &ix.failures[i];
-        let mut arns: Vec<&str> = f
-            .class
-            .fields
-            .get("principal")
-            .map(|p| vec![p.as_str()])
-            .unwrap_or_default();
-        if let Some(re) = &ix.role_arn {
-            arns.extend(re.find_iter(&f.message).map(|m| m.as_str()));
-        }
-        for arn in arns {
-            let Some((account, role_name)) = parse_role_arn(arn) else {
-                continue;
-            };
-            let key = (
-                account.to_owned(),
-                role_name.to_owned(),
-                f.stack_set.clone(),
-            );
-            let targets = self
-                .providers
-                .entry(key)
-                .or_insert_with(|| provider_failures(ix, f, account, role_name));
-            let mut linked = false;
-            for (j, kind, confidence, reason) in
-                targets.iter().filter(|t| t.0 != i).take(MAX_FANOUT)
-            {
-                g.link(i, *j, *kind, *confidence, reason);
-                linked = true;
-            }
-            if linked {
-                break;
-            }
-        }
-    }
-}
-
-/// A failure a reference to a role links to: (failure, kind, confidence, reason).
-type ProviderLink = (usize, LinkKind, f32, String);
-
-/// The failures a failure of stack set `f.stack_set` naming role `role_name` in `account` links to: the failures of
-/// the stack set that should have created it (the creating resource's own, when known), else another stack set's
-/// failures in that account at about the same time.
-fn provider_failures(
-    ix: &Index<'_>,
-    f: &Failure,
-    account: &str,
-    role_name: &str,
-) -> Vec<ProviderLink> {
-    let failures = ix.failures;
-    let in_account = ix
-        .by_account
-        .get(account)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for p in ix.providers.for_role(role_name) {
-        let candidates: Vec<usize> = in_account
-            .iter()
-            .copied()
-            .filter(|&j| {
-                failures[j]
-                    .stack_set
-                    .as_deref()
-                    .is_some_and(|s| wildcard::matches(&p.stack_set, s, false))
-                    && failures[j].stack_set != f.stack_set
-            })
-            .collect();
-        if candidates.is_empty() {
-            continue;
-        }
-        // The failure of the very resource that creates the role, when we have it; else the instance's causes.
-        let exact: Vec<usize> = candidates
-            .iter()
-            .copied()
-            .filter(|&j| p.logical_id.is_some() && failures[j].logical_id == p.logical_id)
-            .collect();
-        let targets = if exact.is_empty() {
-            let keys: BTreeSet<InstanceKey<'_>> = candidates
-                .iter()
-                .map(|&j| instance_key(&failures[j]))
-                .collect();
-            let all: Vec<usize> = keys
-                .into_iter()
-                .flat_map(|k| ix.by_instance.get(&k).cloned().unwrap_or_default())
-                .collect();
-            primaries_or_all(failures, &all, usize::MAX)
-        } else {
-            exact
-        };
-        let reason = format!(
-            "{} creates role {role_name} in account {account}, and it failed there",
-            p.via
-        );
-        out.extend(
-            targets
-                .into_iter()
-                .map(|j| (j, p.kind, p.confidence, reason.clone())),
-        );
-    }
-    if !out.is_empty() {
-        return out;
-    }
-    // No known provider: another stack set failed in the principal's account around the same time.
-    let primaries: Vec<usize> = in_account
-        .iter()
-        .copied()
-        .filter(|&j| {
-            failures[j].stack_set.is_some()
-                && failures[j].stack_set != f.stack_set
-                && at_or_before(failures[j].timestamp, f.timestamp, Duration::hours(1))
-                && at_or_before(f.timestamp, failures[j].timestamp, Duration::hours(6))
-                && is_primary(&failures[j])
-        })
-        .collect();
-    let reason = format!("role {role_name} would live in account {account}, where another stack set failed at about the same time");
-    representatives(failures, &primaries)
-        .into_iter()
-        .map(|j| {
-            (
-                j,
-                LinkKind::TimingInference,
-                confidence::TIMING_INFERENCE,
-                reason.clone(),
-            )
-        })
-        .collect()
 }

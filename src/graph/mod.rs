@@ -17,10 +17,10 @@
 //! many consequences share (an operation whose failure tolerance was exceeded) is linked to once by each of
 //! them and links to its own causes once, and no consequence links to more than [`MAX_FANOUT`] causes.
 
+mod cross;
 mod index;
 mod link;
 mod providers;
-pub mod templates;
 
 pub use providers::parse_role_arn;
 
@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use crate::classify::Failure;
 use crate::evidence::{Evidence, Window};
+use crate::template::ResourceTypes;
 use crate::vocabulary::{Category, FailureId, LinkKind, Role, Topology};
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +41,20 @@ pub struct Link {
     pub kind: LinkKind,
     pub confidence: f32,
     pub reason: String,
+    /// For a link across stack sets: the identifier that connects the two, and where each side has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<Matched>,
+}
+
+/// What connects a consumer's failure to the producer's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Matched {
+    /// The identifier as the consumer names it (`arn:aws:sns:us-east-1:111122223333:acme-alerts`).
+    pub identifier: String,
+    /// Where the consumer names it: the failure message, its resource's properties, or its template.
+    pub consumer: String,
+    /// What creates it: the producer's template (resource, kind of identifier, pattern) or a known topology.
+    pub producer: String,
 }
 
 /// The most causes one consequence links to (the earliest: the failures that triggered it). Keeps links linear
@@ -64,6 +79,8 @@ pub struct DeploymentGraph {
     root_of: Vec<Option<FailureId>>,
     /// Per root cause: the failures of its tree, ascending.
     trees: HashMap<FailureId, Vec<FailureId>>,
+    /// What the graph could not learn (a template it could not read).
+    notes: Vec<String>,
 }
 
 impl DeploymentGraph {
@@ -71,6 +88,7 @@ impl DeploymentGraph {
         failures: &[Failure],
         evidence: &Evidence,
         topologies: &[Topology],
+        types: &ResourceTypes,
     ) -> DeploymentGraph {
         let mut graph = DiGraph::with_capacity(failures.len(), failures.len());
         let nodes: Vec<NodeIndex> = (0..failures.len()).map(|i| graph.add_node(i)).collect();
@@ -82,9 +100,11 @@ impl DeploymentGraph {
             cause: Vec::new(),
             root_of: Vec::new(),
             trees: HashMap::new(),
+            notes: Vec::new(),
         };
-        let ix = index::Index::new(failures, evidence, topologies);
+        let ix = index::Index::new(failures, evidence, topologies, types);
         let mut linker = link::Linker::default();
+        let mut cross = cross::CrossLinker::default();
         // Per failure, the families in a fixed order: when two families link the same pair, the first names it.
         for (i, f) in failures.iter().enumerate() {
             // A link into a nested stack's parent says all there is to say about the failure.
@@ -101,13 +121,11 @@ impl DeploymentGraph {
                 continue;
             }
             linker.summary(&mut g, &ix, i);
-            if matches!(
-                f.class.category,
-                Category::InvalidPrincipal | Category::NotFound
-            ) {
-                linker.cross_stack_set(&mut g, &ix, i);
+            if cross::consumes(f) {
+                cross.link(&mut g, &ix, i);
             }
         }
+        g.notes = ix.providers.notes.clone();
         g.settle(failures);
         g
     }
@@ -120,6 +138,18 @@ impl DeploymentGraph {
         confidence: f32,
         reason: &str,
     ) {
+        self.link_matched(from, to, kind, confidence, reason, None);
+    }
+
+    pub(super) fn link_matched(
+        &mut self,
+        from: usize,
+        to: usize,
+        kind: LinkKind,
+        confidence: f32,
+        reason: &str,
+        matched: Option<Matched>,
+    ) {
         if from == to || !self.edges.insert((from, to)) {
             return;
         }
@@ -130,6 +160,7 @@ impl DeploymentGraph {
                 kind,
                 confidence,
                 reason: reason.to_owned(),
+                matched,
             },
         );
     }
@@ -252,6 +283,11 @@ impl DeploymentGraph {
             .into_iter()
             .map(|(r, v)| (FailureId(r), v.into_iter().map(FailureId).collect()))
             .collect();
+    }
+
+    /// What the graph could not learn from the evidence, for the report's notes.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The root causes: failures that nothing upstream explains (one per cycle of failures that explain each

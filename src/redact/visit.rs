@@ -76,12 +76,15 @@ every_field! {
     }
     StackInstance {
         stack_set, account, region, stack_id, status, detailed_status, status_reason, last_operation_id,
-        organizational_unit, source,
+        organizational_unit, parameter_overrides, source,
     }
-    Stack { stack_id, stack_name, stack_set, account, region, status, status_reason, created, parent_id, source }
+    Stack {
+        stack_id, stack_name, stack_set, account, region, status, status_reason, created, parent_id, parameters,
+        source,
+    }
     StackEvent {
         stack_id, stack_name, stack_set, account, region, event_id, logical_id, physical_id, resource_type,
-        timestamp, status, status_reason, stack_operation_id, source,
+        timestamp, status, status_reason, stack_operation_id, properties, source,
     }
     OrgPolicy { id, arn, name, policy_type, content, targets, source }
     CoverageNote { scope, reason }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::classify::{Failure, Sighting};
 use crate::error::exit;
+use crate::graph::Matched;
 use crate::trace::{Diagnosis, Remediation};
 use crate::vocabulary::{FailureId, Layer, LinkKind};
 
@@ -151,6 +152,9 @@ pub struct LinkOut {
     pub kind: LinkKind,
     pub confidence: f32,
     pub reason: String,
+    /// For a link across stack sets: the identifier that connects the two failures, and where each side has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<Matched>,
 }
 
 /// The exit code for a diagnosis (see `error::exit`).
@@ -278,6 +282,7 @@ impl Report {
                     kind: l.kind,
                     confidence: l.confidence,
                     reason: l.reason.clone(),
+                    matched: l.matched.clone(),
                 })
                 .collect(),
             warnings: d.warnings.clone(),
@@ -365,6 +370,7 @@ fn failure_out(
                 kind: l.kind,
                 confidence: l.confidence,
                 reason: l.reason.clone(),
+                matched: l.matched.clone(),
             }),
         ),
         None => (None, None),

@@ -118,6 +118,7 @@ pub fn trace(
         .collect();
     coverage.extend(gaps::missing_causes(&failures, &root_causes));
     let mut notes = notes::context_notes(evidence);
+    notes.extend(graph.notes().iter().cloned());
     if context.benign > 0 {
         notes.push(format!(
             "{} status reason(s) that a rule marks as not a failure were left out",

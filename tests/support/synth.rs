@@ -101,7 +101,7 @@ fn write_json(path: &Path, v: &Value, stats: &mut SynthStats) -> io::Result<()> 
 struct Res {
     logical: &'static str,
     rtype: &'static str,
-    props: &'static str,
+    props: std::borrow::Cow<'static, str>,
 }
 
 /// What can happen to one stack.
@@ -171,7 +171,7 @@ fn stack_events(
             r.rtype,
             "CREATE_IN_PROGRESS",
             None,
-            Some(r.props),
+            Some(&*r.props),
             "",
         );
     }
@@ -186,7 +186,7 @@ fn stack_events(
                     r.rtype,
                     "CREATE_IN_PROGRESS",
                     Some("Resource creation Initiated"),
-                    Some(r.props),
+                    Some(&*r.props),
                     r.logical,
                 );
                 t += 2100;
@@ -197,7 +197,7 @@ fn stack_events(
                     r.rtype,
                     "CREATE_COMPLETE",
                     None,
-                    Some(r.props),
+                    Some(&*r.props),
                     r.logical,
                 );
             }
@@ -223,7 +223,7 @@ fn stack_events(
                 r.rtype,
                 "CREATE_FAILED",
                 Some(reason),
-                Some(r.props),
+                Some(&*r.props),
                 "",
             );
             let mut failed: Vec<&str> = vec![r.logical];
@@ -237,7 +237,7 @@ fn stack_events(
                         o.rtype,
                         "CREATE_FAILED",
                         Some("Resource creation cancelled"),
-                        Some(o.props),
+                        Some(&*o.props),
                         "",
                     );
                     failed.push(o.logical);
@@ -267,7 +267,7 @@ fn stack_events(
                     o.rtype,
                     "DELETE_COMPLETE",
                     None,
-                    Some(o.props),
+                    Some(&*o.props),
                     "",
                 );
             }
@@ -324,7 +324,7 @@ pub fn tolerance_shape(accounts: usize, fail_every: usize, out: &Path) -> io::Re
     let bucket = Res {
         logical: "AuditBucket",
         rtype: "AWS::S3::Bucket",
-        props: "",
+        props: "".into(),
     };
     let mut results = Vec::with_capacity(accounts);
     let mut instances = Vec::with_capacity(accounts);
@@ -390,7 +390,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
             resources: vec![Res {
                 logical: "ManagedInstanceCrossAccountExecutionRole",
                 rtype: "AWS::IAM::Role",
-                props: r#"{"RoleName":"ManagedInstance-CrossAccountExecutionRole","AssumeRolePolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::100000000001:role/ManagedInstance-CrossAccountManagementRole"},"Action":"sts:AssumeRole"}]}}"#,
+                props: r#"{"RoleName":"ManagedInstance-CrossAccountExecutionRole","AssumeRolePolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::100000000001:role/ManagedInstance-CrossAccountManagementRole"},"Action":"sts:AssumeRole"}]}}"#.into(),
             }],
         },
         StackSetSpec {
@@ -399,12 +399,12 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
                 Res {
                     logical: "LogsBucket",
                     rtype: "AWS::S3::Bucket",
-                    props: r#"{"BucketName":"org-central-logs","VersioningConfiguration":{"Status":"Enabled"}}"#,
+                    props: r#"{"BucketName":"org-central-logs","VersioningConfiguration":{"Status":"Enabled"}}"#.into(),
                 },
                 Res {
                     logical: "LogsTopic",
                     rtype: "AWS::SNS::Topic",
-                    props: r#"{"TopicName":"org-logs"}"#,
+                    props: r#"{"TopicName":"org-logs"}"#.into(),
                 },
             ],
         },
@@ -413,7 +413,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
             resources: vec![Res {
                 logical: "GuardrailsKey",
                 rtype: "AWS::KMS::Key",
-                props: r#"{"EnableKeyRotation":"true"}"#,
+                props: r#"{"EnableKeyRotation":"true"}"#.into(),
             }],
         },
     ];
@@ -425,12 +425,12 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
         Res {
             logical: "ManagedInstanceCrossAccountManagementRole",
             rtype: "AWS::IAM::Role",
-            props: r#"{"RoleName":"ManagedInstance-CrossAccountManagementRole"}"#,
+            props: r#"{"RoleName":"ManagedInstance-CrossAccountManagementRole"}"#.into(),
         },
         Res {
             logical: "DiagnosisBucket",
             rtype: "AWS::S3::Bucket",
-            props: r#"{"BucketName":"do-not-delete-ssm-diagnosis"}"#,
+            props: r#"{"BucketName":"do-not-delete-ssm-diagnosis"}"#.into(),
         },
     ];
     let region0 = cfg
@@ -540,6 +540,277 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> io::Result<SynthStats> {
         write_json(
             &dir.join("list-stack-instances.json"),
             &json!({"Summaries": instances}),
+            &mut stats,
+        )?;
+    }
+    Ok(stats)
+}
+
+const FOUNDATION_TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'
+Description: 'Organisation foundation: data key, alerts topic, application role'
+Parameters:
+  Prefix:
+    Type: String
+    Default: org
+Resources:
+  DataKey:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: true
+  DataKeyAlias:
+    Type: AWS::KMS::Alias
+    Properties:
+      AliasName: !Sub 'alias/${Prefix}-data'
+      TargetKeyId: !Ref DataKey
+  AlertsTopic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub '${Prefix}-alerts'
+      KmsMasterKeyId: !Ref DataKeyAlias
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub '${Prefix}-app-${AWS::Region}'
+      Path: /workloads/
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: lambda.amazonaws.com}
+            Action: sts:AssumeRole
+Outputs:
+  AlertsTopicArn:
+    Value: !Ref AlertsTopic
+    Export:
+      Name: org-foundation-AlertsTopicArn
+";
+
+const WORKLOADS_TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'
+Description: 'Workloads: application log group, alerts subscription, processor function'
+Parameters:
+  DataKeyAlias:
+    Type: String
+    Default: alias/acme-data
+Resources:
+  AppLogs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: /org/app
+      RetentionInDays: 90
+      KmsKeyId: !Sub 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:${DataKeyAlias}'
+  AlertsSubscription:
+    Type: AWS::SNS::Subscription
+    Properties:
+      Protocol: email
+      Endpoint: ops@example.com
+      TopicArn: !ImportValue org-foundation-AlertsTopicArn
+  Processor:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: processor
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/workloads/acme-app-${AWS::Region}'
+      Code: {ZipFile: 'def handler(e, c): return e'}
+";
+
+const MONITORING_TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'
+Description: 'Monitoring: error metric filter on the application log group'
+Resources:
+  ErrorsFilter:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: /org/app
+      FilterPattern: ERROR
+      MetricTransformations:
+        - {MetricName: AppErrors, MetricNamespace: Org/App, MetricValue: '1'}
+";
+
+/// One stack set's files for the dependency shape.
+struct SetFiles {
+    results: Vec<Value>,
+    instances: Vec<Value>,
+}
+
+/// Three stack sets deployed to `accounts` accounts in us-east-1, each using what the one before creates: the
+/// foundation (a KMS key and alias, a topic exported by name, a role, named from a parameter the stack set
+/// overrides) fails on an SCP deny in 3% of the accounts; there the workloads fail on what is missing — the log
+/// group on the KMS alias (in its properties), the subscription on the imported topic, the function on the role (only
+/// in its template) — and the monitoring's metric filter on the log group the workloads did not create. 1% of
+/// the other accounts have a workload failure of their own (a log group that already exists). Events carry
+/// `ResourceProperties` in half the accounts (a newer CLI), not in the other half.
+pub fn dependencies_shape(accounts: usize, out: &Path) -> io::Result<SynthStats> {
+    let mut rng = Rng(7);
+    let mut stats = SynthStats::default();
+    std::fs::create_dir_all(out)?;
+    let base = 1_741_583_520i64;
+    let region = "us-east-1";
+    let names = ["org-foundation", "org-workloads", "org-monitoring"];
+    let templates = [FOUNDATION_TEMPLATE, WORKLOADS_TEMPLATE, MONITORING_TEMPLATE];
+    let mut files: Vec<SetFiles> = (0..3)
+        .map(|_| SetFiles {
+            results: Vec::new(),
+            instances: Vec::new(),
+        })
+        .collect();
+    let ops: Vec<String> = (0..3).map(|_| rng.uuid()).collect();
+    let set_ids: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n}:{}", rng.uuid()))
+        .collect();
+    for (k, n) in names.iter().enumerate() {
+        let dir = out.join(n);
+        std::fs::create_dir_all(&dir)?;
+        let params = if k == 0 {
+            json!([{"ParameterKey": "Prefix", "ParameterValue": "acme"}])
+        } else {
+            json!([])
+        };
+        write_json(
+            &dir.join("describe-stack-set.json"),
+            &json!({"StackSet": {"StackSetName": n, "StackSetId": set_ids[k], "Status": "ACTIVE",
+                "TemplateBody": templates[k], "Parameters": params, "Capabilities": ["CAPABILITY_NAMED_IAM"],
+                "PermissionModel": "SERVICE_MANAGED"}}),
+            &mut stats,
+        )?;
+    }
+    for a in 0..accounts {
+        let acct = account(a);
+        let props = a % 2 == 0;
+        let p = |s: String| -> std::borrow::Cow<'static, str> {
+            if props {
+                s.into()
+            } else {
+                "".into()
+            }
+        };
+        let foundation = vec![
+            Res {
+                logical: "DataKey",
+                rtype: "AWS::KMS::Key",
+                props: p(r#"{"EnableKeyRotation":"true"}"#.into()),
+            },
+            Res {
+                logical: "DataKeyAlias",
+                rtype: "AWS::KMS::Alias",
+                props: p(r#"{"AliasName":"alias/acme-data"}"#.into()),
+            },
+            Res {
+                logical: "AlertsTopic",
+                rtype: "AWS::SNS::Topic",
+                props: p(r#"{"TopicName":"acme-alerts"}"#.into()),
+            },
+            Res {
+                logical: "AppRole",
+                rtype: "AWS::IAM::Role",
+                props: p(r#"{"RoleName":"acme-app-us-east-1","Path":"/workloads/"}"#.into()),
+            },
+        ];
+        let workloads = vec![
+            Res {
+                logical: "AppLogs",
+                rtype: "AWS::Logs::LogGroup",
+                props: p(format!(
+                    r#"{{"LogGroupName":"/org/app","RetentionInDays":"90","KmsKeyId":"arn:aws:kms:{region}:{acct}:alias/acme-data"}}"#
+                )),
+            },
+            Res {
+                logical: "AlertsSubscription",
+                rtype: "AWS::SNS::Subscription",
+                props: p(format!(
+                    r#"{{"Protocol":"email","Endpoint":"ops@example.com","TopicArn":"arn:aws:sns:{region}:{acct}:acme-alerts"}}"#
+                )),
+            },
+            Res {
+                logical: "Processor",
+                rtype: "AWS::Lambda::Function",
+                props: p(format!(
+                    r#"{{"FunctionName":"processor","Runtime":"python3.12","Handler":"index.handler","Role":"arn:aws:iam::{acct}:role/workloads/acme-app-{region}"}}"#
+                )),
+            },
+        ];
+        let monitoring = vec![Res {
+            logical: "ErrorsFilter",
+            rtype: "AWS::Logs::MetricFilter",
+            props: p(r#"{"LogGroupName":"/org/app","FilterPattern":"ERROR"}"#.into()),
+        }];
+        let broken = rng.chance(30);
+        let own = !broken && rng.chance(10);
+        let outcomes = if broken {
+            let consumer = match a % 3 {
+                0 => Outcome::Fail(0, format!("Resource handler returned message: \"The specified KMS key does not exist or is not allowed to be used with Arn 'arn:aws:logs:{region}:{acct}:log-group:/org/app' (Service: CloudWatchLogs, Status Code: 400, Request ID: {})\" (RequestToken: {}, HandlerErrorCode: InvalidRequest)", rng.uuid(), rng.uuid())),
+                1 => Outcome::Fail(1, format!("Resource handler returned message: \"Topic does not exist (Service: Sns, Status Code: 404, Request ID: {})\" (RequestToken: {}, HandlerErrorCode: NotFound)", rng.uuid(), rng.uuid())),
+                _ => Outcome::Fail(2, format!("Resource handler returned message: \"The role defined for the function cannot be assumed by Lambda. (Service: Lambda, Status Code: 400, Request ID: {})\" (RequestToken: {}, HandlerErrorCode: InvalidRequest)", rng.uuid(), rng.uuid())),
+            };
+            [
+                Outcome::Fail(0, format!("Resource handler returned message: \"User: arn:aws:sts::{acct}:assumed-role/stacksets-exec-5e6f7a8b/{} is not authorized to perform: kms:CreateKey on resource: * with an explicit deny in a service control policy (Service: Kms, Status Code: 400, Request ID: {})\" (RequestToken: {}, HandlerErrorCode: AccessDenied)", rng.uuid(), rng.uuid(), rng.uuid())),
+                consumer,
+                Outcome::Fail(0, format!("Resource handler returned message: \"The specified log group does not exist. (Service: CloudWatchLogs, Status Code: 400, Request ID: {})\" (RequestToken: {}, HandlerErrorCode: NotFound)", rng.uuid(), rng.uuid())),
+            ]
+        } else if own {
+            [
+                Outcome::Ok,
+                Outcome::Fail(0, "Resource handler returned message: \"Resource of type 'AWS::Logs::LogGroup' with identifier '/org/app' already exists.\" (RequestToken: 5b2c9d1e-8f7a-4c3b-9e6d-1a2b3c4d5e6f, HandlerErrorCode: AlreadyExists)".into()),
+                Outcome::Fail(0, "Resource handler returned message: \"The specified log group does not exist. (Service: CloudWatchLogs, Status Code: 400, Request ID: 6c3d0e2f-9a8b-4d4c-8f7e-2b3c4d5e6f70)\" (RequestToken: 7d4e1f30-ab9c-4e5d-9a8f-3c4d5e6f7081, HandlerErrorCode: NotFound)".into()),
+            ]
+        } else {
+            [Outcome::Ok, Outcome::Ok, Outcome::Ok]
+        };
+        for (k, (res, outcome)) in [foundation, workloads, monitoring]
+            .iter()
+            .zip(outcomes.iter())
+            .enumerate()
+        {
+            let offset = base + k as i64 * 600 + (a as i64 % 300);
+            let (stack_id, ev) =
+                stack_events(&mut rng, names[k], &acct, region, res, outcome, offset);
+            stats.events += ev.len();
+            stats.stacks += 1;
+            let ev: Vec<Value> = ev
+                .into_iter()
+                .map(|mut e| {
+                    if e["ResourceProperties"] == json!("") {
+                        e.as_object_mut().map(|o| o.remove("ResourceProperties"));
+                    }
+                    e
+                })
+                .collect();
+            write_json(
+                &out.join(names[k])
+                    .join(format!("describe-stack-events-{acct}-{region}.json")),
+                &json!({"StackEvents": ev}),
+                &mut stats,
+            )?;
+            let (status, reason) = match outcome {
+                Outcome::Ok => ("SUCCEEDED", None),
+                Outcome::Fail(i, r) => {
+                    stats.failed_stacks += 1;
+                    ("FAILED", Some(composite(&res[*i], r)))
+                }
+            };
+            let mut result = json!({"Account": acct, "Region": region, "Status": status, "OrganizationalUnitId": "ou-ab12-cdef3456"});
+            let mut inst = json!({"StackSetId": set_ids[k], "Region": region, "Account": acct, "StackId": stack_id,
+                "Status": if reason.is_some() { "OUTDATED" } else { "CURRENT" },
+                "StackInstanceStatus": {"DetailedStatus": status}, "OrganizationalUnitId": "ou-ab12-cdef3456",
+                "DriftStatus": "NOT_CHECKED", "LastOperationId": ops[k]});
+            if let Some(r) = reason {
+                result["StatusReason"] = json!(r);
+                inst["StatusReason"] = json!(r);
+            }
+            files[k].results.push(result);
+            files[k].instances.push(inst);
+        }
+    }
+    for (k, f) in files.into_iter().enumerate() {
+        let dir = out.join(names[k]);
+        write_json(
+            &dir.join("list-stack-set-operation-results.json"),
+            &json!({"Summaries": f.results}),
+            &mut stats,
+        )?;
+        write_json(
+            &dir.join("list-stack-instances.json"),
+            &json!({"Summaries": f.instances}),
             &mut stats,
         )?;
     }

@@ -9,8 +9,9 @@ use include_dir::{include_dir, Dir};
 use regex::Regex;
 use serde::Deserialize;
 
-use super::{placeholders, Example, Rule, CONTEXT_FIELDS, TOPOLOGY_DIR};
+use super::{placeholders, Example, Rule, CONTEXT_FIELDS, TOPOLOGY_DIR, TYPES_DIR};
 use crate::error::{Error, Location};
+use crate::template::ResourceTypes;
 use crate::vocabulary::{Category, Layer, Role, Topology};
 
 pub(super) static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
@@ -184,10 +185,14 @@ pub(super) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Error> {
     Ok(out)
 }
 
-pub(super) fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<Topology>), Error> {
+/// What a folder of rule files holds: rules, topologies, and the resource-type table.
+pub(super) type Parsed = (Vec<Rule>, Vec<Topology>, ResourceTypes);
+
+pub(super) fn parse_all(mut files: Vec<SourceFile>) -> Result<Parsed, Error> {
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     let mut rules: Vec<Rule> = Vec::new();
     let mut topologies = Vec::new();
+    let mut types = ResourceTypes::default();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for f in files {
         if !f.rel.ends_with(".toml") {
@@ -197,6 +202,18 @@ pub(super) fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<To
             let mut t: Topology = toml::from_str(&f.text).map_err(|e| toml_error(&f, &e))?;
             t.origin = f.origin.clone();
             topologies.push(t);
+            continue;
+        }
+        if f.rel.starts_with(&format!("{TYPES_DIR}/")) {
+            types
+                .add_file(&f.text, &f.origin)
+                .map_err(|(span, reason)| Error::Rule {
+                    location: match span {
+                        Some(s) => Location::at(f.origin.clone(), f.text.as_bytes(), s.start),
+                        None => Location::file(f.origin.clone()),
+                    },
+                    reason,
+                })?;
             continue;
         }
         let rule = parse_rule(&f)?;
@@ -211,7 +228,7 @@ pub(super) fn parse_all(mut files: Vec<SourceFile>) -> Result<(Vec<Rule>, Vec<To
         }
         rules.push(rule);
     }
-    Ok((rules, topologies))
+    Ok((rules, topologies, types))
 }
 
 fn loc(origin: &str) -> Location {

@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location};
+use crate::template::ResourceTypes;
 use crate::vocabulary::{Category, Layer, Role, Topology};
 
 mod decide;
@@ -29,6 +30,8 @@ use prefilter::Prefilter;
 
 /// Sub-folder of `rules/` holding known deployment topologies rather than rules.
 pub const TOPOLOGY_DIR: &str = "topologies";
+/// Sub-folder of `rules/` holding how each resource type's identifiers are formed.
+pub const TYPES_DIR: &str = "resource-types";
 
 /// Fields a template may use besides the rule's own captures.
 pub const CONTEXT_FIELDS: &[&str] = &[
@@ -175,6 +178,8 @@ impl Rule {
 pub struct Catalog {
     pub rules: Vec<Rule>,
     pub topologies: Vec<Topology>,
+    /// How each resource type's identifiers are formed (`rules/resource-types/`).
+    pub resource_types: ResourceTypes,
     /// The text layers' patterns, in the order of [`Catalog::text_rules`].
     set: Prefilter,
     text_rules: Vec<usize>,
@@ -202,9 +207,10 @@ impl Catalog {
     pub fn load(extra: Option<&Path>) -> Result<Catalog, Error> {
         let mut files = Vec::new();
         collect_builtin(&BUILTIN, &mut files);
-        let (mut rules, mut topologies) = parse_all(files)?;
+        let (mut rules, mut topologies, mut types) = parse_all(files)?;
         if let Some(dir) = extra {
-            let (user_rules, user_topologies) = parse_all(read_dir(dir)?)?;
+            let (user_rules, user_topologies, user_types) = parse_all(read_dir(dir)?)?;
+            types.extend(user_types);
             for r in user_rules {
                 rules.retain(|b| b.id != r.id);
                 rules.push(r);
@@ -214,22 +220,26 @@ impl Catalog {
                 topologies.push(t);
             }
         }
-        Catalog::from_rules(rules, topologies)
+        Catalog::from_rules(rules, topologies, types)
     }
 
     /// Only the rules under `dir` (for `rules test DIR`).
     pub fn load_dir_only(dir: &Path) -> Result<Catalog, Error> {
-        let (rules, topologies) = parse_all(read_dir(dir)?)?;
+        let (rules, topologies, types) = parse_all(read_dir(dir)?)?;
         if rules.is_empty() {
             return Err(Error::Rule {
                 location: Location::file(dir.display().to_string()),
                 reason: "no rule files (*.toml) in this folder".into(),
             });
         }
-        Catalog::from_rules(rules, topologies)
+        Catalog::from_rules(rules, topologies, types)
     }
 
-    fn from_rules(mut rules: Vec<Rule>, topologies: Vec<Topology>) -> Result<Catalog, Error> {
+    fn from_rules(
+        mut rules: Vec<Rule>,
+        topologies: Vec<Topology>,
+        resource_types: ResourceTypes,
+    ) -> Result<Catalog, Error> {
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         let (code_rules, text_rules): (Vec<usize>, Vec<usize>) =
             (0..rules.len()).partition(|&i| rules[i].layer.matches_codes());
@@ -237,6 +247,7 @@ impl Catalog {
         Ok(Catalog {
             rules,
             topologies,
+            resource_types,
             set,
             text_rules,
             code_rules,

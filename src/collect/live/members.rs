@@ -128,6 +128,16 @@ impl Ctx<'_> {
                             .unwrap_or_default(),
                         status_reason: s.stack_status_reason().map(str::to_owned),
                         created: time(s.creation_time()),
+                        parameters: s
+                            .parameters()
+                            .iter()
+                            .filter_map(|p| {
+                                Some(crate::evidence::Parameter {
+                                    key: p.parameter_key()?.to_owned(),
+                                    value: p.parameter_value().map(str::to_owned),
+                                })
+                            })
+                            .collect(),
                         parent_id: s.parent_id().map(str::to_owned),
                         source: src(m.file("DescribeStacks"), format!("/Stacks/{i}")),
                     });
@@ -225,6 +235,7 @@ impl Ctx<'_> {
                         status: event_status,
                         status_reason: reason.map(str::to_owned),
                         stack_operation_id: e.operation_id().map(str::to_owned),
+                        properties: e.resource_properties().map(str::to_owned),
                         source: src(
                             m.file("DescribeStackEvents"),
                             format!("/{stack_id}/StackEvents/{}", i - 1),

@@ -392,6 +392,7 @@ impl Ctx<'_> {
                         status_reason: i.status_reason().map(str::to_owned),
                         last_operation_id: i.last_operation_id().map(str::to_owned),
                         organizational_unit: i.organizational_unit_id().map(str::to_owned),
+                        parameter_overrides: Vec::new(),
                         source: src(file.clone(), format!("/{name}/{account}/{region}")),
                     });
                     ControlFlow::Continue(())
@@ -435,6 +436,16 @@ impl Ctx<'_> {
                     if let Some(d) = i.stack_instance_status().and_then(|d| d.detailed_status()) {
                         inst.detailed_status = Some(d.as_str().to_owned());
                     }
+                    inst.parameter_overrides = i
+                        .parameter_overrides()
+                        .iter()
+                        .filter_map(|p| {
+                            Some(crate::evidence::Parameter {
+                                key: p.parameter_key()?.to_owned(),
+                                value: p.parameter_value().map(str::to_owned),
+                            })
+                        })
+                        .collect();
                     inst.source = src(
                         format!("live:{}/DescribeStackInstance", self.sdk.region()),
                         format!("/{name}/{}/{}", inst.account, inst.region),

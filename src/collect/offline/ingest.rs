@@ -142,6 +142,7 @@ fn stack_events(file: &str, events: Vec<CliStackEvent<'_>>, ev: &mut Evidence) {
             status: e.resource_status.into_owned(),
             status_reason: own(e.resource_status_reason),
             stack_operation_id: own(e.operation_id),
+            properties: own(e.resource_properties),
             source: src(file, format!("/StackEvents/{i}")),
         });
     }
@@ -160,6 +161,7 @@ fn stacks(file: &str, stacks: Vec<CliStack>, ev: &mut Evidence) {
             status_reason: s.stack_status_reason,
             created: s.creation_time,
             parent_id: s.parent_id,
+            parameters: parameters(s.parameters),
             source: src(file, format!("/Stacks/{i}")),
         });
     }
@@ -234,6 +236,7 @@ fn summaries(
                 status_reason: s.status_reason,
                 last_operation_id: s.last_operation_id,
                 organizational_unit: s.organizational_unit_id,
+                parameter_overrides: Vec::new(),
                 source: src(file, pointer),
             }),
             SummaryKind::Unknown => unknown += 1,
@@ -256,16 +259,18 @@ fn stack_set(file: &str, s: CliStackSet, ev: &mut Evidence) {
         administration_role_arn: s.administration_role_arn,
         execution_role_name: s.execution_role_name,
         template_body: s.template_body,
-        parameters: s
-            .parameters
-            .into_iter()
-            .map(|p| Parameter {
-                key: p.parameter_key,
-                value: p.parameter_value,
-            })
-            .collect(),
+        parameters: parameters(s.parameters),
         source: src(file, "/StackSet".into()),
     });
+}
+
+fn parameters(ps: Vec<crate::collect::cli_shapes::CliParameter>) -> Vec<Parameter> {
+    ps.into_iter()
+        .map(|p| Parameter {
+            key: p.parameter_key,
+            value: p.parameter_value,
+        })
+        .collect()
 }
 
 fn stack_set_operation(
@@ -313,6 +318,7 @@ fn stack_instance(file: &str, i: CliStackInstance, ev: &mut Evidence) {
         status_reason: i.status_reason,
         last_operation_id: i.last_operation_id,
         organizational_unit: i.organizational_unit_id,
+        parameter_overrides: parameters(i.parameter_overrides),
         source: src(file, "/StackInstance".into()),
     });
 }
