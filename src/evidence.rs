@@ -44,8 +44,59 @@ pub struct StackSet {
     pub template_body: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
+    /// Service-managed auto-deployment (`AutoDeployment`), with the stack sets whose auto-deployment this one
+    /// waits for (`DependsOn`: an explicit cross-stack-set dependency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_deployment: Option<AutoDeployment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AutoDeployment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_stacks_on_account_removal: Option<bool>,
+    /// Stack set ARNs (or names) this one's auto-deployment runs after.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+/// Where an operation deployed (`DeploymentTargets`): OUs for service-managed stack sets, accounts otherwise.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentTargets {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organizational_units: Vec<String>,
+    /// `INTERSECTION`, `DIFFERENCE`, `UNION` or `NONE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_filter_type: Option<String>,
+}
+
+/// How an operation rolled out (`OperationPreferences`): what decides when the first failures cancel the rest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OperationPreferences {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_tolerance_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_tolerance_percentage: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_percentage: Option<u64>,
+    /// `STRICT_FAILURE_TOLERANCE` or `SOFT_FAILURE_TOLERANCE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_mode: Option<String>,
+    /// `SEQUENTIAL` or `PARALLEL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_concurrency_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_order: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -73,6 +124,10 @@ pub struct Operation {
     pub ended: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_instances: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_targets: Option<DeploymentTargets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<OperationPreferences>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
 }
@@ -142,6 +197,9 @@ pub struct Stack {
     pub created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// The top-level stack of a nested stack (`RootId`): a nested stack belongs to its root's stack set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_id: Option<String>,
     /// The parameter values the stack was deployed with (`describe-stacks`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
@@ -179,8 +237,56 @@ pub struct StackEvent {
     /// The resource's resolved properties as JSON text (`ResourceProperties`, printed by current CLIs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<String>,
+    /// A hook's invocation on this resource (`HookType`, `HookStatus`, …): its reason is the failure's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<HookInvocation>,
+    /// `describe-events` only: `STACK_EVENT`, `PROGRESS_EVENT`, `VALIDATION_ERROR`, `PROVISIONING_ERROR` or
+    /// `HOOK_INVOCATION_ERROR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// `describe-events` only: a pre-deployment validation's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
+}
+
+/// A hook invocation as a stack event reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HookInvocation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_type: Option<String>,
+    /// `HOOK_IN_PROGRESS`, `HOOK_COMPLETE_SUCCEEDED`, `HOOK_COMPLETE_FAILED` or `HOOK_FAILED`.
+    pub status: String,
+    /// Cut by CloudFormation at 1,024 characters; the full text is the hook result's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_point: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_id: Option<String>,
+    /// `FAIL` (the resource fails with the hook) or `WARN` (the hook's failure is only reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_mode: Option<String>,
+}
+
+/// A pre-deployment validation's result (`describe-events`, `EventType` `VALIDATION_ERROR`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Validation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `FAILED` or `SKIPPED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// `FAIL` or `WARN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// An organization policy (SCP or RCP) as `aws organizations describe-policy` returns it.

@@ -11,5 +11,5 @@ pub mod offline;
 pub mod read;
 pub mod text;
 
-pub use offline::{load_paths, load_paths_with, Loaded};
+pub use offline::{load_bytes_as, load_paths, load_paths_with, Loaded};
 pub use read::ReadLimits;

@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::evidence::{
-    AccountPath, AutomationExecution, AutomationStep, CoverageNote, Evidence, Operation,
-    OperationResult, OrgPolicy, Organization, Parameter, QuickSetupManager, QuickSetupStatus,
-    SourceRef, Stack, StackEvent, StackInstance, StackSet,
+    AccountPath, AutoDeployment, AutomationExecution, AutomationStep, CoverageNote,
+    DeploymentTargets, Evidence, HookInvocation, Operation, OperationPreferences, OperationResult,
+    OrgPolicy, Organization, Parameter, QuickSetupManager, QuickSetupStatus, SourceRef, Stack,
+    StackEvent, StackInstance, StackSet, Validation,
 };
 
 /// Visits every string of an evidence record.
@@ -44,6 +45,10 @@ impl Strings for u64 {
     fn strings(&mut self, _: &mut dyn FnMut(&mut String)) {}
 }
 
+impl Strings for bool {
+    fn strings(&mut self, _: &mut dyn FnMut(&mut String)) {}
+}
+
 /// Field by field rather than through `serde_json::Value`: nothing to fail on the way back, no copy of unchanged
 /// strings, and the patterns list every field without `..`, so a field added to the evidence model does not
 /// compile until it is listed here (and so redacted).
@@ -66,10 +71,19 @@ every_field! {
     SourceRef { file, pointer }
     StackSet {
         name, id, status, permission_model, description, administration_role_arn, execution_role_name,
-        template_body, parameters, source,
+        template_body, parameters, auto_deployment, source,
+    }
+    AutoDeployment { enabled, retain_stacks_on_account_removal, depends_on }
+    DeploymentTargets { accounts, organizational_units, account_filter_type }
+    OperationPreferences {
+        failure_tolerance_count, failure_tolerance_percentage, max_concurrent_count, max_concurrent_percentage,
+        concurrency_mode, region_concurrency_type, region_order,
     }
     Parameter { key, value }
-    Operation { stack_set, operation_id, action, status, status_reason, created, ended, failed_instances, source }
+    Operation {
+        stack_set, operation_id, action, status, status_reason, created, ended, failed_instances,
+        deployment_targets, preferences, source,
+    }
     OperationResult {
         stack_set, operation_id, account, region, status, status_reason, account_gate_status,
         account_gate_reason, organizational_unit, source,
@@ -79,13 +93,15 @@ every_field! {
         organizational_unit, parameter_overrides, source,
     }
     Stack {
-        stack_id, stack_name, stack_set, account, region, status, status_reason, created, parent_id, parameters,
-        source,
+        stack_id, stack_name, stack_set, account, region, status, status_reason, created, parent_id, root_id,
+        parameters, source,
     }
     StackEvent {
         stack_id, stack_name, stack_set, account, region, event_id, logical_id, physical_id, resource_type,
-        timestamp, status, status_reason, stack_operation_id, properties, source,
+        timestamp, status, status_reason, stack_operation_id, properties, hook, event_type, validation, source,
     }
+    HookInvocation { hook_type, status, status_reason, invocation_point, invocation_id, failure_mode }
+    Validation { name, status, status_reason, failure_mode, path }
     OrgPolicy { id, arn, name, policy_type, content, targets, source }
     CoverageNote { scope, reason }
     Organization { id, management_account }

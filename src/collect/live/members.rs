@@ -128,6 +128,7 @@ impl Ctx<'_> {
                             .unwrap_or_default(),
                         status_reason: s.stack_status_reason().map(str::to_owned),
                         created: time(s.creation_time()),
+                        root_id: s.root_id().map(str::to_owned),
                         parameters: s
                             .parameters()
                             .iter()
@@ -236,6 +237,9 @@ impl Ctx<'_> {
                         status_reason: reason.map(str::to_owned),
                         stack_operation_id: e.operation_id().map(str::to_owned),
                         properties: e.resource_properties().map(str::to_owned),
+                        hook: hook_invocation(e),
+                        event_type: None,
+                        validation: None,
                         source: src(
                             m.file("DescribeStackEvents"),
                             format!("/{stack_id}/StackEvents/{}", i - 1),
@@ -288,4 +292,19 @@ impl MemberStack<'_> {
             .map(str::to_owned)
             .or_else(|| Some(self.stack_set.to_owned()))
     }
+}
+
+/// The hook invocation a stack event reports, if any.
+fn hook_invocation(
+    e: &aws_sdk_cloudformation::types::StackEvent,
+) -> Option<crate::evidence::HookInvocation> {
+    let status = e.hook_status()?.as_str().to_owned();
+    Some(crate::evidence::HookInvocation {
+        hook_type: e.hook_type().map(str::to_owned),
+        status,
+        status_reason: e.hook_status_reason().map(str::to_owned),
+        invocation_point: e.hook_invocation_point().map(|v| v.as_str().to_owned()),
+        invocation_id: e.hook_invocation_id().map(str::to_owned),
+        failure_mode: e.hook_failure_mode().map(|v| v.as_str().to_owned()),
+    })
 }

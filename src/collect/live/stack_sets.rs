@@ -34,6 +34,8 @@ macro_rules! operation_record {
                 .status_details()
                 .and_then(|d| d.failed_stack_instances_count())
                 .and_then(|n| u64::try_from(n).ok()),
+            deployment_targets: None,
+            preferences: None,
             source: $source,
         }
     };
@@ -150,6 +152,14 @@ impl Ctx<'_> {
                         administration_role_arn: s.administration_role_arn().map(str::to_owned),
                         execution_role_name: s.execution_role_name().map(str::to_owned),
                         template_body: s.template_body().map(str::to_owned),
+                        auto_deployment: s.auto_deployment().map(|a| {
+                            crate::evidence::AutoDeployment {
+                                enabled: a.enabled(),
+                                retain_stacks_on_account_removal: a
+                                    .retain_stacks_on_account_removal(),
+                                depends_on: a.depends_on().to_vec(),
+                            }
+                        }),
                         parameters: s
                             .parameters()
                             .iter()

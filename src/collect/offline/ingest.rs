@@ -143,6 +143,9 @@ fn stack_events(file: &str, events: Vec<CliStackEvent<'_>>, ev: &mut Evidence) {
             status_reason: own(e.resource_status_reason),
             stack_operation_id: own(e.operation_id),
             properties: own(e.resource_properties),
+            hook: None,
+            event_type: None,
+            validation: None,
             source: src(file, format!("/StackEvents/{i}")),
         });
     }
@@ -161,6 +164,7 @@ fn stacks(file: &str, stacks: Vec<CliStack>, ev: &mut Evidence) {
             status_reason: s.stack_status_reason,
             created: s.creation_time,
             parent_id: s.parent_id,
+            root_id: None,
             parameters: parameters(s.parameters),
             source: src(file, format!("/Stacks/{i}")),
         });
@@ -201,6 +205,8 @@ fn summaries(
                     failed_instances: s
                         .status_details
                         .and_then(|d| d.failed_stack_instances_count),
+                    deployment_targets: None,
+                    preferences: None,
                     source: src(file, pointer),
                 },
                 folder.clone(),
@@ -260,6 +266,7 @@ fn stack_set(file: &str, s: CliStackSet, ev: &mut Evidence) {
         execution_role_name: s.execution_role_name,
         template_body: s.template_body,
         parameters: parameters(s.parameters),
+        auto_deployment: None,
         source: src(file, "/StackSet".into()),
     });
 }
@@ -295,6 +302,8 @@ fn stack_set_operation(
         failed_instances: op
             .status_details
             .and_then(|d| d.failed_stack_instances_count),
+        deployment_targets: None,
+        preferences: None,
         source: src(file, "/StackSetOperation".into()),
     };
     if stack_set.is_some() {

@@ -103,6 +103,17 @@ pub fn load_paths_with(paths: &[PathBuf], limits: &ReadLimits) -> Result<Loaded,
     Ok(loaded)
 }
 
+/// Read one file's bytes as if named on the command line (an unknown shape is an error): the offline reader
+/// without the file system, for callers that already hold the bytes (and the fuzz targets).
+pub fn load_bytes_as(name: &str, bytes: &[u8]) -> Result<Loaded, Error> {
+    let mut loaded = Loaded::default();
+    let mut pending = Pending::default();
+    load_bytes(name, None, bytes, &mut loaded, &mut pending)?;
+    resolve_pending(&mut loaded.evidence, pending);
+    loaded.evidence.normalize();
+    Ok(loaded)
+}
+
 fn load_input(input: Input, limits: &ReadLimits) -> Result<(Loaded, Pending), Error> {
     let mut loaded = Loaded::default();
     let mut pending = Pending::default();
