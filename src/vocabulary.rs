@@ -378,11 +378,24 @@ pub mod status {
         status.ends_with("_FAILED") || status == "FAILED"
     }
 
-    /// Whether a stack event records a failure: a `*_FAILED` status, or a stack-level rollback whose reason names
-    /// what failed. Only these events are kept as evidence; successful ones are not stored, since at
-    /// organisation scale they are most of the bytes and none of the diagnosis.
-    pub fn event_is_failure(status: &str, reason: Option<&str>, is_stack: bool) -> bool {
+    /// Whether a hook invocation failed (`HookStatus`): its reason explains the resource's failure, or, in `WARN`
+    /// mode, is a warning the deployment went on past.
+    pub fn hook_failed(hook_status: &str) -> bool {
+        matches!(hook_status, "HOOK_COMPLETE_FAILED" | "HOOK_FAILED")
+    }
+
+    /// Whether a stack event records a failure: a `*_FAILED` status, a failed hook invocation (whose resource
+    /// status is still `*_IN_PROGRESS`), or a stack-level rollback whose reason names what failed. Only these
+    /// events are kept as evidence; successful ones are not stored, since at organisation scale they are most of
+    /// the bytes and none of the diagnosis.
+    pub fn event_is_failure(
+        status: &str,
+        reason: Option<&str>,
+        is_stack: bool,
+        hook_status: Option<&str>,
+    ) -> bool {
         status.ends_with("_FAILED")
+            || hook_status.is_some_and(hook_failed)
             || (is_stack
                 && matches!(
                     status,

@@ -67,7 +67,12 @@ fn stack_events(evidence: &Evidence, drafts: &mut Vec<Draft>) {
         let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
             && e.logical_id.as_deref() == Some(e.stack_name.as_str());
         let reason = e.status_reason.as_deref().unwrap_or("");
-        if !status::event_is_failure(&e.status, e.status_reason.as_deref(), is_stack) {
+        if !status::event_is_failure(
+            &e.status,
+            e.status_reason.as_deref(),
+            is_stack,
+            e.hook.as_ref().map(|h| h.status.as_str()),
+        ) {
             continue;
         }
         drafts.push(Draft {

@@ -211,7 +211,12 @@ impl Ctx<'_> {
                         && e.logical_resource_id() == Some(stack_name);
                     let reason = e.resource_status_reason();
                     i += 1;
-                    if !status::event_is_failure(&event_status, reason, is_stack) {
+                    if !status::event_is_failure(
+                        &event_status,
+                        reason,
+                        is_stack,
+                        e.hook_status().map(|h| h.as_str()),
+                    ) {
                         continue;
                     }
                     if !is_stack && e.resource_type() == Some("AWS::CloudFormation::Stack") {

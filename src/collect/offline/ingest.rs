@@ -124,6 +124,7 @@ fn stack_events(file: &str, events: Vec<CliStackEvent<'_>>, ev: &mut Evidence) {
             &e.resource_status,
             e.resource_status_reason.as_deref(),
             is_stack,
+            None,
         ) {
             continue;
         }
