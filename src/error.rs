@@ -16,6 +16,9 @@ pub mod exit {
     pub const FAILURES_EXPLAINED: i32 = 3;
     /// Failures found, and at least one root cause matched no rule.
     pub const FAILURES_UNEXPLAINED: i32 = 4;
+    /// No failure found in what could be read, but some evidence could not be read or collected (skipped files
+    /// or records, coverage gaps): not an all-clear.
+    pub const INCOMPLETE: i32 = 5;
 }
 
 /// Where in an input a problem is: file (or `<stdin>`), and line/column when known.

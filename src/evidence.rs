@@ -4,6 +4,8 @@
 //! JSON (or, later, the AWS SDK); the same value serialised with [`BUNDLE_SCHEMA`] is the evidence bundle, so a
 //! diagnosis can be re-run anywhere from the same facts. No AWS SDK type appears here.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -424,6 +426,13 @@ pub struct Evidence {
     pub quick_setup: Vec<QuickSetupManager>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub automation_executions: Vec<AutomationExecution>,
+    /// Stack events read, successful ones included (only failures are kept): evidence that stacks were seen.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stack_events_read: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The evidence bundle: one JSON document with a versioned schema key.
@@ -488,6 +497,7 @@ impl Evidence {
         self.quick_setup.extend(other.quick_setup);
         self.automation_executions
             .extend(other.automation_executions);
+        self.stack_events_read += other.stack_events_read;
     }
 
     /// Fill in what one record implies about another: a stack's stack set from its events, an operation
@@ -518,6 +528,43 @@ impl Evidence {
                 i.stack_set = Some(stack_set_name_from_id(ss).to_string());
             }
         }
+    }
+}
+
+/// What the evidence covers: what a verdict says it examined, so "no failure found" says of what
+/// (docs/input-formats.md#never-a-false-all-clear).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Examined {
+    pub stack_sets: Vec<String>,
+    /// Stack instances by status (`CURRENT`, `OUTDATED/FAILED`, `CURRENT/SKIPPED_SUSPENDED_ACCOUNT`, …).
+    pub instances: BTreeMap<String, usize>,
+    pub accounts: usize,
+    pub regions: usize,
+    pub stacks: usize,
+    /// Stack events read (successful ones included).
+    pub stack_events: u64,
+    pub operations: usize,
+    /// The newest deployment operation (else the newest operation of any kind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_operation: Option<OperationSeen>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OperationSeen {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<String>,
+    pub operation_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    pub status: String,
+    /// When it ended, else when it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<DateTime<Utc>>,
+}
+
+impl Examined {
+    pub fn instance_count(&self) -> usize {
+        self.instances.values().sum()
     }
 }
 
@@ -554,6 +601,86 @@ impl Window {
 }
 
 impl Evidence {
+    /// Whether anything here is about a deployment (stack sets, operations, results, instances, stacks, events):
+    /// a policy or a Quick Setup status alone says nothing of whether a deployment failed.
+    pub fn has_deployment_evidence(&self) -> bool {
+        !(self.stack_sets.is_empty()
+            && self.operations.is_empty()
+            && self.operation_results.is_empty()
+            && self.stack_instances.is_empty()
+            && self.stacks.is_empty()
+            && self.stack_events.is_empty()
+            && self.stack_events_read == 0)
+    }
+
+    /// What the evidence covers.
+    pub fn examined(&self) -> Examined {
+        use std::collections::BTreeSet;
+        let mut stack_sets: BTreeSet<&str> = BTreeSet::new();
+        let mut accounts: BTreeSet<&str> = BTreeSet::new();
+        let mut regions: BTreeSet<&str> = BTreeSet::new();
+        stack_sets.extend(self.stack_sets.iter().map(|s| s.name.as_str()));
+        stack_sets.extend(
+            self.operations
+                .iter()
+                .filter_map(|o| o.stack_set.as_deref()),
+        );
+        let mut instances: BTreeMap<String, usize> = BTreeMap::new();
+        for i in &self.stack_instances {
+            stack_sets.extend(i.stack_set.as_deref());
+            accounts.insert(&i.account);
+            regions.insert(&i.region);
+            let key = match i.detailed_status.as_deref() {
+                Some(d) if !d.is_empty() && d != i.status => format!("{}/{d}", i.status),
+                _ => i.status.clone(),
+            };
+            *instances.entry(key).or_default() += 1;
+        }
+        for r in &self.operation_results {
+            stack_sets.extend(r.stack_set.as_deref());
+            accounts.extend(Some(r.account.as_str()).filter(|a| !a.is_empty()));
+            regions.extend(Some(r.region.as_str()).filter(|a| !a.is_empty()));
+        }
+        for s in &self.stacks {
+            stack_sets.extend(s.stack_set.as_deref());
+            accounts.extend(s.account.as_deref());
+            regions.extend(s.region.as_deref());
+        }
+        for e in &self.stack_events {
+            stack_sets.extend(e.stack_set.as_deref());
+            accounts.extend(e.account.as_deref());
+            regions.extend(e.region.as_deref());
+        }
+        let time = |o: &Operation| o.ended.or(o.created);
+        let newest = |deploying: bool| {
+            self.operations
+                .iter()
+                .filter(|o| {
+                    !deploying || crate::vocabulary::status::is_deployment(o.action.as_deref())
+                })
+                .max_by_key(|o| time(o))
+        };
+        let last_operation = newest(true)
+            .or_else(|| newest(false))
+            .map(|o| OperationSeen {
+                stack_set: o.stack_set.clone(),
+                operation_id: o.operation_id.clone(),
+                action: o.action.clone(),
+                status: o.status.clone(),
+                time: time(o),
+            });
+        Examined {
+            stack_sets: stack_sets.into_iter().map(str::to_owned).collect(),
+            instances,
+            accounts: accounts.len(),
+            regions: regions.len(),
+            stacks: self.stacks.len(),
+            stack_events: self.stack_events_read.max(self.stack_events.len() as u64),
+            operations: self.operations.len(),
+            last_operation,
+        }
+    }
+
     /// Each operation's window, by (stack set, operation id).
     pub fn operation_windows(&self) -> std::collections::HashMap<(&str, &str), Window> {
         self.operations

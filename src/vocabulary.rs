@@ -355,8 +355,8 @@ impl Serialize for FailureId {
 
 /// What the statuses AWS reports mean.
 pub mod status {
-    /// A stack instance's detailed statuses that mean it failed (`StackInstanceDetailedStatus`); live collection
-    /// asks for exactly these.
+    /// A stack instance's detailed statuses that mean it failed (`StackInstanceDetailedStatus`). Not
+    /// `SKIPPED_SUSPENDED_ACCOUNT`: a suspended account is skipped, and reported as such.
     pub const FAILED_INSTANCE_DETAILS: [&str; 4] =
         ["FAILED", "CANCELLED", "INOPERABLE", "FAILED_IMPORT"];
     /// A detailed status that means the instance was skipped: the account is suspended.
@@ -366,6 +366,12 @@ pub mod status {
     /// deletion failed is left inoperable).
     pub fn instance_failed(detailed: Option<&str>, status: &str) -> bool {
         detailed.is_some_and(|d| FAILED_INSTANCE_DETAILS.contains(&d)) || status == "INOPERABLE"
+    }
+
+    /// Whether an operation deploys (`CREATE`, `UPDATE`, `DELETE`, `IMPORT`): `DETECT_DRIFT` only reads, so its
+    /// failure or stop is no deployment failure. An unknown action counts as a deployment.
+    pub fn is_deployment(action: Option<&str>) -> bool {
+        action != Some("DETECT_DRIFT")
     }
 
     /// A StackSet operation that did not succeed.

@@ -54,12 +54,30 @@ fn garbage_bytes_and_empty_files_are_errors() {
 fn wrong_types_and_bad_timestamps_name_the_position() {
     assert_error(
         &["diagnose", "samples/invalid/wrong-types.json"],
-        &["wrong-types.json:"],
+        &["wrong-types.json:2:", "StackEvents: invalid type"],
     );
-    assert_error(
-        &["diagnose", "samples/invalid/bad-timestamp.json"],
-        &["bad-timestamp.json:"],
+    // One record that cannot be used is a warning naming its file, line, column and JSON path; the records
+    // beside it are diagnosed.
+    let (code, out, err) = run(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "samples/invalid/bad-timestamp.json",
+        ],
+        None,
     );
+    assert!(code == 3 || code == 4, "exit {code}: {err}");
+    assert!(
+        err.contains(
+            "bad-timestamp.json:35:9: /StackEvents/3: Timestamp: invalid timestamp \"yesterday\""
+        ) && err.contains("the record was skipped"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["summary"]["failures"].as_u64().unwrap() >= 1, "{out}");
+    let coverage = v["coverage"].to_string();
+    assert!(coverage.contains("/StackEvents/3"), "{coverage}");
 }
 
 #[test]

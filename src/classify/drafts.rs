@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::Sighting;
-use crate::evidence::{Evidence, SourceRef};
+use crate::evidence::{Evidence, SourceRef, StackEvent};
 use crate::vocabulary::{status, Level};
 
 pub(super) struct Draft {
@@ -62,19 +62,78 @@ pub(super) fn drafts(evidence: &Evidence) -> Vec<Draft> {
     drafts
 }
 
+/// Whether a hook's or a validation's failure only warned (`FailureMode` `WARN`): the deployment went on, so it
+/// is a note, not a failure (docs/input-formats.md#hooks).
+pub fn only_warned(e: &StackEvent) -> bool {
+    let warn = |m: Option<&str>| m.is_some_and(|m| m.eq_ignore_ascii_case("WARN"));
+    e.hook
+        .as_ref()
+        .is_some_and(|h| status::hook_failed(&h.status) && warn(h.failure_mode.as_deref()))
+        || e.validation
+            .as_ref()
+            .is_some_and(|v| warn(v.failure_mode.as_deref()))
+}
+
+/// A failed hook in `FAIL` mode: its reason, by the stack and resource it evaluated.
+fn hook_reasons(evidence: &Evidence) -> HashMap<(&str, &str), &StackEvent> {
+    evidence
+        .stack_events
+        .iter()
+        .filter(|e| !only_warned(e))
+        .filter(|e| {
+            e.hook.as_ref().is_some_and(|h| {
+                status::hook_failed(&h.status)
+                    && h.status_reason.as_deref().is_some_and(|r| !r.is_empty())
+            })
+        })
+        .filter_map(|e| Some(((e.stack_id.as_str(), e.logical_id.as_deref()?), e)))
+        .collect()
+}
+
 fn stack_events(evidence: &Evidence, drafts: &mut Vec<Draft>) {
+    let hooks = hook_reasons(evidence);
+    // Resources whose own failure event carries the hook's reason: their hook events add nothing more.
+    let mut explained: std::collections::HashSet<(&str, &str)> = Default::default();
+    for e in &evidence.stack_events {
+        if e.hook.is_none() && status::failed(&e.status) {
+            if let Some(l) = e.logical_id.as_deref() {
+                if hooks.contains_key(&(e.stack_id.as_str(), l)) {
+                    explained.insert((e.stack_id.as_str(), l));
+                }
+            }
+        }
+    }
     for e in &evidence.stack_events {
         let is_stack = e.resource_type.as_deref() == Some("AWS::CloudFormation::Stack")
             && e.logical_id.as_deref() == Some(e.stack_name.as_str());
-        let reason = e.status_reason.as_deref().unwrap_or("");
-        if !status::event_is_failure(
-            &e.status,
-            e.status_reason.as_deref(),
-            is_stack,
-            e.hook.as_ref().map(|h| h.status.as_str()),
-        ) {
+        let hook_status = e.hook.as_ref().map(|h| h.status.as_str());
+        if !status::event_is_failure(&e.status, e.status_reason.as_deref(), is_stack, hook_status)
+            || only_warned(e)
+        {
             continue;
         }
+        let key = e.logical_id.as_deref().map(|l| (e.stack_id.as_str(), l));
+        let hook_event = hook_status.is_some_and(status::hook_failed);
+        let (status, raw, kind) = if hook_event {
+            if key.is_some_and(|k| explained.contains(&k)) {
+                continue;
+            }
+            // The hook's reason is the failure's message.
+            let h = e
+                .hook
+                .as_ref()
+                .map(|h| (h.status.clone(), h.status_reason.clone()));
+            let (st, reason) = h.unwrap_or_default();
+            (st, reason.unwrap_or_default(), "hook")
+        } else {
+            // `The following hook(s) failed: [X]` says only which hook: the hook's own reason says why.
+            let reason = key
+                .and_then(|k| hooks.get(&k))
+                .and_then(|h| h.hook.as_ref()?.status_reason.clone())
+                .or_else(|| e.status_reason.clone())
+                .unwrap_or_default();
+            (e.status.clone(), reason, "stack-event")
+        };
         drafts.push(Draft {
             level: if is_stack {
                 Level::Stack
@@ -92,10 +151,10 @@ fn stack_events(evidence: &Evidence, drafts: &mut Vec<Draft>) {
             resource_type: e.resource_type.clone(),
             physical_id: e.physical_id.clone().filter(|p| !p.is_empty()),
             properties: e.properties.clone().filter(|p| !p.is_empty()),
-            status: e.status.clone(),
+            sighting: sighting(kind, &status, &e.source),
+            status,
             timestamp: Some(e.timestamp),
-            raw: reason.to_owned(),
-            sighting: sighting("stack-event", &e.status, &e.source),
+            raw,
         });
     }
 }
@@ -131,7 +190,19 @@ fn operation_results(
     op_time: &HashMap<(&str, &str), DateTime<Utc>>,
     drafts: &mut Vec<Draft>,
 ) {
+    // Results of a drift detection are not deployment failures.
+    let drift: std::collections::HashSet<(&str, &str)> = evidence
+        .operations
+        .iter()
+        .filter(|o| !status::is_deployment(o.action.as_deref()))
+        .filter_map(|o| Some((o.stack_set.as_deref()?, o.operation_id.as_str())))
+        .collect();
     for r in &evidence.operation_results {
+        if let (Some(ss), Some(op)) = (&r.stack_set, &r.operation_id) {
+            if drift.contains(&(ss.as_str(), op.as_str())) {
+                continue;
+            }
+        }
         let ts = match (&r.stack_set, &r.operation_id) {
             (Some(ss), Some(op)) => op_time.get(&(ss.as_str(), op.as_str())).copied(),
             _ => None,
@@ -179,10 +250,8 @@ fn operation_results(
 fn stack_instances(evidence: &Evidence, drafts: &mut Vec<Draft>) {
     for i in &evidence.stack_instances {
         let detailed = i.detailed_status.as_deref().unwrap_or("");
-        // A suspended account's skip counts as a failure here (its reason, if any, says why).
-        let failed = status::instance_failed(i.detailed_status.as_deref(), &i.status)
-            || detailed == status::SKIPPED_SUSPENDED_ACCOUNT;
-        if !failed {
+        // A suspended account's instance is skipped, not failed: the report names it as a skip.
+        if !status::instance_failed(i.detailed_status.as_deref(), &i.status) {
             continue;
         }
         let status = if detailed.is_empty() {
@@ -212,7 +281,7 @@ fn stack_instances(evidence: &Evidence, drafts: &mut Vec<Draft>) {
 
 fn operations(evidence: &Evidence, drafts: &mut Vec<Draft>) {
     for o in &evidence.operations {
-        if !status::operation_failed(&o.status) {
+        if !status::operation_failed(&o.status) || !status::is_deployment(o.action.as_deref()) {
             continue;
         }
         drafts.push(Draft {

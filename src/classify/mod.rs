@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::evidence::Evidence;
 use crate::vocabulary::{Category, FailureId, Layer, Level, Role};
+pub use drafts::only_warned;
 pub use rules::{Catalog, Rule};
 pub use unwrap::{Envelope, Unwrapped};
 

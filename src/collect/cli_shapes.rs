@@ -7,32 +7,44 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 use crate::evidence::{Bundle, Evidence};
+
+/// One record, kept as its text: each is parsed on its own, so one unusable record is a warning naming its
+/// place, never the end of the file (docs/input-formats.md#records).
+pub type Raw<'a> = &'a RawValue;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CliDocument<'a> {
     #[serde(rename = "StackEvents", borrow)]
-    pub stack_events: Option<Vec<CliStackEvent<'a>>>,
-    #[serde(rename = "Stacks")]
-    pub stacks: Option<Vec<CliStack>>,
+    pub stack_events: Option<Vec<Raw<'a>>>,
+    /// `aws cloudformation describe-events` (the operation-scoped events of late 2025).
+    #[serde(rename = "OperationEvents", borrow)]
+    pub operation_events: Option<Vec<Raw<'a>>>,
+    #[serde(rename = "Stacks", borrow)]
+    pub stacks: Option<Vec<Raw<'a>>>,
     /// Shared by list-stack-sets, list-stack-set-operations, list-stack-set-operation-results and
     /// list-stack-instances; told apart per element by [`CliSummary::kind`].
-    #[serde(rename = "Summaries")]
-    pub summaries: Option<Vec<CliSummary>>,
-    #[serde(rename = "StackSet")]
-    pub stack_set: Option<CliStackSet>,
-    #[serde(rename = "StackSetOperation")]
-    pub stack_set_operation: Option<CliOperation>,
-    #[serde(rename = "StackInstance")]
-    pub stack_instance: Option<CliStackInstance>,
+    #[serde(rename = "Summaries", borrow)]
+    pub summaries: Option<Vec<Raw<'a>>>,
+    #[serde(rename = "StackSet", borrow)]
+    pub stack_set: Option<Raw<'a>>,
+    #[serde(rename = "StackSetOperation", borrow)]
+    pub stack_set_operation: Option<Raw<'a>>,
+    #[serde(rename = "StackInstance", borrow)]
+    pub stack_instance: Option<Raw<'a>>,
     /// `aws organizations describe-policy`.
-    #[serde(rename = "Policy")]
-    pub policy: Option<CliPolicy>,
+    #[serde(rename = "Policy", borrow)]
+    pub policy: Option<Raw<'a>>,
     /// A bare IAM policy document (`{"Version": ..., "Statement": ...}`), e.g. an SCP saved from the console.
     #[serde(rename = "Statement")]
     pub statement: Option<serde::de::IgnoredAny>,
+    /// A listing cut short (`--max-items`, `--no-paginate`): the rest is not in the file.
+    #[serde(rename = "NextToken")]
+    pub next_token: Option<String>,
     // The evidence bundle (see `evidence::Bundle`): recognised by its `schema` key.
     pub schema: Option<String>,
     pub generated_by: Option<String>,
@@ -40,6 +52,102 @@ pub struct CliDocument<'a> {
     pub collected_at: Option<DateTime<Utc>>,
     pub collection: Option<crate::evidence::CollectionStats>,
     pub evidence: Option<Evidence>,
+}
+
+/// The members that tell what a bare record is (the elements of `--query 'StackEvents[?…]'` and the like): a
+/// document key makes it a document; else the record's own members decide ([`Probe::kind`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Probe {
+    // document keys
+    stack_events: Option<IgnoredAny>,
+    operation_events: Option<IgnoredAny>,
+    stacks: Option<IgnoredAny>,
+    summaries: Option<IgnoredAny>,
+    stack_set: Option<IgnoredAny>,
+    stack_set_operation: Option<IgnoredAny>,
+    stack_instance: Option<IgnoredAny>,
+    policy: Option<IgnoredAny>,
+    statement: Option<IgnoredAny>,
+    #[serde(rename = "schema")]
+    schema: Option<IgnoredAny>,
+    // record members
+    resource_status: Option<IgnoredAny>,
+    event_type: Option<IgnoredAny>,
+    hook_status: Option<IgnoredAny>,
+    stack_status: Option<IgnoredAny>,
+    template_body: Option<IgnoredAny>,
+    #[serde(rename = "StackSetARN")]
+    stack_set_arn: Option<IgnoredAny>,
+    parameter_overrides: Option<IgnoredAny>,
+    policy_summary: Option<IgnoredAny>,
+    content: Option<IgnoredAny>,
+    account: Option<IgnoredAny>,
+    region: Option<IgnoredAny>,
+    organizational_unit_id: Option<IgnoredAny>,
+    operation_id: Option<IgnoredAny>,
+    action: Option<IgnoredAny>,
+    stack_set_name: Option<IgnoredAny>,
+    stack_set_id: Option<IgnoredAny>,
+}
+
+/// What a bare record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A whole document (`[{"StackEvents": …}, {"Stacks": …}]`, as `jq -s` makes).
+    Document,
+    StackEvent,
+    Stack,
+    StackSet,
+    StackInstance,
+    Policy,
+    /// A listing's element (stack set, operation, operation result or instance summary): [`CliSummary::kind`].
+    Summary,
+    Unknown,
+}
+
+impl Probe {
+    pub fn kind(&self) -> RecordKind {
+        let doc = [
+            &self.stack_events,
+            &self.operation_events,
+            &self.stacks,
+            &self.summaries,
+            &self.stack_set,
+            &self.stack_set_operation,
+            &self.stack_instance,
+            &self.policy,
+            &self.statement,
+            &self.schema,
+        ];
+        if doc.iter().any(|k| k.is_some()) {
+            RecordKind::Document
+        } else if self.resource_status.is_some()
+            || self.event_type.is_some()
+            || self.hook_status.is_some()
+        {
+            RecordKind::StackEvent
+        } else if self.stack_status.is_some() {
+            RecordKind::Stack
+        } else if self.template_body.is_some() || self.stack_set_arn.is_some() {
+            RecordKind::StackSet
+        } else if self.parameter_overrides.is_some() {
+            RecordKind::StackInstance
+        } else if self.policy_summary.is_some() || self.content.is_some() {
+            RecordKind::Policy
+        } else if self.account.is_some()
+            || self.region.is_some()
+            || self.organizational_unit_id.is_some()
+            || self.operation_id.is_some()
+            || self.action.is_some()
+            || self.stack_set_name.is_some()
+            || self.stack_set_id.is_some()
+        {
+            RecordKind::Summary
+        } else {
+            RecordKind::Unknown
+        }
+    }
 }
 
 impl CliDocument<'_> {
@@ -132,15 +240,24 @@ pub fn ts_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, 
     d.deserialize_option(Opt)
 }
 
-/// Borrowed from the file's text: most events are successful ones that are not kept, so their
-/// strings are never copied.
-#[derive(Debug, Deserialize)]
+/// `null` (a `--query` projection of a missing member) as the empty value.
+fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A stack event, from `describe-stack-events` (`StackEvents`) or `describe-events` (`OperationEvents`, which
+/// has no `StackName` and adds `EventType` and the validation members). Borrowed from the file's text: most
+/// events are successful ones that are not kept, so their strings are never copied. Every member is optional,
+/// as the service model makes it; what a record cannot do without is checked when it is read.
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliStackEvent<'a> {
     #[serde(borrow)]
-    pub stack_id: Cow<'a, str>,
+    pub stack_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    pub stack_name: Cow<'a, str>,
+    pub stack_name: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub event_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -149,31 +266,62 @@ pub struct CliStackEvent<'a> {
     pub physical_resource_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub resource_type: Option<Cow<'a, str>>,
-    #[serde(deserialize_with = "ts")]
-    pub timestamp: DateTime<Utc>,
+    #[serde(default, deserialize_with = "ts_opt")]
+    pub timestamp: Option<DateTime<Utc>>,
+    /// `describe-events`: when the event's work started (its `Timestamp` may be absent on validation events).
+    #[serde(default, deserialize_with = "ts_opt")]
+    pub start_time: Option<DateTime<Utc>>,
     #[serde(borrow)]
-    pub resource_status: Cow<'a, str>,
+    pub resource_status: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub resource_status_reason: Option<Cow<'a, str>>,
-    /// Newer CLIs print the StackSet or stack operation an event belongs to.
+    /// Newer CLIs print the stack operation an event belongs to.
     #[serde(borrow)]
     pub operation_id: Option<Cow<'a, str>>,
     /// The resource's resolved properties, as JSON text.
     #[serde(borrow)]
     pub resource_properties: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub hook_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub hook_status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub hook_status_reason: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub hook_invocation_point: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub hook_invocation_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub hook_failure_mode: Option<Cow<'a, str>>,
+    // describe-events only
+    #[serde(borrow)]
+    pub event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub detailed_status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub validation_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub validation_status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub validation_status_reason: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub validation_failure_mode: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub validation_path: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliStack {
-    pub stack_id: String,
-    pub stack_name: String,
-    pub stack_status: String,
+    pub stack_id: Option<String>,
+    pub stack_name: Option<String>,
+    pub stack_status: Option<String>,
     pub stack_status_reason: Option<String>,
     #[serde(default, deserialize_with = "ts_opt")]
     pub creation_time: Option<DateTime<Utc>>,
     pub parent_id: Option<String>,
-    #[serde(default)]
+    pub root_id: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
     pub parameters: Vec<CliParameter>,
 }
 
@@ -184,6 +332,7 @@ pub struct CliSummary {
     pub stack_set_name: Option<String>,
     pub permission_model: Option<String>,
     pub description: Option<String>,
+    pub auto_deployment: Option<CliAutoDeployment>,
     // list-stack-set-operations
     pub operation_id: Option<String>,
     pub action: Option<String>,
@@ -192,6 +341,7 @@ pub struct CliSummary {
     #[serde(default, deserialize_with = "ts_opt")]
     pub end_timestamp: Option<DateTime<Utc>>,
     pub status_details: Option<CliStatusDetails>,
+    pub operation_preferences: Option<CliOperationPreferences>,
     // list-stack-set-operation-results and list-stack-instances
     pub account: Option<String>,
     pub region: Option<String>,
@@ -216,17 +366,24 @@ pub enum SummaryKind {
 }
 
 impl CliSummary {
-    /// Which listing an element comes from, by the fields only that listing has.
+    /// Which listing an element comes from, by the members only that listing has.
     pub fn kind(&self) -> SummaryKind {
-        if self.account.is_some() && self.region.is_some() {
-            // Instances always name their stack set; operation results never do.
-            if self.stack_set_id.is_some() || self.stack_instance_status.is_some() {
+        let placed = self.account.is_some()
+            || self.region.is_some()
+            || self.organizational_unit_id.is_some();
+        if self.operation_id.is_some() && self.action.is_some() {
+            SummaryKind::Operation
+        } else if placed {
+            // Instances always name their stack set; operation results never do (a service-managed result may
+            // name only its OU).
+            if self.stack_set_id.is_some()
+                || self.stack_instance_status.is_some()
+                || self.stack_id.is_some()
+            {
                 SummaryKind::StackInstance
             } else {
                 SummaryKind::OperationResult
             }
-        } else if self.operation_id.is_some() && self.action.is_some() {
-            SummaryKind::Operation
         } else if self.stack_set_name.is_some() {
             SummaryKind::StackSet
         } else {
@@ -254,68 +411,103 @@ pub struct CliInstanceStatus {
     pub detailed_status: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliAutoDeployment {
+    pub enabled: Option<bool>,
+    pub retain_stacks_on_account_removal: Option<bool>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliDeploymentTargets {
+    #[serde(default, deserialize_with = "or_default")]
+    pub accounts: Vec<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub organizational_unit_ids: Vec<String>,
+    pub account_filter_type: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliOperationPreferences {
+    pub failure_tolerance_count: Option<u64>,
+    pub failure_tolerance_percentage: Option<u64>,
+    pub max_concurrent_count: Option<u64>,
+    pub max_concurrent_percentage: Option<u64>,
+    pub concurrency_mode: Option<String>,
+    pub region_concurrency_type: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub region_order: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliStackSet {
-    pub stack_set_name: String,
+    pub stack_set_name: Option<String>,
     pub stack_set_id: Option<String>,
     pub description: Option<String>,
     pub status: Option<String>,
     pub template_body: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub parameters: Vec<CliParameter>,
     #[serde(rename = "AdministrationRoleARN")]
     pub administration_role_arn: Option<String>,
     pub execution_role_name: Option<String>,
     pub permission_model: Option<String>,
+    pub auto_deployment: Option<CliAutoDeployment>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliParameter {
-    pub parameter_key: String,
+    pub parameter_key: Option<String>,
     pub parameter_value: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliOperation {
-    pub operation_id: String,
+    pub operation_id: Option<String>,
     pub stack_set_id: Option<String>,
     pub action: Option<String>,
-    pub status: String,
+    pub status: Option<String>,
     pub status_reason: Option<String>,
     #[serde(default, deserialize_with = "ts_opt")]
     pub creation_timestamp: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "ts_opt")]
     pub end_timestamp: Option<DateTime<Utc>>,
     pub status_details: Option<CliStatusDetails>,
+    pub deployment_targets: Option<CliDeploymentTargets>,
+    pub operation_preferences: Option<CliOperationPreferences>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliStackInstance {
     pub stack_set_id: Option<String>,
-    pub account: String,
-    pub region: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
     pub stack_id: Option<String>,
-    pub status: String,
+    pub status: Option<String>,
     pub status_reason: Option<String>,
     pub stack_instance_status: Option<CliInstanceStatus>,
     pub organizational_unit_id: Option<String>,
     pub last_operation_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub parameter_overrides: Vec<CliParameter>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliPolicy {
-    pub policy_summary: CliPolicySummary,
-    pub content: String,
+    pub policy_summary: Option<CliPolicySummary>,
+    pub content: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliPolicySummary {
     pub id: Option<String>,

@@ -141,7 +141,13 @@ impl<'a> Index<'a> {
         let mut peers: Vec<usize> = match op.operation_id.as_deref() {
             Some(id) => {
                 let members = self.ops.members.get(&(ss, id)).map(Vec::as_slice);
-                let mut v: Vec<usize> = members.unwrap_or_default().to_vec();
+                // Bounded by the operation's window: a later operation's stack events are not its causes.
+                let mut v: Vec<usize> = members
+                    .unwrap_or_default()
+                    .iter()
+                    .copied()
+                    .filter(|&j| self.in_window(ss, id, j))
+                    .collect();
                 v.extend(
                     unassigned
                         .unwrap_or_default()

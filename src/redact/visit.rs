@@ -66,7 +66,7 @@ macro_rules! every_field {
 every_field! {
     Evidence {
         stack_sets, operations, operation_results, stack_instances, stacks, stack_events, policies, coverage,
-        organization, account_paths, quick_setup, automation_executions,
+        organization, account_paths, quick_setup, automation_executions, stack_events_read,
     }
     SourceRef { file, pointer }
     StackSet {

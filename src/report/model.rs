@@ -48,6 +48,8 @@ pub struct Summary {
     pub regions: Vec<String>,
     /// The process exit code this report leads to.
     pub exit_code: i32,
+    /// What the evidence covered (stack sets, instances by status, accounts × Regions, the last operation).
+    pub examined: crate::evidence::Examined,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,7 +161,9 @@ pub struct LinkOut {
 
 /// The exit code for a diagnosis (see `error::exit`).
 pub fn exit_code(d: &Diagnosis) -> i32 {
-    if d.failures.is_empty() {
+    if d.incomplete() {
+        exit::INCOMPLETE
+    } else if d.failures.is_empty() {
         exit::OK
     } else if d.all_explained() {
         exit::FAILURES_EXPLAINED
@@ -270,6 +274,7 @@ impl Report {
                 accounts,
                 regions,
                 exit_code,
+                examined: d.examined.clone(),
             },
             root_causes,
             failures,
@@ -320,7 +325,7 @@ fn verdict(
     unexplained: usize,
 ) -> String {
     if d.failures.is_empty() {
-        return "No failure found in the evidence.".into();
+        return healthy_verdict(d);
     }
     let mut s = format!(
         "{} in {} and {}, explained by {}",
@@ -348,6 +353,81 @@ fn verdict(
         s.push_str(&format!(
             "; {} matched no rule",
             plural(unexplained, "root cause", "root causes")
+        ));
+    }
+    s.push('.');
+    s
+}
+
+/// A verdict with no failure says what it examined, and is never an all-clear when evidence is missing.
+fn healthy_verdict(d: &Diagnosis) -> String {
+    let e = &d.examined;
+    let mut s = if d.incomplete() {
+        format!(
+            "No failure found in what could be read, but {} could not be read or collected (see coverage): \
+             this is not an all-clear",
+            plural(d.coverage.len(), "piece of evidence", "pieces of evidence")
+        )
+    } else {
+        "No failure found".to_owned()
+    };
+    let mut parts = Vec::new();
+    if !e.stack_sets.is_empty() {
+        parts.push(format!(
+            "{} ({})",
+            plural(e.stack_sets.len(), "stack set", "stack sets"),
+            crate::text::shorten(&e.stack_sets, 4, 3, "stack sets")
+        ));
+    }
+    let n = e.instance_count();
+    if n > 0 {
+        let by: Vec<String> = e
+            .instances
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        parts.push(format!(
+            "{}: {}",
+            plural(n, "stack instance", "stack instances"),
+            by.join(", ")
+        ));
+    }
+    if e.accounts > 0 || e.regions > 0 {
+        parts.push(format!(
+            "{} × {}",
+            plural(e.accounts, "account", "accounts"),
+            plural(e.regions, "Region", "Regions")
+        ));
+    }
+    if e.stacks > 0 {
+        parts.push(plural(e.stacks, "stack", "stacks"));
+    }
+    if e.stack_events > 0 {
+        parts.push(plural(
+            e.stack_events as usize,
+            "stack event",
+            "stack events",
+        ));
+    }
+    if !parts.is_empty() {
+        s.push_str(&format!("; examined {}", parts.join("; ")));
+    }
+    if let Some(o) = &e.last_operation {
+        s.push_str(&format!(
+            "; the last operation {}{} {}{}{}",
+            o.operation_id,
+            o.action
+                .as_deref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default(),
+            o.status,
+            o.stack_set
+                .as_deref()
+                .map(|ss| format!(" of {ss}"))
+                .unwrap_or_default(),
+            o.time
+                .map(|t| format!(" at {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
+                .unwrap_or_default()
         ));
     }
     s.push('.');

@@ -29,5 +29,12 @@ pub use eval::{
 pub use fix::{exemption, fix, Exemption, Expect, Fix, PolicyPatch, ProofCase, StatementChange};
 pub use input::{request, RequestSpec};
 pub use policy::{load_path, Level, OrgPath, Policy, PolicyKind};
+
+/// Whether an Organizations policy of this type (`PolicySummary.Type`) is one the evaluator reads: SCPs and
+/// RCPs. Tag, backup, AI-services opt-out, declarative, chatbot and the other management policy types are not IAM
+/// documents and grant or deny no action (docs/scp-semantics.md#policy-types).
+pub fn is_evaluated_type(policy_type: &str) -> bool {
+    PolicyKind::from_type(policy_type).is_some()
+}
 pub use render::{write_check, write_fix};
 pub use request::{principal_arn_from_message, PrincipalKind, PrincipalView, Request};

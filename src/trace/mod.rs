@@ -43,9 +43,16 @@ pub struct Diagnosis {
     pub coverage: Vec<String>,
     /// Remarks on what was left out on purpose (benign messages).
     pub notes: Vec<String>,
+    /// What the evidence covered.
+    pub examined: crate::evidence::Examined,
 }
 
 impl Diagnosis {
+    /// True when no failure was found but some evidence could not be read or collected: not an all-clear.
+    pub fn incomplete(&self) -> bool {
+        self.failures.is_empty() && !self.coverage.is_empty()
+    }
+
     /// True when every root cause matched a rule.
     pub fn all_explained(&self) -> bool {
         self.root_causes
@@ -118,6 +125,7 @@ pub fn trace(
         .collect();
     coverage.extend(gaps::missing_causes(&failures, &root_causes));
     let mut notes = notes::context_notes(evidence);
+    notes.extend(notes::deployment_notes(evidence));
     notes.extend(graph.notes().iter().cloned());
     if context.benign > 0 {
         notes.push(format!(
@@ -134,6 +142,7 @@ pub fn trace(
         warnings: context.warnings,
         coverage,
         notes,
+        examined: evidence.examined(),
     }
 }
 

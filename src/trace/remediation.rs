@@ -104,7 +104,13 @@ impl<'e> EvidencePolicies<'e> {
         self.parsed
             .get_or_init(|| {
                 let mut out = Vec::new();
-                for p in &self.evidence.policies {
+                // Other Organizations policy types are not IAM documents (a note says they were left out).
+                for p in self
+                    .evidence
+                    .policies
+                    .iter()
+                    .filter(|p| scp::is_evaluated_type(&p.policy_type))
+                {
                     let label = p
                         .source
                         .as_ref()

@@ -78,14 +78,27 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
         let mut paths = args.paths.clone();
         paths.extend(args.scp.iter().cloned());
         let loaded = collect::load_paths_with(&paths, &limits)?;
-        if loaded.files_read == 0 {
+        // Nothing readable about a deployment is an error, never "No failure found" (docs/input-formats.md).
+        if loaded.files_read == 0 || !loaded.evidence.has_deployment_evidence() {
             for w in &loaded.warnings {
                 warn(w);
             }
+            for c in &loaded.evidence.coverage {
+                warn(&format!("{}: {}", c.scope, c.reason));
+            }
             let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+            let reason = if loaded.files_read == 0 {
+                "no recognised evidence in these paths".to_owned()
+            } else {
+                format!(
+                    "no deployment evidence in these paths: {} read, but none holds a stack set, operation, \
+                     operation result, stack instance, stack or stack event",
+                    if loaded.files_read == 1 { "1 file".to_owned() } else { format!("{} files", loaded.files_read) }
+                )
+            };
             return Err(Failure::Input(Error::UnknownShape {
                 location: Location::file(named.join(", ")),
-                reason: "no recognised evidence in these paths".into(),
+                reason,
             }));
         }
         (loaded.evidence, loaded.warnings, None)
@@ -102,6 +115,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
     }
     for w in &warnings {
         warn(w);
+    }
+    if !args.live.wanted() {
+        // What could not be read is in the report's coverage; stderr says it too, where a skipped file is looked
+        // for.
+        for c in &evidence.coverage {
+            warn(&format!("{}: {}", c.scope, c.reason));
+        }
     }
     if let Some(path) = &args.save {
         let bundle = Bundle::new(evidence.clone(), stats);

@@ -1,13 +1,22 @@
-//! Parsing a file's text: one JSON document, an array of them, or several one after another; a malformed one is
-//! an error naming the file, line and column (and the JSON path of a value of the wrong type).
+//! Parsing a file's text: JSON (one document, an array of documents or of bare records, or several documents
+//! one after another) or the AWS CLI's YAML (`--output yaml`, `yaml-stream`); `--output text` and `table` are
+//! refused with the output to use instead. A malformed document is an error naming the file, line and column
+//! (docs/input-formats.md).
 
-use super::super::cli_shapes::CliDocument;
+use super::super::cli_shapes::{CliDocument, Raw};
 use super::super::text::decode;
-use super::ingest::ingest;
+use super::ingest::{bare_records, ingest, Ctx};
 use super::{loc, Loaded, Pending};
 use crate::error::{Error, Location};
 
-/// Parse one document and append what it holds.
+/// What every file is matched against, for the error when it matches nothing.
+const KNOWN: &str = "expected the output of describe-stack-events, describe-events, describe-stacks, \
+                     list-stack-sets, describe-stack-set, list-stack-set-operations, \
+                     describe-stack-set-operation, list-stack-set-operation-results, list-stack-instances, \
+                     describe-stack-instance or organizations describe-policy (JSON or YAML, keyed or as the \
+                     bare records of a --query), an IAM policy document, or a stackset-doctor evidence bundle";
+
+/// Parse one file and append what it holds.
 pub(super) fn load_bytes(
     file: &str,
     folder: Option<String>,
@@ -23,82 +32,200 @@ pub(super) fn load_bytes(
             reason: "empty file".into(),
         });
     }
-    if !trimmed.starts_with('{') && !trimmed.starts_with('[') {
+    let recognised = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        load_json(file, folder, &text, true, loaded, pending)?
+    } else if let Some(output) = cli_text_output(trimmed) {
         return Err(Error::UnknownShape {
             location: loc(file),
-            reason:
-                "not a JSON object (expected the output of an AWS CLI command with --output json)"
-                    .into(),
+            reason: format!(
+                "this is the AWS CLI's --output {output}, which loses the records' structure; save the command's \
+                 output with --output json (or yaml)"
+            ),
         });
-    }
-    let mut recognised = false;
-    for (slice, doc) in parse_documents(file, &text)? {
-        recognised |= ingest(file, folder.clone(), slice, doc, loaded, pending)?;
-    }
+    } else if trimmed == "null" {
+        return Err(Error::UnknownShape {
+            location: loc(file),
+            reason: "the file holds only null (a --query that matched nothing?)".into(),
+        });
+    } else {
+        let json = yaml_as_json(file, &text)?;
+        load_json(file, folder, &json, false, loaded, pending)?
+    };
     if !recognised {
         return Err(Error::UnknownShape {
             location: loc(file),
-            reason: "JSON of no known shape (expected describe-stack-events, describe-stacks, list-stack-sets, \
-                     describe-stack-set, list-stack-set-operations, describe-stack-set-operation, \
-                     list-stack-set-operation-results, list-stack-instances, describe-stack-instance, \
-                     organizations describe-policy, or a stackset-doctor evidence bundle)"
-                .into(),
+            reason: format!("of no known shape ({KNOWN})"),
         });
     }
     loaded.files_read += 1;
     Ok(())
 }
 
-/// One document, a JSON array of documents, or documents one after another (`cat *.json | stackset-doctor
-/// diagnose -`); each with the text it came from.
-fn parse_documents<'a>(
+/// Whether the text is the CLI's `--output table` (a box of dashes and bars) or `--output text` (tab-separated
+/// rows, each led by an upper-case key such as `STACKEVENTS`).
+fn cli_text_output(text: &str) -> Option<&'static str> {
+    let first = text.lines().next().unwrap_or_default().trim();
+    if first.starts_with("---") || first.starts_with("+-") || first.starts_with('|') {
+        return Some("table");
+    }
+    let key = first.split('\t').next().unwrap_or_default();
+    let keyed = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    (first.contains('\t') && keyed).then_some("text")
+}
+
+/// YAML (a mapping, a sequence of pages as `yaml-stream` prints, or documents separated by `---`) as JSON text,
+/// with YAML's core schema: plain `42` is a number, quoted `'111122223333'` stays text, as the CLI meant.
+fn yaml_as_json(file: &str, text: &str) -> Result<String, Error> {
+    let docs = crate::template::yaml::parse_all_typed(text).map_err(|(line, column, reason)| {
+        Error::Json {
+            location: Location {
+                file: file.to_owned(),
+                line: Some(line),
+                column: Some(column),
+            },
+            reason: format!("malformed YAML: {reason}"),
+        }
+    })?;
+    let value = match docs.len() {
+        1 => docs.into_iter().next().unwrap_or_default(),
+        _ => serde_json::Value::Array(docs),
+    };
+    if !value.is_object() && !value.is_array() {
+        return Err(Error::UnknownShape {
+            location: loc(file),
+            reason: "not JSON, and as YAML not a mapping or a sequence (expected the output of an AWS CLI \
+                     command with --output json or yaml)"
+                .into(),
+        });
+    }
+    Ok(value.to_string())
+}
+
+/// Read JSON text: documents and bare records. `lines` says whether offsets are the user's lines.
+fn load_json(
     file: &str,
-    text: &'a str,
-) -> Result<Vec<(&'a str, CliDocument<'a>)>, Error> {
-    if text.trim_start().starts_with('[') {
+    folder: Option<String>,
+    text: &str,
+    lines: bool,
+    loaded: &mut Loaded,
+    pending: &mut Pending,
+) -> Result<bool, Error> {
+    let mut cx = Ctx {
+        file,
+        folder,
+        text,
+        lines,
+        loaded,
+        pending,
+    };
+    let mut documents = Vec::new();
+    let recognised = if text.trim_start().starts_with('[') {
         let mut de = serde_json::Deserializer::from_str(text);
-        let docs: Vec<CliDocument<'a>> =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| path_error(file, e))?;
+        let elements: Vec<Raw<'_>> =
+            serde::Deserialize::deserialize(&mut de).map_err(|e| json_error(file, &e))?;
         de.end().map_err(|e| json_error(file, &e))?;
-        return Ok(docs.into_iter().map(|d| (text, d)).collect());
-    }
-    match parse_document(file, text) {
-        Ok(doc) => Ok(vec![(text, doc)]),
-        Err(Error::Json { reason, .. }) if reason.starts_with("trailing characters") => {
-            let mut out = Vec::new();
-            let mut it = serde_json::Deserializer::from_str(text).into_iter::<CliDocument<'a>>();
-            let mut start = 0;
-            while let Some(doc) = it.next() {
-                let doc = doc.map_err(|e| json_error(file, &e))?;
-                let end = it.byte_offset();
-                out.push((&text[start..end], doc));
-                start = end;
+        let records = elements
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| (raw, format!("/{i}")))
+            .collect();
+        bare_records(&mut cx, records, &mut documents)?
+    } else {
+        match serde_json::from_str::<Raw<'_>>(text) {
+            Ok(whole) => one(&mut cx, whole, String::new(), &mut documents)?,
+            Err(e) if e.to_string().starts_with("trailing characters") => {
+                load_stream(&mut cx, &mut documents)?
             }
-            Ok(out)
+            Err(e) => return Err(json_error(file, &e)),
         }
-        Err(e) => Err(e),
-    }
+    };
+    Ok(ingest_all(&mut cx, documents)? | recognised)
 }
 
-fn path_error(file: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Error {
-    let path = e.path().to_string();
-    let inner = e.into_inner();
-    let mut err = json_error(file, &inner);
-    if let Error::BadValue { reason, .. } = &mut err {
-        if path != "." && !path.is_empty() {
-            *reason = format!("{path}: {reason}");
-        }
+/// Several documents one after another (`cat *.json | stackset-doctor diagnose -`).
+fn load_stream<'t>(
+    cx: &mut Ctx<'t, '_>,
+    documents: &mut Vec<CliDocument<'t>>,
+) -> Result<bool, Error> {
+    let mut recognised = false;
+    let text = cx.text;
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<Raw<'t>>();
+    for (n, raw) in stream.enumerate() {
+        let raw = raw.map_err(|e| json_error(cx.file, &e))?;
+        recognised |= one(cx, raw, format!("(document {})", n + 1), documents)?;
     }
-    err
+    Ok(recognised)
 }
 
-/// Parse with the path of the offending value kept, so a wrong type says where (`StackEvents[3].Timestamp`).
-fn parse_document<'a>(file: &str, text: &'a str) -> Result<CliDocument<'a>, Error> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let doc: CliDocument =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| path_error(file, e))?;
-    de.end().map_err(|e| json_error(file, &e))?;
-    Ok(doc)
+/// One top-level value: a document of a known shape (kept for [`ingest`]), or a bare record.
+fn one<'t>(
+    cx: &mut Ctx<'t, '_>,
+    raw: Raw<'t>,
+    pointer: String,
+    documents: &mut Vec<CliDocument<'t>>,
+) -> Result<bool, Error> {
+    if raw.get().trim_start().starts_with('{') {
+        let doc = parse_document(cx, raw)?;
+        if doc_is_known(&doc) {
+            documents.push(doc);
+            return Ok(true);
+        }
+    }
+    // A bare record (`--query 'Stacks[0]'`) or no known shape.
+    bare_records(cx, vec![(raw, pointer)], documents)
+}
+
+fn ingest_all<'t>(cx: &mut Ctx<'t, '_>, documents: Vec<CliDocument<'t>>) -> Result<bool, Error> {
+    let mut recognised = false;
+    for doc in documents {
+        recognised |= ingest(cx, doc)?;
+    }
+    Ok(recognised)
+}
+
+/// Whether the document has a key of a known shape.
+fn doc_is_known(d: &CliDocument<'_>) -> bool {
+    d.stack_events.is_some()
+        || d.operation_events.is_some()
+        || d.stacks.is_some()
+        || d.summaries.is_some()
+        || d.stack_set.is_some()
+        || d.stack_set_operation.is_some()
+        || d.stack_instance.is_some()
+        || d.policy.is_some()
+        || d.statement.is_some()
+        || d.schema.is_some()
+}
+
+/// Parse a document with the path of an offending value kept, so a wrong type says where
+/// (`StackEvents: invalid type…`); record-level problems are the records' own warnings.
+fn parse_document<'t>(cx: &Ctx<'t, '_>, raw: Raw<'t>) -> Result<CliDocument<'t>, Error> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let offset = (raw.get().as_ptr() as usize).wrapping_sub(cx.text.as_ptr() as usize);
+        let mut err = json_error(cx.file, &inner);
+        if let Error::BadValue { reason, location } | Error::Json { reason, location } = &mut err {
+            if cx.lines && offset <= cx.text.len() {
+                // The error's line is within the document; the document may not start the file.
+                let start = Location::at(cx.file, cx.text.as_bytes(), offset);
+                if let (Some(l), Some(s)) = (location.line, start.line) {
+                    location.line = Some(l + s - 1);
+                }
+            } else {
+                location.line = None;
+                location.column = None;
+            }
+            if path != "." && !path.is_empty() {
+                *reason = format!("{path}: {reason}");
+            }
+        }
+        err
+    })
 }
 
 fn json_error(file: &str, e: &serde_json::Error) -> Error {

@@ -1,9 +1,9 @@
-//! Offline collection: files, folders and stdin holding AWS CLI JSON or an evidence bundle.
+//! Offline collection: files, folders and stdin holding AWS CLI output (JSON or YAML) or an evidence bundle.
 //!
 //! Each file is recognised by its content, never its name. Files named on the command line must be
-//! recognised (else an error naming the file); files found inside a folder that are not JSON or of an unknown
-//! shape are skipped with a warning. Malformed JSON is always an error: silently dropping a truncated
-//! `describe-stack-events` file would hide evidence.
+//! recognised (else an error naming the file); files found inside a folder that are of no known shape are
+//! skipped as a coverage gap, so the verdict is never an all-clear. Malformed JSON is always an error: silently
+//! dropping a truncated `describe-stack-events` file would hide evidence (docs/input-formats.md).
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,8 @@ use crate::evidence::*;
 use documents::load_bytes;
 use pending::resolve_pending;
 
-/// What offline collection gives: the evidence, and one warning per skipped file.
+/// What offline collection gives: the evidence (with a coverage note per file or record that could not be read),
+/// and warnings on what was read but ignored.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub evidence: Evidence,
@@ -85,10 +86,8 @@ pub fn load_paths_with(paths: &[PathBuf], limits: &ReadLimits) -> Result<Loaded,
         .into_par_iter()
         .map(|i| load_input(i, limits))
         .collect();
-    let mut loaded = Loaded {
-        warnings: skipped,
-        ..Loaded::default()
-    };
+    let mut loaded = Loaded::default();
+    loaded.evidence.coverage = skipped;
     let mut pending = Pending::default();
     for part in parts {
         let (l, p) = part?;
@@ -128,16 +127,22 @@ fn load_input(input: Input, limits: &ReadLimits) -> Result<(Loaded, Pending), Er
         | Err(Error::Encoding { location, reason })
             if !input.strict =>
         {
-            loaded
-                .warnings
-                .push(format!("skipped {location}: {reason}"));
+            // Evidence that could not be read is a gap, never silence (docs/input-formats.md#never-a-false-all-clear).
+            loaded.evidence.coverage.push(CoverageNote {
+                scope: location.to_string(),
+                reason: format!("skipped: {reason}"),
+            });
         }
         Err(e) => return Err(e),
     }
     Ok((loaded, pending))
 }
 
-fn list_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<String>) -> Result<(), Error> {
+fn list_dir(
+    dir: &Path,
+    inputs: &mut Vec<Input>,
+    skipped: &mut Vec<CoverageNote>,
+) -> Result<(), Error> {
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .follow_links(true);
@@ -149,11 +154,10 @@ fn list_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<String>) -> R
         }
         if !t.is_file() {
             // A FIFO inside a folder would block the run; a socket or device is no saved output.
-            skipped.push(format!(
-                "skipped {}: {}, not a regular file",
-                entry.path().display(),
-                special_kind(t)
-            ));
+            skipped.push(CoverageNote {
+                scope: entry.path().display().to_string(),
+                reason: format!("skipped: {}, not a regular file", special_kind(t)),
+            });
             continue;
         }
         let path = entry.path();
