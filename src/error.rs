@@ -85,6 +85,10 @@ pub enum Error {
     Json { location: Location, reason: String },
     #[error("{location}: not a recognised input: {reason}")]
     UnknownShape { location: Location, reason: String },
+    /// Neither JSON nor the CLI's YAML (prose, a script, an empty file): inside a folder, a file beside the
+    /// evidence rather than evidence that could not be read.
+    #[error("{location}: not a recognised input: {reason}")]
+    NotEvidence { location: Location, reason: String },
     #[error("{location}: {reason}")]
     BadValue { location: Location, reason: String },
     #[error("rule file {location}: {reason}")]

@@ -601,11 +601,11 @@ impl Window {
 }
 
 impl Evidence {
-    /// Whether anything here is about a deployment (stack sets, operations, results, instances, stacks, events):
-    /// a policy or a Quick Setup status alone says nothing of whether a deployment failed.
+    /// Whether anything here could show a deployment's failure (operations, results, instances, stacks,
+    /// events): a stack set's description, a policy or a Quick Setup status alone says nothing of whether a
+    /// deployment failed.
     pub fn has_deployment_evidence(&self) -> bool {
-        !(self.stack_sets.is_empty()
-            && self.operations.is_empty()
+        !(self.operations.is_empty()
             && self.operation_results.is_empty()
             && self.stack_instances.is_empty()
             && self.stacks.is_empty()

@@ -17,3 +17,4 @@ mod rule_catalog;
 mod samples;
 mod scale;
 mod scp;
+mod shapes;

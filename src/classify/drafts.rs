@@ -211,8 +211,9 @@ fn operation_results(
         let at = |level, status: &str, raw: &Option<String>, kind, sighted: &str| Draft {
             level,
             stack_set: r.stack_set.clone(),
-            account: Some(r.account.clone()),
-            region: Some(r.region.clone()),
+            // A service-managed result may name only its OU.
+            account: Some(r.account.clone()).filter(|a| !a.is_empty()),
+            region: Some(r.region.clone()).filter(|r| !r.is_empty()),
             stack_id: None,
             stack_name: None,
             operation_id: r.operation_id.clone(),

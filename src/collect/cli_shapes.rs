@@ -371,7 +371,8 @@ impl CliSummary {
         let placed = self.account.is_some()
             || self.region.is_some()
             || self.organizational_unit_id.is_some();
-        if self.operation_id.is_some() && self.action.is_some() {
+        // Operations are the only listing with `Action` or `OperationId` (instances have `LastOperationId`).
+        if self.action.is_some() || (self.operation_id.is_some() && !placed) {
             SummaryKind::Operation
         } else if placed {
             // Instances always name their stack set; operation results never do (a service-managed result may

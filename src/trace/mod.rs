@@ -133,6 +133,9 @@ pub fn trace(
             context.benign
         ));
     }
+    // The same note from two copies of the evidence (a listing and its describe, JSON and YAML) is one note.
+    let mut seen = std::collections::HashSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
     Diagnosis {
         failures,
         caused_by,

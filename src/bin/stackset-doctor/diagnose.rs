@@ -91,8 +91,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
                 "no recognised evidence in these paths".to_owned()
             } else {
                 format!(
-                    "no deployment evidence in these paths: {} read, but none holds a stack set, operation, \
-                     operation result, stack instance, stack or stack event",
+                    "no deployment evidence in these paths: {} read, but none holds an operation, operation result, \
+                     stack instance, stack or stack event (a stack set's description or a policy alone says nothing \
+                     of a failure)",
                     if loaded.files_read == 1 { "1 file".to_owned() } else { format!("{} files", loaded.files_read) }
                 )
             };

@@ -27,7 +27,7 @@ pub(super) fn load_bytes(
     let text = decode(file, bytes)?;
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Err(Error::UnknownShape {
+        return Err(Error::NotEvidence {
             location: loc(file),
             reason: "empty file".into(),
         });
@@ -52,9 +52,15 @@ pub(super) fn load_bytes(
         load_json(file, folder, &json, false, loaded, pending)?
     };
     if !recognised {
+        let hint = if trimmed.starts_with('[') {
+            "; its elements are not records with the CLI's member names (a --query that renames or drops them? \
+             keep whole records: --query 'StackEvents[?ResourceStatus==`CREATE_FAILED`]')"
+        } else {
+            ""
+        };
         return Err(Error::UnknownShape {
             location: loc(file),
-            reason: format!("of no known shape ({KNOWN})"),
+            reason: format!("of no known shape ({KNOWN}){hint}"),
         });
     }
     loaded.files_read += 1;
@@ -79,14 +85,16 @@ fn cli_text_output(text: &str) -> Option<&'static str> {
 /// YAML (a mapping, a sequence of pages as `yaml-stream` prints, or documents separated by `---`) as JSON text,
 /// with YAML's core schema: plain `42` is a number, quoted `'111122223333'` stays text, as the CLI meant.
 fn yaml_as_json(file: &str, text: &str) -> Result<String, Error> {
+    // Not JSON, and not YAML either: prose or a script beside the evidence (named on the command line, still an
+    // error that says where YAML broke).
     let docs = crate::template::yaml::parse_all_typed(text).map_err(|(line, column, reason)| {
-        Error::Json {
+        Error::NotEvidence {
             location: Location {
                 file: file.to_owned(),
                 line: Some(line),
                 column: Some(column),
             },
-            reason: format!("malformed YAML: {reason}"),
+            reason: format!("neither JSON nor YAML ({reason})"),
         }
     })?;
     let value = match docs.len() {
@@ -94,7 +102,7 @@ fn yaml_as_json(file: &str, text: &str) -> Result<String, Error> {
         _ => serde_json::Value::Array(docs),
     };
     if !value.is_object() && !value.is_array() {
-        return Err(Error::UnknownShape {
+        return Err(Error::NotEvidence {
             location: loc(file),
             reason: "not JSON, and as YAML not a mapping or a sequence (expected the output of an AWS CLI \
                      command with --output json or yaml)"

@@ -123,10 +123,16 @@ fn load_input(input: Input, limits: &ReadLimits) -> Result<(Loaded, Pending), Er
     };
     match load_bytes(&input.name, input.folder, &bytes, &mut loaded, &mut pending) {
         Ok(()) => {}
-        Err(Error::UnknownShape { location, reason })
+        // Not text, or neither JSON nor YAML: a file beside the evidence, said once on stderr.
+        Err(Error::NotEvidence { location, reason })
         | Err(Error::Encoding { location, reason })
             if !input.strict =>
         {
+            loaded
+                .warnings
+                .push(format!("skipped {location}: {reason}"));
+        }
+        Err(Error::UnknownShape { location, reason }) if !input.strict => {
             // Evidence that could not be read is a gap, never silence (docs/input-formats.md#never-a-false-all-clear).
             loaded.evidence.coverage.push(CoverageNote {
                 scope: location.to_string(),
