@@ -522,6 +522,33 @@ impl Evidence {
                 }
             }
         }
+        // A nested stack belongs to its root's stack set (`RootId`): its own name
+        // (`StackSet-<name>-<uuid>-<Logical>-<suffix>`) does not say it.
+        let mut root_set: HashMap<String, String> = HashMap::new();
+        for st in &mut self.stacks {
+            if st.stack_set.is_some() {
+                continue;
+            }
+            let from_root = st.root_id.as_deref().and_then(|r| {
+                let name = crate::ids::Arn::parse(r)?
+                    .resource
+                    .strip_prefix("stack/")?
+                    .split('/')
+                    .next()?;
+                stack_set_from_stack_name(name).map(str::to_owned)
+            });
+            if let Some(ss) = from_root {
+                root_set.insert(st.stack_id.clone(), ss.clone());
+                st.stack_set = Some(ss);
+            }
+        }
+        if !root_set.is_empty() {
+            for e in &mut self.stack_events {
+                if e.stack_set.is_none() {
+                    e.stack_set = root_set.get(&e.stack_id).cloned();
+                }
+            }
+        }
         // Stack sets named only by id (`name:uuid`) elsewhere are keyed by name everywhere.
         for i in &mut self.stack_instances {
             if let Some(ss) = &i.stack_set {

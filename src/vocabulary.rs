@@ -260,6 +260,9 @@ pub enum LinkKind {
     TemplateReference,
     /// A known topology (rules/topologies) says another stack set creates it.
     KnownTopology,
+    /// The stack set's auto-deployment declares it depends on the other (`AutoDeployment.DependsOn`), which
+    /// failed in the same account first.
+    DependsOn,
     /// The named principal's account had a failed deployment of another stack set at about the same time.
     TimingInference,
 }
@@ -275,6 +278,7 @@ impl LinkKind {
             LinkKind::OperationSummary => "operation-summary",
             LinkKind::TemplateReference => "template-reference",
             LinkKind::KnownTopology => "known-topology",
+            LinkKind::DependsOn => "depends-on",
             LinkKind::TimingInference => "timing-inference",
         }
     }
@@ -299,6 +303,8 @@ pub mod confidence {
     pub const FAILURE_TOLERANCE: f32 = 0.8;
     /// Another stack set's template creates the missing principal.
     pub const TEMPLATE_REFERENCE: f32 = 0.9;
+    /// A declared `AutoDeployment.DependsOn`: as strong as a template reference.
+    pub const DEPENDS_ON: f32 = 0.9;
     /// A known topology says another stack set creates it.
     pub const KNOWN_TOPOLOGY: f32 = 0.85;
     /// Another stack set failed in the principal's account at about the same time.

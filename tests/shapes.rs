@@ -307,3 +307,35 @@ fn another_policy_type_beside_the_scps_leaves_the_proof_alone() {
         "{n}"
     );
 }
+
+#[test]
+fn a_declared_dependency_links_across_stack_sets_and_a_nested_stack_belongs_to_its_root() {
+    let (code, v, err) = json(&["tests/fixtures/shapes/depends-on"]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(v["summary"]["root_causes"], 1, "{v}");
+    let f = v["failures"].as_array().unwrap();
+    // The nested stack's resource: its stack set comes from the root stack (RootId), not its own name.
+    let subnet = f
+        .iter()
+        .find(|f| f["logical_id"] == "PrivateSubnet")
+        .unwrap();
+    assert_eq!(subnet["stack_set"], "org-network");
+    assert_eq!(subnet["role"], "root");
+    let sg = f
+        .iter()
+        .find(|f| f["logical_id"] == "AppSecurityGroup")
+        .unwrap();
+    assert_eq!(sg["link"]["kind"], "depends-on", "{sg}");
+    assert_eq!(sg["caused_by"], subnet["id"]);
+    // Without the declaration the two stay independent: nothing they name connects them.
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir("tests/fixtures/shapes/depends-on").unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"DependsOn\"", "\"Unrelated\"");
+        std::fs::write(dir.path().join(p.file_name().unwrap()), text).unwrap();
+    }
+    let (_, v, _) = json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(v["summary"]["root_causes"], 2, "{v}");
+}

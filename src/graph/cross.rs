@@ -124,7 +124,7 @@ impl CrossLinker {
                 }
             }
         }
-        if linked.is_none() {
+        if linked.is_none() && !declared_dependency(g, ix, i) {
             timing_inference(g, ix, i);
         }
     }
@@ -386,6 +386,48 @@ fn producer_targets(
         }
     }
     (out, Evidence::Instance)
+}
+
+/// A stack set whose auto-deployment declares it depends on another (`AutoDeployment.DependsOn`): that stack set's
+/// failure in the same account, no later than this one, explains a consumer failure the message and templates do
+/// not connect by name. Returns whether it linked.
+fn declared_dependency(g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) -> bool {
+    let f = &ix.failures[i];
+    let (Some(ss), Some(account)) = (f.stack_set.as_deref(), f.account.as_deref()) else {
+        return false;
+    };
+    let Some(deps) = ix.depends_on.get(ss) else {
+        return false;
+    };
+    let failures = ix.failures;
+    let mut linked = false;
+    for dep in deps {
+        let producers: Vec<usize> = ix
+            .by_account
+            .get(account)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|&j| {
+                let fj = &failures[j];
+                fj.stack_set.as_deref() == Some(dep.as_str())
+                    && at_or_before(fj.timestamp, f.timestamp, Duration::minutes(5))
+                    && is_primary(fj)
+            })
+            .collect();
+        let reason = format!(
+            "stack set {ss} declares that its auto-deployment depends on {dep} (AutoDeployment.DependsOn), which failed in account {account} first"
+        );
+        for j in representatives(failures, &producers)
+            .into_iter()
+            .take(MAX_FANOUT)
+        {
+            g.link(i, j, LinkKind::DependsOn, confidence::DEPENDS_ON, &reason);
+            linked = true;
+        }
+    }
+    linked
 }
 
 /// A role the message names, that no template in the evidence creates: another stack set's failure in the role's

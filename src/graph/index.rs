@@ -30,6 +30,13 @@ pub(super) fn instance_key(f: &Failure) -> InstanceKey<'_> {
     )
 }
 
+/// A stack set's name from its ARN (`arn:aws:cloudformation:r:a:stackset/NAME:uuid`), its id (`NAME:uuid`) or
+/// its name.
+fn stack_set_of_arn(s: &str) -> &str {
+    let tail = s.rsplit_once(":stackset/").map_or(s, |(_, t)| t);
+    crate::evidence::stack_set_name_from_id(tail)
+}
+
 /// Lookups built once, so every link family stays linear in the number of failures.
 pub(super) struct Index<'a> {
     pub(super) failures: &'a [Failure],
@@ -44,6 +51,9 @@ pub(super) struct Index<'a> {
     pub(super) by_stack_set: HashMap<&'a str, Vec<usize>>,
     pub(super) evidence: &'a Evidence,
     pub(super) types: &'a ResourceTypes,
+    /// Per stack set, the stack sets its auto-deployment declares it depends on (`AutoDeployment.DependsOn`, by
+    /// name).
+    pub(super) depends_on: HashMap<&'a str, Vec<String>>,
 }
 
 /// The operations of each stack set and the failures that belong to them.
@@ -81,7 +91,23 @@ impl<'a> Index<'a> {
             by_stack_set: HashMap::new(),
             evidence,
             types,
+            depends_on: HashMap::new(),
         };
+        for s in &evidence.stack_sets {
+            if let Some(a) = &s.auto_deployment {
+                let names: Vec<String> = a
+                    .depends_on
+                    .iter()
+                    .map(|d| stack_set_of_arn(d).to_owned())
+                    .collect();
+                if !names.is_empty() {
+                    ix.depends_on
+                        .entry(s.name.as_str())
+                        .or_default()
+                        .extend(names);
+                }
+            }
+        }
         for (i, f) in failures.iter().enumerate() {
             if let Some(s) = f.stack_id.as_deref() {
                 ix.by_stack.entry(s).or_default().push(i);
