@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -354,6 +355,10 @@ class InvalidAction(CloudFormationError):
     code = "InvalidAction"
 
 
+# moto warns that InvalidAction is no error shape of CloudFormation's model: it is a common error, not modelled.
+warnings.filterwarnings("ignore", message=r"Exception\(InvalidAction\)")
+
+
 # --without-describe-events: answer DescribeEvents as an endpoint that does not have it.
 DESCRIBE_EVENTS = True
 # GetHookResult's answers, by (account, HookResultId); filled while seeding.
@@ -462,11 +467,20 @@ def _event_type(e: Event) -> str:
     return "STACK_EVENT"
 
 
+def _failed(e: Event) -> bool:
+    """Our reading of the FailedEvents filter: the errors, and the stack's own rollback whose reason names what
+    failed (a STACK_EVENT)."""
+    rollback = (e.logical_resource_id == e.stack_name and e.resource_status.endswith("ROLLBACK_IN_PROGRESS")
+                and bool(e.resource_status_reason))
+    return _event_type(e) != "STACK_EVENT" or rollback
+
+
 def describe_events(self: CloudFormationResponse) -> ActionResult:
     """moto 5.2.1 lacks DescribeEvents. Served by StackName from the stack's events, newest first, each as an
     OperationEvent (StackId, no StackName; no HookInvocationId, which the shape lacks). EventType: a failed hook
     invocation is HOOK_INVOCATION_ERROR, a *_FAILED status PROVISIONING_ERROR, the rest STACK_EVENT. The
-    FailedEvents filter keeps the first two (our reading of "failed events": the API reference does not list them).
+    FailedEvents filter keeps the first two and the stack's rollback with its reason (our reading of "failed
+    events": the API reference does not list them).
     Paged like DescribeStackEvents (--events-page-size)."""
     if not DESCRIBE_EVENTS:
         raise InvalidAction("The action DescribeEvents is not valid for this web service.")
@@ -479,7 +493,7 @@ def describe_events(self: CloudFormationResponse) -> ActionResult:
     out = []
     for e in events:
         kind = _event_type(e)
-        if failed_only and kind == "STACK_EVENT":
+        if failed_only and not _failed(e):
             continue
         oe = {"EventId": e.event_id, "StackId": e.stack_id, "EventType": kind,
               "LogicalResourceId": e.logical_resource_id, "PhysicalResourceId": e.physical_resource_id,

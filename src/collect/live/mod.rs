@@ -188,7 +188,7 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
     let mut missing = Vec::new();
     for (named, e) in per_set {
         match e {
-            stack_sets::StackSetEvidence::Found(e) => ev.extend(e),
+            stack_sets::StackSetEvidence::Found(e) => ev.extend(*e),
             // Named on the command line: that it does not exist is the answer, never "no failure found".
             stack_sets::StackSetEvidence::NotFound { name, tried } if named => {
                 missing.push((name, tried))

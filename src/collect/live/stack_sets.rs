@@ -112,7 +112,7 @@ pub(super) enum NotDescribed {
 /// What one stack set gave: its evidence, or that it does not exist (an error when it was named: never an empty
 /// bundle that reads as "no failure").
 pub(super) enum StackSetEvidence {
-    Found(Evidence),
+    Found(Box<Evidence>),
     NotFound { name: String, tried: Vec<CallAs> },
 }
 
@@ -142,7 +142,7 @@ impl Ctx<'_> {
             }
             Err(NotDescribed::Other(reason)) => {
                 self.gap(format!("stack set {name}"), reason);
-                return StackSetEvidence::Found(ev);
+                return StackSetEvidence::Found(Box::new(ev));
             }
         };
         ev.stack_sets.push(ss);
@@ -255,7 +255,7 @@ impl Ctx<'_> {
         for s in stacks {
             ev.extend(s);
         }
-        StackSetEvidence::Found(ev)
+        StackSetEvidence::Found(Box::new(ev))
     }
 
     async fn describe_stack_set(
