@@ -529,7 +529,10 @@ fn assert_edge_evidence(c: &stackset_doctor::collect::live::Collected) {
     // The reason was cut at 1,024 characters; GetHookResult gave the rest, with the rule that failed.
     let reason = hook.status_reason.as_deref().expect("reason");
     assert!(reason.chars().count() > 1024, "{}", reason.len());
-    assert!(reason.starts_with("Template failed validation"), "{reason}");
+    assert!(
+        reason.starts_with("S3_BUCKET_SSE_KMS (FAILED): Template failed validation"),
+        "{reason}"
+    );
     assert!(
         reason.contains("Rule [S3_BUCKET_SSE_KMS] FAIL") && reason.contains("alias/logging"),
         "{reason}"

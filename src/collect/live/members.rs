@@ -733,16 +733,24 @@ fn operation_event(
 /// A hook result's whole text: its reason, then each annotation that did not pass (name, message, remediation and
 /// link), where the detail beyond the cut lives (annotation messages are up to 16,384 characters).
 fn hook_result_text(out: &GetHookResultOutput) -> String {
+    let failed: Vec<_> = out
+        .annotations()
+        .iter()
+        .filter(|a| !a.status().is_some_and(|s| s.as_str() == "PASSED"))
+        .collect();
+    // A reason that is the start of an annotation's message is that message cut: not said twice.
     let mut parts: Vec<String> = out
         .hook_status_reason()
         .filter(|r| !r.is_empty())
+        .filter(|r| {
+            !failed
+                .iter()
+                .any(|a| a.status_message().is_some_and(|m| m.starts_with(r)))
+        })
         .map(str::to_owned)
         .into_iter()
         .collect();
-    for a in out.annotations() {
-        if a.status().is_some_and(|s| s.as_str() == "PASSED") {
-            continue;
-        }
+    for a in failed {
         let mut line = String::new();
         if let Some(n) = a.annotation_name() {
             line.push_str(n);
@@ -765,4 +773,65 @@ fn hook_result_text(out: &GetHookResultOutput) -> String {
         }
     }
     parts.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::types::{Annotation, AnnotationStatus};
+
+    #[test]
+    fn a_hook_result_reads_whole_without_repeating_its_cut_reason() {
+        let full = "Rule [A] PASS. ".repeat(80) + "Rule [KMS] FAIL: use aws:kms";
+        let cut: String = full.chars().take(1024).collect();
+        let out = GetHookResultOutput::builder()
+            .hook_status_reason(&cut)
+            .annotations(
+                Annotation::builder()
+                    .annotation_name("KMS")
+                    .status(AnnotationStatus::Failed)
+                    .status_message(&full)
+                    .remediation_message("Set SSEAlgorithm aws:kms.")
+                    .build(),
+            )
+            .annotations(
+                Annotation::builder()
+                    .annotation_name("Versioning")
+                    .status(AnnotationStatus::Passed)
+                    .status_message("fine")
+                    .build(),
+            )
+            .build();
+        let text = hook_result_text(&out);
+        assert_eq!(
+            text,
+            format!("KMS (FAILED): {full} Remediation: Set SSEAlgorithm aws:kms.")
+        );
+        // A reason of its own is kept, first.
+        let out = GetHookResultOutput::builder()
+            .hook_status_reason("Hook failed")
+            .annotations(
+                Annotation::builder()
+                    .annotation_name("KMS")
+                    .status(AnnotationStatus::Failed)
+                    .status_message("use aws:kms")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            hook_result_text(&out),
+            "Hook failed\nKMS (FAILED): use aws:kms"
+        );
+    }
+
+    #[test]
+    fn stack_names_come_from_stack_ids() {
+        assert_eq!(
+            stack_name_from_id(
+                "arn:aws:cloudformation:eu-west-1:111111111111:stack/StackSet-x-1/9f8e7d6c"
+            ),
+            "StackSet-x-1"
+        );
+        assert_eq!(stack_name_from_id("plain-name"), "plain-name");
+    }
 }

@@ -5,17 +5,21 @@
 //! [`Sdk`]; gives [`Collected`]: the evidence, its coverage notes, and how many calls it took.
 //!
 //! What it asks, by area (one module each):
-//! - `stack_sets`, from the admin side (the management or delegated admin account): `DescribeStackSet`, the
-//!   failed operation (`DescribeStackSetOperation` for a given id, else the newest `ListStackSetOperations` entry
-//!   that did not succeed), its failed and cancelled results (`ListStackSetOperationResults`, filtered by status),
-//!   the failed instances (`ListStackInstances`, filtered by detailed status; `DescribeStackInstance` for each);
+//! - `stack_sets`, from the admin side (the management or delegated admin account): `DescribeStackSet` (a named
+//!   one that does not exist is an error), the operation to explain (`DescribeStackSetOperation` for a given id,
+//!   else the newest failed deployment of `ListStackSetOperations`, described; never a `DETECT_DRIFT`), its failed
+//!   and cancelled results (`ListStackSetOperationResults`, filtered by status), every instance
+//!   (`ListStackInstances`, unfiltered, 100 a page; `DescribeStackInstance` for each failed one), and the windows of
+//!   the other operations that failed instances last ran;
 //! - `members`, from each failing stack's account (the caller's own, or through `--member-role`):
-//!   `DescribeStacks` and `DescribeStackEvents` back to the start of the failed operation;
+//!   `DescribeStacks` and the failed events within the instance's operation's window (`DescribeEvents` with the
+//!   `FailedEvents` filter, else `DescribeStackEvents`), and `GetHookResult` for a failed hook whose reason was cut;
 //! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root;
 //! - `quick_setup`, with `--quick-setup`: the configuration managers, the `AWS-QuickSetup-*` stack sets and the
 //!   Automation executions that did not succeed.
 //!
-//! So the calls grow with the failed instances, not with every instance or every event. Nothing aborts the run
+//! So the calls grow with the failed instances and with pages of 100 instances, not with every event. What this
+//! relies on is in docs/architecture.md, "Live collection". Nothing aborts the run
 //! but missing credentials: an AccessDenied, a throttled call that ran out of retries, or a timeout becomes a
 //! [`CoverageNote`] and the rest of the collection goes on.
 
