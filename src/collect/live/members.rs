@@ -736,7 +736,7 @@ fn hook_result_text(out: &GetHookResultOutput) -> String {
     let failed: Vec<_> = out
         .annotations()
         .iter()
-        .filter(|a| !a.status().is_some_and(|s| s.as_str() == "PASSED"))
+        .filter(|a| a.status().is_none_or(|s| s.as_str() != "PASSED"))
         .collect();
     // A reason that is the start of an annotation's message is that message cut: not said twice.
     let mut parts: Vec<String> = out
