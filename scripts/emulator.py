@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -86,6 +87,7 @@ from moto.iam import models as iam_models  # noqa: E402
 from moto.organizations import utils as org_utils  # noqa: E402
 from moto.organizations.models import organizations_backends  # noqa: E402
 from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from botocore import xform_name  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 assert iam_models.DEFAULT_ACCOUNT_ID == ADMIN, "moto.iam was imported before the default account was set"
@@ -291,7 +293,15 @@ def make_event(e: dict[str, Any]) -> Event:
     )
     ev.timestamp = ts(e["Timestamp"])
     ev.event_id = e["EventId"]
+    # moto's Event has no hook fields; its serialiser finds them by their snake_case names.
+    for key in HOOK_FIELDS:
+        if key in e:
+            setattr(ev, xform_name(key), e[key])
     return ev
+
+
+HOOK_FIELDS = ("HookType", "HookStatus", "HookStatusReason", "HookInvocationPoint", "HookInvocationId",
+               "HookFailureMode")
 
 
 # ---- Pagination. moto answers every stack set listing and DescribeStackEvents in one page; AWS
@@ -334,6 +344,25 @@ class StackInstanceNotFound(CloudFormationError):
 
 class OperationNotFound(CloudFormationError):
     code = "OperationNotFoundException"
+
+
+class HookResultNotFound(CloudFormationError):
+    code = "HookResultNotFoundException"
+
+
+class InvalidAction(CloudFormationError):
+    """What AWS's query services answer for an action they do not have."""
+    code = "InvalidAction"
+
+
+# moto warns that InvalidAction is no error shape of CloudFormation's model: it is a common error, not modelled.
+warnings.filterwarnings("ignore", message=r"Exception\(InvalidAction\)")
+
+
+# --without-describe-events: answer DescribeEvents as an endpoint that does not have it.
+DESCRIBE_EVENTS = True
+# GetHookResult's answers, by (account, HookResultId); filled while seeding.
+HOOK_RESULTS: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 _moto_handler = {
@@ -430,9 +459,70 @@ def describe_stack_events(self: CloudFormationResponse) -> ActionResult:
     return ActionResult({"StackEvents": page, "NextToken": token})
 
 
+def _event_type(e: Event) -> str:
+    if getattr(e, "hook_status", None) in ("HOOK_COMPLETE_FAILED", "HOOK_FAILED"):
+        return "HOOK_INVOCATION_ERROR"
+    if e.resource_status.endswith("_FAILED"):
+        return "PROVISIONING_ERROR"
+    return "STACK_EVENT"
+
+
+def _failed(e: Event) -> bool:
+    """Our reading of the FailedEvents filter: the errors, and the stack's own rollback whose reason names what
+    failed (a STACK_EVENT)."""
+    rollback = (e.logical_resource_id == e.stack_name and e.resource_status.endswith("ROLLBACK_IN_PROGRESS")
+                and bool(e.resource_status_reason))
+    return _event_type(e) != "STACK_EVENT" or rollback
+
+
+def describe_events(self: CloudFormationResponse) -> ActionResult:
+    """moto 5.2.1 lacks DescribeEvents. Served by StackName from the stack's events, newest first, each as an
+    OperationEvent (StackId, no StackName; no HookInvocationId, which the shape lacks). EventType: a failed hook
+    invocation is HOOK_INVOCATION_ERROR, a *_FAILED status PROVISIONING_ERROR, the rest STACK_EVENT. The
+    FailedEvents filter keeps the first two and the stack's rollback with its reason (our reading of "failed
+    events": the API reference does not list them).
+    Paged like DescribeStackEvents (--events-page-size)."""
+    if not DESCRIBE_EVENTS:
+        raise InvalidAction("The action DescribeEvents is not valid for this web service.")
+    name = self._get_param("StackName")
+    if not name:
+        raise ValidationError(message="One of ChangeSetName, OperationId or StackName must be specified")
+    events = self.cloudformation_backend.describe_stack_events(name)[::-1]
+    filters = self._get_param("Filters") or {}
+    failed_only = str(filters.get("FailedEvents", "")).lower() == "true"
+    out = []
+    for e in events:
+        kind = _event_type(e)
+        if failed_only and not _failed(e):
+            continue
+        oe = {"EventId": e.event_id, "StackId": e.stack_id, "EventType": kind,
+              "LogicalResourceId": e.logical_resource_id, "PhysicalResourceId": e.physical_resource_id,
+              "ResourceType": e.resource_type, "Timestamp": e.timestamp, "ResourceStatus": e.resource_status}
+        for key, value in (("ResourceStatusReason", e.resource_status_reason),
+                           ("ResourceProperties", e.resource_properties)):
+            if value:
+                oe[key] = value
+        for key in HOOK_FIELDS:
+            if key != "HookInvocationId" and getattr(e, xform_name(key), None):
+                oe[key] = getattr(e, xform_name(key))
+        out.append(oe)
+    page, token = paginate(out, None, self._get_param("NextToken"), default=EVENTS_PAGE)
+    return ActionResult({"OperationEvents": page, "NextToken": token})
+
+
+def get_hook_result(self: CloudFormationResponse) -> ActionResult:
+    """moto 5.2.1 lacks GetHookResult. Served for the hook invocations seeded in the caller's account."""
+    wanted = self._get_param("HookResultId")
+    result = HOOK_RESULTS.get((self.current_account, wanted))
+    if result is None:
+        raise HookResultNotFound(f"Hook result {wanted} not found")
+    return ActionResult(result)
+
+
 for _handler in (
     list_stack_sets, list_stack_instances, describe_stack_instance, list_stack_set_operations,
-    describe_stack_set_operation, list_stack_set_operation_results, describe_stack_events,
+    describe_stack_set_operation, list_stack_set_operation_results, describe_stack_events, describe_events,
+    get_hook_result,
 ):
     setattr(CloudFormationResponse, _handler.__name__, _handler)
 
@@ -613,6 +703,196 @@ def build_scale(accounts: int, failed: int) -> Scenario:
         results.append(result)
         instances.append(inst)
     sc.add_stack_set(described, summary, op_summary, op_described, results, instances)
+    return sc
+
+
+EDGE_SET = "guarded-baseline"
+EDGE_T0 = datetime(2025, 3, 12, 9, 0, 0, 310000, tzinfo=timezone.utc)
+EDGE_TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Description: Logging baseline for every account (a Guard hook checks bucket encryption)
+Resources:
+  LogBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub logs-guarded-baseline-${AWS::AccountId}
+"""
+EDGE_HOOK = "Private::Guard::BucketEncryption"
+
+
+def edge_hook_report(account: str) -> str:
+    """The whole text of the Guard hook's failed validation: longer than the 1,024 characters CloudFormation keeps
+    of a stack event's HookStatusReason, with the rule that failed at the end, past the cut."""
+    checks = "".join(
+        f"\n  Rule [S3_BUCKET_{name}] PASS: LogBucket (AWS::S3::Bucket) in account {account} satisfied "
+        f"'Properties.{prop}' as the organisation's logging standard LOG-{n:03d} requires."
+        for n, (name, prop) in enumerate([
+            ("VERSIONING", "VersioningConfiguration.Status == Enabled"),
+            ("PUBLIC_ACCESS", "PublicAccessBlockConfiguration.BlockPublicAcls == true"),
+            ("OWNERSHIP", "OwnershipControls.Rules[*].ObjectOwnership == BucketOwnerEnforced"),
+            ("LIFECYCLE", "LifecycleConfiguration.Rules[*].Status == Enabled"),
+            ("TLS_ONLY", "the bucket policy's aws:SecureTransport condition"),
+            ("LOGGING_TARGET", "LoggingConfiguration.DestinationBucketName exists"),
+            ("TAGS", "Tags[*].Key contains 'cost-center'"),
+        ], start=1))
+    return (f"Template failed validation, the following rule(s) failed: [S3_BUCKET_SSE_KMS]. Guard report for "
+            f"{EDGE_HOOK} on LogBucket:{checks}"
+            "\n  Rule [S3_BUCKET_SSE_KMS] FAIL: LogBucket (AWS::S3::Bucket): "
+            "Properties.BucketEncryption.ServerSideEncryptionConfiguration[*].ServerSideEncryptionByDefault"
+            ".SSEAlgorithm must be 'aws:kms' with a KMSMasterKeyID; the template sets no BucketEncryption, so "
+            "the bucket would use SSE-S3. Add BucketEncryption with SSEAlgorithm aws:kms and the account's "
+            "logging key (alias/logging).")
+
+
+def build_edge() -> Scenario:
+    """One stack set with what the reference case lacks: a Guard hook that failed with a reason longer than
+    CloudFormation keeps in a stack event (GetHookResult has it whole), a suspended account
+    (SKIPPED_SUSPENDED_ACCOUNT), an auto-deployment that ran its own operation for an account added later, a
+    STOPPED drift detection newer than both failed deployments, and a healthy instance."""
+    sc = Scenario("edge", "edge")
+    sc.members = list(REFERENCE_MEMBERS)
+    hooked, suspended, added, healthy = REFERENCE_MEMBERS
+    set_id = f"{EDGE_SET}:{det_uuid('stack-set', EDGE_SET)}"
+    described = {
+        "StackSetName": EDGE_SET, "StackSetId": set_id, "Description": "Logging baseline for every account",
+        "Status": "ACTIVE", "TemplateBody": EDGE_TEMPLATE, "Parameters": [], "Capabilities": [], "Tags": [],
+        "StackSetARN": f"arn:aws:cloudformation:{REGION}:{ADMIN}:stackset/{set_id}",
+        "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
+        "PermissionModel": "SERVICE_MANAGED", "OrganizationalUnitIds": [ROOT_ID], "Regions": [REGION],
+        "ManagedExecution": {"Active": True},
+    }
+    summary = {k: described[k] for k in ("StackSetName", "StackSetId", "Description", "Status", "AutoDeployment",
+                                          "PermissionModel", "ManagedExecution")}
+    summary["DriftStatus"] = "NOT_CHECKED"
+    prefs = {"RegionConcurrencyType": "PARALLEL", "RegionOrder": [REGION], "FailureToleranceCount": 1,
+             "MaxConcurrentCount": 2, "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE"}
+    targets = {"OrganizationalUnitIds": [ROOT_ID], "AccountFilterType": "NONE"}
+    create_id, auto_id, drift_id = (det_uuid("operation", EDGE_SET, k) for k in ("create", "auto", "drift"))
+    auto_t0 = EDGE_T0 + timedelta(hours=2)
+
+    def stack_id(account: str) -> str:
+        return (f"arn:aws:cloudformation:{REGION}:{account}:stack/StackSet-{EDGE_SET}-"
+                f"{det_uuid('stack-name', EDGE_SET, account)}/{det_uuid('stack', EDGE_SET, account)}")
+
+    hook_report = edge_hook_report(hooked)
+    hooked_reason = (f"ResourceLogicalId:LogBucket, ResourceType:AWS::S3::Bucket, ResourceStatusReason:The following "
+                     f"hook(s)/validations failed: [{EDGE_HOOK}].")
+    exists = (f"Resource handler returned message: \"logs-guarded-baseline-{added} already exists (Service: S3, "
+              f"Status Code: 0, Request ID: null)\" (RequestToken: {det_uuid('token', added)}, HandlerErrorCode: "
+              "AlreadyExists)")
+    added_reason = f"ResourceLogicalId:LogBucket, ResourceType:AWS::S3::Bucket, ResourceStatusReason:{exists}"
+    suspended_reason = f"Account {suspended} is suspended: its stack instance was skipped."
+    operations = [
+        {"OperationId": create_id, "StackSetId": set_id, "Action": "CREATE", "Status": "FAILED",
+         "OperationPreferences": prefs, "DeploymentTargets": targets, "RetainStacks": False,
+         "CreationTimestamp": EDGE_T0, "EndTimestamp": EDGE_T0 + timedelta(minutes=6, seconds=12.4),
+         "StatusDetails": {"FailedStackInstancesCount": 1},
+         "Results": [
+             {"Account": hooked, "Region": REGION, "Status": "FAILED", "StatusReason": hooked_reason,
+              "AccountGateResult": {"Status": "SKIPPED"}, "OrganizationalUnitId": ROOT_ID},
+             # Made up: the API reference says how a suspended account's instance reads, not its result.
+             {"Account": suspended, "Region": REGION, "Status": "CANCELLED", "StatusReason": suspended_reason,
+              "OrganizationalUnitId": ROOT_ID},
+             {"Account": healthy, "Region": REGION, "Status": "SUCCEEDED",
+              "AccountGateResult": {"Status": "SKIPPED"}, "OrganizationalUnitId": ROOT_ID},
+         ]},
+        # The account that joined the OU later: auto-deployment ran an operation of its own.
+        {"OperationId": auto_id, "StackSetId": set_id, "Action": "CREATE", "Status": "FAILED",
+         "OperationPreferences": prefs, "DeploymentTargets": targets, "RetainStacks": False,
+         "CreationTimestamp": auto_t0, "EndTimestamp": auto_t0 + timedelta(minutes=3, seconds=4.8),
+         "StatusDetails": {"FailedStackInstancesCount": 1},
+         "Results": [{"Account": added, "Region": REGION, "Status": "FAILED", "StatusReason": added_reason,
+                      "AccountGateResult": {"Status": "SKIPPED"}, "OrganizationalUnitId": ROOT_ID}]},
+        {"OperationId": drift_id, "StackSetId": set_id, "Action": "DETECT_DRIFT", "Status": "STOPPED",
+         "OperationPreferences": prefs, "CreationTimestamp": EDGE_T0 + timedelta(hours=3),
+         "EndTimestamp": EDGE_T0 + timedelta(hours=3, minutes=1, seconds=2.5),
+         "StatusReason": "The operation was stopped by the user.", "StatusDetails": {"FailedStackInstancesCount": 0},
+         "Results": []},
+    ]
+
+    def instance(account: str, status: str, detailed: str, op: str, reason: str | None, stack: bool) -> dict:
+        i = {"StackSetId": set_id, "Region": REGION, "Account": account, "Status": status,
+             "StackInstanceStatus": {"DetailedStatus": detailed}, "OrganizationalUnitId": ROOT_ID,
+             "DriftStatus": "NOT_CHECKED", "LastOperationId": op}
+        if reason:
+            i["StatusReason"] = reason
+        if stack:
+            i["StackId"] = stack_id(account)
+        return i
+
+    instances = [
+        instance(hooked, "OUTDATED", "FAILED", create_id, hooked_reason, True),
+        instance(suspended, "OUTDATED", "SKIPPED_SUSPENDED_ACCOUNT", create_id, suspended_reason, False),
+        instance(added, "OUTDATED", "FAILED", auto_id, added_reason, True),
+        instance(healthy, "CURRENT", "SUCCEEDED", create_id, None, True),
+    ]
+    sc.stack_sets[EDGE_SET] = {"described": described, "summary": summary, "operations": operations,
+                               "instances": instances}
+
+    def rows(account: str, start: datetime, spec: list[tuple]) -> list[dict[str, Any]]:
+        sid = stack_id(account)
+        name = stack_name_of(sid)
+        out = []
+        for dt, logical, rtype, status, reason, extra in spec:
+            t = start + timedelta(seconds=dt)
+            logical = logical or name
+            e = {"StackId": sid, "StackName": name, "LogicalResourceId": logical, "ResourceType": rtype,
+                 "PhysicalResourceId": sid if logical == name else (f"logs-guarded-baseline-{account}"
+                                                                     if "COMPLETE" in status else ""),
+                 "Timestamp": t.isoformat(), "ResourceStatus": status,
+                 "EventId": det_uuid(sid, logical, status, dt) if logical == name else f"{logical}-{status}-{iso_ms(t)}"}
+            if reason:
+                e["ResourceStatusReason"] = reason
+            e.update(extra)
+            out.append(e)
+        return out[::-1]
+
+    stack_t = "AWS::CloudFormation::Stack"
+    bucket_t = "AWS::S3::Bucket"
+    invocation = det_uuid("hook-invocation", hooked)
+    hook = {"HookType": EDGE_HOOK, "HookInvocationPoint": "PRE_PROVISION", "HookFailureMode": "FAIL",
+            "HookInvocationId": invocation}
+    cut = hook_report[:1024]
+    hooked_start = EDGE_T0 + timedelta(seconds=21.7)
+    sc.add_stack(hooked, EDGE_SET, rows(hooked, hooked_start, [
+        (0.0, None, stack_t, "CREATE_IN_PROGRESS", "User Initiated", {}),
+        (2.1, "LogBucket", bucket_t, "CREATE_IN_PROGRESS", None, {**hook, "HookStatus": "HOOK_IN_PROGRESS",
+                                                                     "HookStatusReason": "Hook invocation is in progress"}),
+        (4.9, "LogBucket", bucket_t, "CREATE_IN_PROGRESS", None, {**hook, "HookStatus": "HOOK_COMPLETE_FAILED",
+                                                                     "HookStatusReason": cut}),
+        (5.3, "LogBucket", bucket_t, "CREATE_FAILED", f"The following hook(s)/validations failed: [{EDGE_HOOK}]", {}),
+        (5.8, None, stack_t, "ROLLBACK_IN_PROGRESS",
+         "The following resource(s) failed to create: [LogBucket]. Rollback requested by user.", {}),
+        (7.2, "LogBucket", bucket_t, "DELETE_COMPLETE", None, {}),
+        (8.0, None, stack_t, "ROLLBACK_COMPLETE", None, {}),
+    ]))
+    HOOK_RESULTS[(hooked, invocation)] = {
+        "HookResultId": invocation, "InvocationPoint": "PRE_PROVISION", "FailureMode": "FAIL", "TypeName": EDGE_HOOK,
+        "TypeVersionId": "00000001", "Status": "HOOK_COMPLETE_FAILED", "HookStatusReason": cut,
+        "InvokedAt": hooked_start + timedelta(seconds=2.1),
+        "TypeArn": f"arn:aws:cloudformation:{REGION}:{hooked}:type/hook/Private-Guard-BucketEncryption",
+        "Target": {"TargetType": "RESOURCE", "TargetTypeName": bucket_t, "TargetId": "LogBucket",
+                   "Action": "CREATE"},
+        "Annotations": [{"AnnotationName": "S3_BUCKET_SSE_KMS", "Status": "FAILED", "StatusMessage": hook_report,
+                         "RemediationMessage": "Set BucketEncryption with SSEAlgorithm aws:kms and a KMSMasterKeyID.",
+                         "SeverityLevel": "HIGH"}],
+    }
+    added_start = auto_t0 + timedelta(seconds=18.4)
+    sc.add_stack(added, EDGE_SET, rows(added, added_start, [
+        (0.0, None, stack_t, "CREATE_IN_PROGRESS", "User Initiated", {}),
+        (1.9, "LogBucket", bucket_t, "CREATE_IN_PROGRESS", None, {}),
+        (3.4, "LogBucket", bucket_t, "CREATE_FAILED", exists, {}),
+        (3.9, None, stack_t, "ROLLBACK_IN_PROGRESS",
+         "The following resource(s) failed to create: [LogBucket]. Rollback requested by user.", {}),
+        (5.1, "LogBucket", bucket_t, "DELETE_COMPLETE", None, {}),
+        (5.6, None, stack_t, "ROLLBACK_COMPLETE", None, {}),
+    ]))
+    sc.add_stack(healthy, EDGE_SET, rows(healthy, EDGE_T0 + timedelta(seconds=22.2), [
+        (0.0, None, stack_t, "CREATE_IN_PROGRESS", "User Initiated", {}),
+        (1.8, "LogBucket", bucket_t, "CREATE_IN_PROGRESS", None, {}),
+        (2.9, "LogBucket", bucket_t, "CREATE_IN_PROGRESS", "Resource creation Initiated", {}),
+        (24.3, "LogBucket", bucket_t, "CREATE_COMPLETE", None, {}),
+        (24.9, None, stack_t, "CREATE_COMPLETE", None, {}),
+    ]))
     return sc
 
 
@@ -849,7 +1129,7 @@ class Middleware:
 
     AUTOMATION = ("AmazonSSM.DescribeAutomationExecutions", "AmazonSSM.GetAutomationExecution")
 
-    def __init__(self, moto_app: Callable, manager: dict[str, Any], execution: dict[str, Any]):
+    def __init__(self, moto_app: Callable, manager: dict[str, Any] | None, execution: dict[str, Any] | None):
         self.moto_app, self.manager, self.execution = moto_app, manager, execution
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -890,7 +1170,7 @@ class Middleware:
         return [data]
 
     def quick_setup(self, method: str, path: str, body: dict[str, Any], home: bool) -> dict[str, Any]:
-        managers = [self.manager] if home else []
+        managers = [self.manager] if home and self.manager else []
         if method == "POST" and path == "/listConfigurationManagers":
             summaries = [{k: m[k] for k in ("ManagerArn", "Name", "Description", "StatusSummaries",
                                             "ConfigurationDefinitionSummaries")} for m in managers]
@@ -907,7 +1187,7 @@ class Middleware:
                                                    "Quick Setup operation")
 
     def automation(self, operation: str, body: dict[str, Any], home: bool) -> dict[str, Any]:
-        executions = [self.execution] if home else []
+        executions = [self.execution] if home and self.execution else []
         if operation == "GetAutomationExecution":
             wanted = body.get("AutomationExecutionId")
             for e in executions:
@@ -941,19 +1221,21 @@ def stdin_tells_parent_exit() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global EVENTS_PAGE
+    global EVENTS_PAGE, DESCRIBE_EVENTS
     p = argparse.ArgumentParser(prog="emulator.sh run", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--scenario", choices=("reference", "scale"), default="reference")
+    p.add_argument("--scenario", choices=("reference", "scale", "edge"), default="reference")
     p.add_argument("--accounts", type=int, help="scale: member accounts, one stack instance each (default 1000)")
     p.add_argument("--failed", type=int, help="scale: how many of those instances failed (default 5)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: the OS picks a free one)")
     p.add_argument("--events-page-size", type=int, default=EVENTS_PAGE, metavar="N",
                    help="DescribeStackEvents page size (default 100); a small one exercises pagination")
+    p.add_argument("--without-describe-events", action="store_true",
+                   help="answer DescribeEvents with InvalidAction, as an endpoint that does not have it")
     p.add_argument("--ignore-stdin", action="store_true", help="do not stop when stdin reaches EOF")
     p.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = p.parse_args(argv)
-    if args.scenario == "reference" and (args.accounts is not None or args.failed is not None):
+    if args.scenario != "scale" and (args.accounts is not None or args.failed is not None):
         p.error("--accounts and --failed apply to --scenario scale")
     accounts = 1000 if args.accounts is None else args.accounts
     failed = 5 if args.failed is None else args.failed
@@ -962,13 +1244,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.events_page_size < 1:
         p.error("--events-page-size must be at least 1")
     EVENTS_PAGE = args.events_page_size
+    DESCRIBE_EVENTS = not args.without_describe_events
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
 
     started = time.monotonic()
-    sc = build_reference() if args.scenario == "reference" else build_scale(accounts, failed)
+    sc = {"reference": build_reference, "edge": build_edge}.get(args.scenario, lambda: build_scale(accounts, failed))()
     scp_id = seed_organization(sc.members)
     seed_cloudformation(sc)
-    manager, execution = quick_setup_data(sc)
+    # The edge scenario has no Quick Setup: no configuration manager, no Automation execution.
+    manager, execution = quick_setup_data(sc) if sc.name != "edge" else (None, None)
     moto_app = DomainDispatcherApplication(create_backend_app)
     for service in ("cloudformation", "sts", "organizations", "ssm", "iam"):  # not on each one's first request
         moto_app.app_instances[service] = create_backend_app(service)

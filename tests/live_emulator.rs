@@ -345,3 +345,297 @@ fn a_thousand_instances_with_five_failed_cost_calls_per_failure_not_per_instance
             <= 10
     );
 }
+
+/// Collect in-process against an emulator at `url`, as the delegated admin with a member role.
+fn collect_at(url: &str, stack_sets: &[&str]) -> stackset_doctor::collect::live::Collected {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("ap-northeast-1"))
+            .endpoint_url(url)
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await;
+        let sdk = Sdk::from_config(config, Vec::new()).expect("sdk");
+        let opts = Options {
+            stack_sets: stack_sets.iter().map(|s| (*s).to_owned()).collect(),
+            member_role: Some("OrganizationAccountAccessRole".into()),
+            ..Options::default()
+        };
+        let c = collect(&opts, &sdk).await.expect("collects");
+        assert!(sdk.log.refused().is_empty(), "{:?}", sdk.log.refused());
+        c
+    })
+}
+
+#[test]
+fn a_stack_set_that_does_not_exist_is_an_error_never_an_all_clear() {
+    let emu = Emulator::start(&["--scenario", "edge"]);
+    let common_args = ["--endpoint-url", &emu.url, "--region", "ap-northeast-1"];
+    let (code, out, err) = run_bin(
+        &[
+            &["diagnose", "--stack-set", "does-not-exist"][..],
+            &common_args[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(!err.contains("No failure"), "{err}");
+    for part in [
+        "does-not-exist",
+        "StackSetNotFoundException",
+        "as SELF and as DELEGATED_ADMIN",
+        "--call-as auto",
+        "ap-northeast-1",
+        "121212121212",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+
+    // `collect` writes no bundle at all; with one role given, only that one is tried.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle.json");
+    let (code, _, err) = run_bin(
+        &[
+            &[
+                "collect",
+                "--stack-set",
+                "does-not-exist",
+                "--stack-set",
+                "guarded-baseline",
+                "--call-as",
+                "SELF",
+                "-o",
+                bundle.to_str().expect("utf-8 path"),
+            ][..],
+            &common_args[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does-not-exist") && err.contains("as SELF (--call-as SELF)"),
+        "{err}"
+    );
+    assert!(!err.contains("DELEGATED_ADMIN ("), "{err}");
+    assert!(!bundle.exists(), "no bundle is written");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+
+    // --quick-setup where Quick Setup made no stack set: an error that says so.
+    let (code, _, err) = run_bin(&[&["diagnose", "--quick-setup"][..], &common_args[..]].concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no Quick Setup stack set"), "{err}");
+}
+
+/// The edge scenario (scripts/EMULATOR.md): a hook failure whose reason is cut, a suspended account, an
+/// auto-deployment's own operation, a STOPPED drift detection newer than both deployments, a healthy instance.
+fn assert_edge_evidence(c: &stackset_doctor::collect::live::Collected) {
+    let ev = &c.evidence;
+    // Every instance with its status, the healthy and the skipped ones too.
+    let mut instances: Vec<(&str, &str, Option<&str>)> = ev
+        .stack_instances
+        .iter()
+        .map(|i| {
+            (
+                i.account.as_str(),
+                i.status.as_str(),
+                i.detailed_status.as_deref(),
+            )
+        })
+        .collect();
+    instances.sort();
+    assert_eq!(
+        instances,
+        [
+            ("232323232323", "OUTDATED", Some("FAILED")),
+            (
+                "343434343434",
+                "OUTDATED",
+                Some("SKIPPED_SUSPENDED_ACCOUNT")
+            ),
+            ("454545454545", "OUTDATED", Some("FAILED")),
+            ("565656565656", "CURRENT", Some("SUCCEEDED")),
+        ]
+    );
+    // The failed operation is the newest failed deployment (the auto-deployment), not the newer drift detection,
+    // which is recorded all the same; so is the first deployment, the window of 232323232323's stack.
+    let ops: Vec<(&str, &str)> = ev
+        .operations
+        .iter()
+        .map(|o| (o.action.as_deref().unwrap_or(""), o.status.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("CREATE", "FAILED"),
+            ("DETECT_DRIFT", "STOPPED"),
+            ("CREATE", "FAILED")
+        ],
+        "{:#?}",
+        ev.operations
+    );
+    let chosen = &ev.operations[0];
+    assert_eq!(
+        ev.operation_results
+            .iter()
+            .map(|r| r.account.as_str())
+            .collect::<Vec<_>>(),
+        ["454545454545"]
+    );
+    let prefs = chosen.preferences.as_ref().expect("preferences");
+    assert_eq!(prefs.failure_tolerance_count, Some(1));
+    assert_eq!(prefs.max_concurrent_count, Some(2));
+    assert_eq!(
+        prefs.concurrency_mode.as_deref(),
+        Some("SOFT_FAILURE_TOLERANCE")
+    );
+    assert_eq!(prefs.region_order, ["ap-northeast-1"]);
+    let targets = chosen.deployment_targets.as_ref().expect("targets");
+    assert_eq!(targets.organizational_units, ["r-ab12"]);
+    assert!(ev.operations[2].created < chosen.created);
+    // Each failed stack's events within its own operation's window: the first deployment's hook failure (two hours
+    // before the chosen operation) and the auto-deployment's bucket.
+    let failed_in = |account: &str| {
+        ev.stack_events
+            .iter()
+            .filter(|e| e.account.as_deref() == Some(account))
+            .collect::<Vec<_>>()
+    };
+    assert!(failed_in("454545454545")
+        .iter()
+        .any(|e| e.status == "CREATE_FAILED"
+            && e.status_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("already exists"))));
+    let hooked = failed_in("232323232323");
+    let hook_event = hooked
+        .iter()
+        .find(|e| {
+            e.hook
+                .as_ref()
+                .is_some_and(|h| h.status == "HOOK_COMPLETE_FAILED")
+        })
+        .unwrap_or_else(|| panic!("no failed hook event in {hooked:#?}"));
+    let hook = hook_event.hook.as_ref().expect("hook");
+    assert_eq!(
+        hook.hook_type.as_deref(),
+        Some("Private::Guard::BucketEncryption")
+    );
+    assert_eq!(hook.failure_mode.as_deref(), Some("FAIL"));
+    assert_eq!(hook.invocation_point.as_deref(), Some("PRE_PROVISION"));
+    assert!(hook.invocation_id.is_some());
+    // The reason was cut at 1,024 characters; GetHookResult gave the rest, with the rule that failed.
+    let reason = hook.status_reason.as_deref().expect("reason");
+    assert!(reason.chars().count() > 1024, "{}", reason.len());
+    assert!(
+        reason.starts_with("S3_BUCKET_SSE_KMS (FAILED): Template failed validation"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("Rule [S3_BUCKET_SSE_KMS] FAIL") && reason.contains("alias/logging"),
+        "{reason}"
+    );
+    assert_eq!(c.stats.calls.get("CloudFormation:GetHookResult"), Some(&1));
+    // Nothing is asked of the suspended account (no stack) or the healthy one.
+    assert!(failed_in("343434343434").is_empty() && failed_in("565656565656").is_empty());
+    assert_eq!(
+        c.stats.calls.get("CloudFormation:DescribeStackInstance"),
+        Some(&2)
+    );
+    assert_eq!(
+        c.stats.calls.get("CloudFormation:ListStackInstances"),
+        Some(&1)
+    );
+}
+
+#[test]
+fn edge_cases_with_describe_events() {
+    let emu = Emulator::start(&["--scenario", "edge"]);
+    let c = collect_at(&emu.url, &["guarded-baseline"]);
+    assert_edge_evidence(&c);
+    // Failed events only, typed; DescribeStackEvents once, for the hook's invocation id that DescribeEvents lacks.
+    assert_eq!(c.stats.calls.get("CloudFormation:DescribeEvents"), Some(&2));
+    assert_eq!(
+        c.stats.calls.get("CloudFormation:DescribeStackEvents"),
+        Some(&1)
+    );
+    assert!(c
+        .evidence
+        .stack_events
+        .iter()
+        .all(|e| e.event_type.is_some()));
+    assert!(c
+        .evidence
+        .stack_events
+        .iter()
+        .any(|e| e.event_type.as_deref() == Some("HOOK_INVOCATION_ERROR")));
+    assert!(
+        !c.evidence
+            .coverage
+            .iter()
+            .any(|n| n.reason.contains("DescribeEvents")),
+        "{:#?}",
+        c.evidence.coverage
+    );
+}
+
+#[test]
+fn edge_cases_without_describe_events_fall_back_to_describe_stack_events() {
+    let emu = Emulator::start(&["--scenario", "edge", "--without-describe-events"]);
+    let c = collect_at(&emu.url, &["guarded-baseline"]);
+    assert_edge_evidence(&c);
+    // Asked at most once per stack (stacks read side by side may both ask before the first answer), then never
+    // again; every stack through DescribeStackEvents; the bundle says why, once.
+    let asked = c.stats.calls.get("CloudFormation:DescribeEvents").copied();
+    assert!(matches!(asked, Some(1 | 2)), "{asked:?}");
+    assert_eq!(
+        c.stats.calls.get("CloudFormation:DescribeStackEvents"),
+        Some(&2)
+    );
+    assert!(c
+        .evidence
+        .stack_events
+        .iter()
+        .all(|e| e.event_type.is_none()));
+    let notes: Vec<_> = c
+        .evidence
+        .coverage
+        .iter()
+        .filter(|n| n.reason.contains("DescribeEvents is not known"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    let note = notes[0];
+    assert!(note.reason.contains("InvalidAction"), "{}", note.reason);
+}
+
+#[test]
+fn edge_cases_diagnose_with_the_suspended_account_and_no_all_clear() {
+    let emu = Emulator::start(&["--scenario", "edge"]);
+    let (code, out, err) = run_bin(&[
+        "diagnose",
+        "--stack-set",
+        "guarded-baseline",
+        "--endpoint-url",
+        &emu.url,
+        "--region",
+        "ap-northeast-1",
+        "--member-role",
+        "OrganizationAccountAccessRole",
+        "--format",
+        "json",
+    ]);
+    assert!(code == 3 || code == 4, "code {code}: {err}");
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
+    let accounts: std::collections::BTreeSet<&str> = report["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .filter_map(|f| f["account"].as_str())
+        .collect();
+    for a in ["232323232323", "343434343434", "454545454545"] {
+        assert!(accounts.contains(a), "{a} not among {accounts:?}");
+    }
+    assert!(!accounts.contains("565656565656"), "{accounts:?}");
+}

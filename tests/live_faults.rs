@@ -31,6 +31,7 @@ use stackset_doctor::vocabulary::Category;
 const CALLER: &str = "111111111111";
 const DENIED: &str = "222222222222";
 const MEMBER: &str = "333333333333";
+const HEALTHY: &str = "444444444444";
 const REGION: &str = "eu-west-1";
 const SET: &str = "app-baseline";
 const OP: &str = "0b6e7c1a-5f1e-4b7e-9a61-8f0c2d3e4f50";
@@ -100,34 +101,70 @@ fn admin_rules() -> Vec<Rule> {
                 )
                 .build()
         }),
+        // One unfiltered listing: the two failed instances and a healthy one.
         mock!(cfn::Client::list_stack_instances)
-            .match_requests(|r| {
-                r.filters().first().and_then(|f| f.values()) == Some("FAILED")
-            })
+            .match_requests(|r| r.filters().is_empty() && r.max_results() == Some(100))
             .then_output(|| {
-                let inst = |a: &str| {
+                let inst = |a: &str, failed: bool| {
                     ct::StackInstanceSummary::builder()
                         .stack_set_id(format!("{SET}:4d1c9b2a-7e6f-4a5b-8c9d-0e1f2a3b4c5d"))
                         .account(a)
                         .region(REGION)
                         .stack_id(stack_id(a))
-                        .status(ct::StackInstanceStatus::Outdated)
-                        .status_reason("ResourceLogicalId:CrossAccountRole, ResourceType:AWS::IAM::Role, ResourceStatusReason:Invalid principal in policy.")
+                        .status(if failed { ct::StackInstanceStatus::Outdated } else { ct::StackInstanceStatus::Current })
+                        .set_status_reason(failed.then(|| "ResourceLogicalId:CrossAccountRole, ResourceType:AWS::IAM::Role, ResourceStatusReason:Invalid principal in policy.".to_owned()))
                         .stack_instance_status(
                             ct::StackInstanceComprehensiveStatus::builder()
-                                .detailed_status(ct::StackInstanceDetailedStatus::Failed)
+                                .detailed_status(if failed { ct::StackInstanceDetailedStatus::Failed } else { ct::StackInstanceDetailedStatus::Succeeded })
                                 .build(),
                         )
                         .last_operation_id(OP)
                         .build()
                 };
                 cfn::operation::list_stack_instances::ListStackInstancesOutput::builder()
-                    .summaries(inst(DENIED))
-                    .summaries(inst(MEMBER))
+                    .summaries(inst(DENIED, true))
+                    .summaries(inst(MEMBER, true))
+                    .summaries(inst(HEALTHY, false))
                     .build()
             }),
-        mock!(cfn::Client::list_stack_instances).then_output(|| {
-            cfn::operation::list_stack_instances::ListStackInstancesOutput::builder().build()
+        mock!(cfn::Client::describe_stack_set_operation)
+            .match_requests(|r| r.operation_id() == Some(OP))
+            .then_output(|| {
+                cfn::operation::describe_stack_set_operation::DescribeStackSetOperationOutput::builder()
+                    .stack_set_operation(
+                        ct::StackSetOperation::builder()
+                            .operation_id(OP)
+                            .action(ct::StackSetOperationAction::Create)
+                            .status(ct::StackSetOperationStatus::Failed)
+                            .creation_timestamp(ts(T0))
+                            .end_timestamp(ts(T0 + 120))
+                            .operation_preferences(
+                                ct::StackSetOperationPreferences::builder()
+                                    .failure_tolerance_count(0)
+                                    .max_concurrent_percentage(25)
+                                    .concurrency_mode(ct::ConcurrencyMode::StrictFailureTolerance)
+                                    .region_concurrency_type(ct::RegionConcurrencyType::Sequential)
+                                    .region_order(REGION)
+                                    .build(),
+                            )
+                            .deployment_targets(
+                                ct::DeploymentTargets::builder()
+                                    .organizational_unit_ids("ou-ab12-11112222")
+                                    .account_filter_type(ct::AccountFilterType::None)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            }),
+        // An endpoint without DescribeEvents: the stack events come from DescribeStackEvents.
+        mock!(cfn::Client::describe_events).then_error(|| {
+            cfn::operation::describe_events::DescribeEventsError::generic(
+                ErrorMetadata::builder()
+                    .code("InvalidAction")
+                    .message("The action DescribeEvents is not valid for this web service.")
+                    .build(),
+            )
         }),
         mock!(cfn::Client::describe_stack_instance).then_compute_output(|r| {
             let a = r.stack_instance_account().unwrap_or_default().to_owned();
@@ -454,9 +491,59 @@ async fn throttling_is_retried_and_the_results_still_arrive() {
         Some(&2)
     );
     assert!(sdk.log.refused().is_empty());
-    // The failed operation is the FAILED one, not the newer SUCCEEDED retry; old events are not kept.
-    assert_eq!(c.evidence.operations.len(), 1);
-    assert_eq!(c.evidence.operations[0].operation_id, OP);
+    // The failed operation is the FAILED one, not the newer SUCCEEDED retry (which is recorded as the last one);
+    // old events are not kept.
+    let ops: Vec<(&str, &str)> = c
+        .evidence
+        .operations
+        .iter()
+        .map(|o| (o.operation_id.as_str(), o.status.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (OP, "FAILED"),
+            ("1111aaaa-0000-4000-8000-000000000000", "SUCCEEDED")
+        ]
+    );
+    assert_eq!(gap(&c, "no failed operation"), None);
+    // Described, so with its preferences and targets.
+    let op = &c.evidence.operations[0];
+    let prefs = op.preferences.as_ref().expect("preferences");
+    assert_eq!(prefs.failure_tolerance_count, Some(0));
+    assert_eq!(prefs.max_concurrent_percentage, Some(25));
+    assert_eq!(
+        prefs.concurrency_mode.as_deref(),
+        Some("STRICT_FAILURE_TOLERANCE")
+    );
+    assert_eq!(prefs.region_concurrency_type.as_deref(), Some("SEQUENTIAL"));
+    assert_eq!(prefs.region_order, [REGION]);
+    let targets = op.deployment_targets.as_ref().expect("targets");
+    assert_eq!(targets.organizational_units, ["ou-ab12-11112222"]);
+    assert_eq!(targets.account_filter_type.as_deref(), Some("NONE"));
+    // Every instance is in the evidence with its status; only the failed ones were described.
+    let statuses: Vec<(&str, Option<&str>)> = c
+        .evidence
+        .stack_instances
+        .iter()
+        .map(|i| (i.account.as_str(), i.detailed_status.as_deref()))
+        .collect();
+    assert!(
+        statuses.contains(&(HEALTHY, Some("SUCCEEDED"))),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.len(), 3);
+    assert_eq!(
+        c.stats.calls.get("CloudFormation:ListStackInstances"),
+        Some(&1)
+    );
+    assert_eq!(
+        c.stats.calls.get("CloudFormation:DescribeStackInstance"),
+        Some(&2)
+    );
+    // The endpoint had no DescribeEvents: one try, then DescribeStackEvents, and the bundle says so.
+    assert_eq!(c.stats.calls.get("CloudFormation:DescribeEvents"), Some(&1));
+    assert!(gap(&c, "DescribeEvents is not known").is_some_and(|r| r.contains("InvalidAction")));
     assert!(c
         .evidence
         .stack_events
@@ -491,7 +578,7 @@ async fn throttling_that_outlasts_the_retries_is_a_gap_not_a_failure() {
         "{reason}"
     );
     // The instances and the member's events still came.
-    assert_eq!(c.evidence.stack_instances.len(), 2);
+    assert_eq!(c.evidence.stack_instances.len(), 3);
     assert!(!c.evidence.stack_events.is_empty());
     assert_diagnosis(&c);
 }
@@ -564,12 +651,141 @@ async fn a_call_that_never_answers_times_out_into_a_gap() {
         Some("OrganizationAccountAccessRole"),
     )
     .await;
-    let reason = gap(&c, "DescribeStackEvents").expect("a coverage note for the events");
+    let reason =
+        gap(&c, "cloudformation:DescribeStackEvents").expect("a coverage note for the events");
     assert!(reason.contains("timed out"), "{reason}");
     // Stacks were read; the instances' reasons carry the diagnosis.
     assert_eq!(c.evidence.stacks.len(), 2);
     assert!(c.evidence.stack_events.is_empty());
     assert_diagnosis(&c);
+}
+
+/// `DescribeEvents` where the endpoint has it: failed events only, with their type and validation details; in an
+/// account whose member role may not call it, `DescribeStackEvents` instead, there only, and the coverage says so.
+#[tokio::test]
+async fn describe_events_pages_failures_and_a_refusing_account_falls_back_alone() {
+    let describe_events = mock!(cfn::Client::describe_events).then_compute_response(|r| {
+        use aws_smithy_mocks::MockResponse;
+        let id = r.stack_name().unwrap_or_default().to_owned();
+        if id.contains(MEMBER) {
+            return MockResponse::Error(
+                cfn::operation::describe_events::DescribeEventsError::generic(
+                    ErrorMetadata::builder()
+                        .code("AccessDenied")
+                        .message("User is not authorized to perform: cloudformation:DescribeEvents")
+                        .build(),
+                ),
+            );
+        }
+        assert_eq!(r.filters().and_then(|f| f.failed_events()), Some(true));
+        let ev = |n: i64, kind: ct::EventType| {
+            ct::OperationEvent::builder()
+                .event_id(format!("oe{n}"))
+                .stack_id(&id)
+                .operation_id("7c9d1f2e-0000-4000-8000-00000000beef")
+                .event_type(kind)
+                .timestamp(ts(T0 + n))
+        };
+        MockResponse::Output(
+            cfn::operation::describe_events::DescribeEventsOutput::builder()
+                .operation_events(
+                    ev(20, ct::EventType::ProvisioningError)
+                        .logical_resource_id("CrossAccountRole")
+                        .resource_type("AWS::IAM::Role")
+                        .resource_status(ct::ResourceStatus::CreateFailed)
+                        .resource_status_reason(INVALID_PRINCIPAL)
+                        .build(),
+                )
+                .operation_events(
+                    ev(11, ct::EventType::ValidationError)
+                        .logical_resource_id("CrossAccountRole")
+                        .resource_type("AWS::IAM::Role")
+                        .detailed_status(ct::DetailedStatus::ValidationFailed)
+                        .validation_name("PermissionValidation")
+                        .validation_status(ct::ValidationStatus::Failed)
+                        .validation_status_reason(
+                            "The caller may not pass the role's trust principal",
+                        )
+                        .validation_failure_mode(ct::HookFailureMode::Warn)
+                        .validation_path(
+                            "/Resources/CrossAccountRole/Properties/AssumeRolePolicyDocument",
+                        )
+                        .build(),
+                )
+                // Older than the operation: history, not kept.
+                .operation_events(
+                    ev(-7200, ct::EventType::ProvisioningError)
+                        .logical_resource_id("Old")
+                        .resource_type("AWS::IAM::Role")
+                        .resource_status(ct::ResourceStatus::CreateFailed)
+                        .resource_status_reason("ancient failure")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let mut rules = vec![describe_events];
+    rules.extend(base_rules());
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(results_rule());
+    let (c, _) = run(rules, None, Some("OrganizationAccountAccessRole")).await;
+    let from = |a: &'static str| {
+        c.evidence
+            .stack_events
+            .iter()
+            .filter(move |e| e.account.as_deref() == Some(a))
+    };
+    // The account that allows it: two failures, typed, one with its validation; the stack's name from its id.
+    let typed: Vec<(Option<&str>, &str)> = from(DENIED)
+        .map(|e| (e.event_type.as_deref(), e.status.as_str()))
+        .collect();
+    assert_eq!(
+        typed,
+        [
+            (Some("PROVISIONING_ERROR"), "CREATE_FAILED"),
+            (Some("VALIDATION_ERROR"), "VALIDATION_FAILED")
+        ]
+    );
+    let v = from(DENIED)
+        .find_map(|e| e.validation.as_ref())
+        .expect("validation details");
+    assert_eq!(v.name.as_deref(), Some("PermissionValidation"));
+    assert_eq!(v.status.as_deref(), Some("FAILED"));
+    assert_eq!(v.failure_mode.as_deref(), Some("WARN"));
+    assert!(v
+        .path
+        .as_deref()
+        .is_some_and(|p| p.ends_with("AssumeRolePolicyDocument")));
+    assert!(from(DENIED).all(|e| e.stack_name.starts_with(&format!("StackSet-{SET}-"))));
+    // The refusing account: DescribeStackEvents, untyped, and one note.
+    assert!(from(MEMBER).any(|e| e.status == "CREATE_FAILED" && e.event_type.is_none()));
+    let reason = gap(&c, "DescribeEvents refused").expect("a note for the refusing account");
+    assert!(reason.contains("AccessDenied"), "{reason}");
+    assert!(c
+        .evidence
+        .coverage
+        .iter()
+        .any(|n| n.scope == format!("account {MEMBER}") && n.reason.contains("DescribeEvents")));
+    assert_eq!(c.stats.calls.get("CloudFormation:DescribeEvents"), Some(&2));
+    assert_eq!(
+        c.stats.calls.get("CloudFormation:DescribeStackEvents"),
+        Some(&1)
+    );
+    assert!(c
+        .evidence
+        .stack_events
+        .iter()
+        .all(|e| e.status_reason.as_deref() != Some("ancient failure")));
+    // (The validation event is a failure of its own; the invalid principal is still found.)
+    let d = stackset_doctor::diagnose(
+        &c.evidence,
+        &Catalog::builtin().expect("catalog"),
+        Vec::new(),
+    );
+    assert!(d
+        .root_causes
+        .iter()
+        .any(|r| d.failures[r.failure].class.category == Category::InvalidPrincipal));
 }
 
 #[tokio::test]

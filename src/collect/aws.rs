@@ -42,6 +42,8 @@ pub const READ_ONLY_OPERATIONS: &[&str] = &[
     "CloudFormation:DescribeStackInstance",
     "CloudFormation:DescribeStacks",
     "CloudFormation:DescribeStackEvents",
+    "CloudFormation:DescribeEvents",
+    "CloudFormation:GetHookResult",
     "Organizations:DescribeOrganization",
     "Organizations:ListParents",
     "Organizations:ListPoliciesForTarget",

@@ -5,17 +5,21 @@
 //! [`Sdk`]; gives [`Collected`]: the evidence, its coverage notes, and how many calls it took.
 //!
 //! What it asks, by area (one module each):
-//! - `stack_sets`, from the admin side (the management or delegated admin account): `DescribeStackSet`, the
-//!   failed operation (`DescribeStackSetOperation` for a given id, else the newest `ListStackSetOperations` entry
-//!   that did not succeed), its failed and cancelled results (`ListStackSetOperationResults`, filtered by status),
-//!   the failed instances (`ListStackInstances`, filtered by detailed status; `DescribeStackInstance` for each);
+//! - `stack_sets`, from the admin side (the management or delegated admin account): `DescribeStackSet` (a named
+//!   one that does not exist is an error), the operation to explain (`DescribeStackSetOperation` for a given id,
+//!   else the newest failed deployment of `ListStackSetOperations`, described; never a `DETECT_DRIFT`), its failed
+//!   and cancelled results (`ListStackSetOperationResults`, filtered by status), every instance
+//!   (`ListStackInstances`, unfiltered, 100 a page; `DescribeStackInstance` for each failed one), and the windows of
+//!   the other operations that failed instances last ran;
 //! - `members`, from each failing stack's account (the caller's own, or through `--member-role`):
-//!   `DescribeStacks` and `DescribeStackEvents` back to the start of the failed operation;
+//!   `DescribeStacks` and the failed events within the instance's operation's window (`DescribeEvents` with the
+//!   `FailedEvents` filter, else `DescribeStackEvents`), and `GetHookResult` for a failed hook whose reason was cut;
 //! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root;
 //! - `quick_setup`, with `--quick-setup`: the configuration managers, the `AWS-QuickSetup-*` stack sets and the
 //!   Automation executions that did not succeed.
 //!
-//! So the calls grow with the failed instances, not with every instance or every event. Nothing aborts the run
+//! So the calls grow with the failed instances and with pages of 100 instances, not with every event. What this
+//! relies on is in docs/architecture.md, "Live collection". Nothing aborts the run
 //! but missing credentials: an AccessDenied, a throttled call that ran out of retries, or a timeout becomes a
 //! [`CoverageNote`] and the rest of the collection goes on.
 
@@ -25,7 +29,8 @@ mod paging;
 mod quick_setup;
 mod stack_sets;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,6 +56,16 @@ mod limits {
     pub const ORGANIZATION_DEPTH: usize = 8;
     /// Quick Setup Automation executions read in full.
     pub const AUTOMATION_EXECUTIONS: usize = 20;
+    /// Operations other than the chosen one described for their windows, per stack set (auto-deployment runs one
+    /// per account; the listing usually has them all already).
+    pub const OTHER_OPERATIONS: usize = 25;
+    /// Pages of a stack's failed events (`DescribeEvents`) read at most.
+    pub const FAILED_EVENT_PAGES: usize = 20;
+    /// CloudFormation cuts a stack event's `HookStatusReason` at this many characters (the API models' maximum);
+    /// a failed hook's reason this long is read in full with `GetHookResult`.
+    pub const HOOK_REASON_MAX: usize = 1024;
+    /// Hook results read in full per run.
+    pub const HOOK_RESULTS: usize = 50;
 }
 
 /// Which role the caller plays for service-managed stack sets (the API's `CallAs`).
@@ -70,6 +85,14 @@ impl CallAs {
             CallAs::Auto => &[CallAs::SelfAccount, CallAs::DelegatedAdmin],
             CallAs::SelfAccount => &[CallAs::SelfAccount],
             CallAs::DelegatedAdmin => &[CallAs::DelegatedAdmin],
+        }
+    }
+
+    /// The API's name for the role.
+    fn api_name(self) -> &'static str {
+        match self {
+            CallAs::DelegatedAdmin => "DELEGATED_ADMIN",
+            _ => "SELF",
         }
     }
 
@@ -158,13 +181,34 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
     let targets = ctx.targets(&mut ev).await?;
 
     ctx.step("reading stack sets");
-    let per_set: Vec<Evidence> = stream::iter(targets)
-        .map(|(name, call_as)| ctx.stack_set(name, call_as))
+    let per_set: Vec<(bool, stack_sets::StackSetEvidence)> = stream::iter(targets)
+        .map(|(name, call_as)| {
+            let ctx = &ctx;
+            async move { (call_as.is_none(), ctx.stack_set(name, call_as).await) }
+        })
         .buffer_unordered(o.concurrency.max(1))
         .collect()
         .await;
-    for e in per_set {
-        ev.extend(e);
+    let mut missing = Vec::new();
+    for (named, e) in per_set {
+        match e {
+            stack_sets::StackSetEvidence::Found(e) => ev.extend(*e),
+            // Named on the command line: that it does not exist is the answer, never "no failure found".
+            stack_sets::StackSetEvidence::NotFound { name, tried } if named => {
+                missing.push((name, tried))
+            }
+            // Found by Quick Setup's listing and gone since.
+            stack_sets::StackSetEvidence::NotFound { name, .. } => ctx.gap(
+                format!("stack set {name}"),
+                "listed by ListStackSets, then not found by DescribeStackSet (deleted meanwhile?)",
+            ),
+        }
+    }
+    if !missing.is_empty() {
+        if let Some(pb) = &ctx.progress {
+            pb.finish_and_clear();
+        }
+        return Err(ctx.not_found(missing));
     }
 
     let failing = failing_accounts(&ev);
@@ -237,7 +281,18 @@ struct Ctx<'a> {
     /// Assumed-role credentials per member account, obtained once (and a failure recorded once).
     members: Mutex<HashMap<String, MemberCredentials>>,
     coverage: Mutex<Vec<CoverageNote>>,
+    /// Where `DescribeEvents` cannot be used (then `DescribeStackEvents` is).
+    describe_events: Mutex<DescribeEventsState>,
+    /// `GetHookResult` calls made (bounded per run).
+    hook_results: AtomicUsize,
     progress: Option<ProgressBar>,
+}
+
+/// Whether the endpoint knows `DescribeEvents` (None: as far as known, yes), and the accounts that refused it.
+#[derive(Default)]
+struct DescribeEventsState {
+    unknown: Option<String>,
+    denied: HashSet<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -277,6 +332,8 @@ impl<'a> Ctx<'a> {
             sem: Semaphore::new(o.concurrency.max(1)),
             members: Mutex::new(HashMap::new()),
             coverage: Mutex::new(Vec::new()),
+            describe_events: Mutex::new(DescribeEventsState::default()),
+            hook_results: AtomicUsize::new(0),
             progress,
         })
     }
@@ -329,6 +386,40 @@ impl<'a> Ctx<'a> {
                 "no stack set to collect: pass --stack-set NAME or --quick-setup".into()
             },
         })
+    }
+
+    /// The error for named stack sets that do not exist: which, where, as whom, and what was tried.
+    fn not_found(&self, missing: Vec<(String, Vec<CallAs>)>) -> Error {
+        let mut missing = missing;
+        missing.sort();
+        let names: Vec<&str> = missing.iter().map(|(n, _)| n.as_str()).collect();
+        let tried = |t: &[CallAs]| {
+            t.iter()
+                .map(|m| m.api_name())
+                .collect::<Vec<_>>()
+                .join(" and as ")
+        };
+        let how = match self.o.call_as {
+            CallAs::Auto => "--call-as auto",
+            CallAs::SelfAccount => "--call-as SELF",
+            CallAs::DelegatedAdmin => "--call-as DELEGATED_ADMIN",
+        };
+        Error::Aws {
+            what: format!(
+                "stack set{} {}",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+            reason: format!(
+                "not found in {} by account {}: cloudformation:DescribeStackSet answered StackSetNotFoundException                  as {} ({how}); check the name, --region (the stack set's home region) and the account (the                  management account, a delegated administrator with --call-as DELEGATED_ADMIN, or the stack set's                  own account for a self-managed one)",
+                self.sdk.region(),
+                self.caller_account,
+                missing
+                    .first()
+                    .map(|(_, t)| tried(t))
+                    .unwrap_or_default(),
+            ),
+        }
     }
 
     fn gap(&self, scope: impl Into<String>, reason: impl Into<String>) {

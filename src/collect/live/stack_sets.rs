@@ -1,17 +1,20 @@
 //! The admin side of one stack set: its description, the failed operation and its results, and the instances
 //! whose stacks did not deploy.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use aws_sdk_cloudformation::types::{
-    OperationResultFilter, OperationResultFilterName, StackInstanceFilter, StackInstanceFilterName,
+    DeploymentTargets as SdkDeploymentTargets, OperationResultFilter, OperationResultFilterName,
+    StackSetOperationPreferences,
 };
 use futures_util::stream::{self, StreamExt};
 
-use super::{src, time, CallAs, Ctx};
+use super::{limits, src, time, CallAs, Ctx};
 use crate::collect::aws::{describe_error, error_code};
 use crate::evidence::{
-    Evidence, Operation, OperationResult, Parameter, StackInstance, StackSet, Window,
+    DeploymentTargets, Evidence, Operation, OperationPreferences, OperationResult, Parameter,
+    StackInstance, StackSet, Window,
 };
 use crate::vocabulary::status;
 
@@ -35,10 +38,49 @@ macro_rules! operation_record {
                 .and_then(|d| d.failed_stack_instances_count())
                 .and_then(|n| u64::try_from(n).ok()),
             deployment_targets: None,
-            preferences: None,
+            preferences: $op.operation_preferences().map(preferences),
             source: $source,
         }
     };
+}
+
+/// An operation's `OperationPreferences`, as the evidence keeps them.
+fn preferences(p: &StackSetOperationPreferences) -> OperationPreferences {
+    let n = |v: Option<i32>| v.and_then(|v| u64::try_from(v).ok());
+    OperationPreferences {
+        failure_tolerance_count: n(p.failure_tolerance_count()),
+        failure_tolerance_percentage: n(p.failure_tolerance_percentage()),
+        max_concurrent_count: n(p.max_concurrent_count()),
+        max_concurrent_percentage: n(p.max_concurrent_percentage()),
+        concurrency_mode: p.concurrency_mode().map(|v| v.as_str().to_owned()),
+        region_concurrency_type: p.region_concurrency_type().map(|v| v.as_str().to_owned()),
+        region_order: p.region_order().to_vec(),
+    }
+}
+
+/// An operation's `DeploymentTargets`, as the evidence keeps them.
+fn deployment_targets(t: &SdkDeploymentTargets) -> DeploymentTargets {
+    DeploymentTargets {
+        accounts: t.accounts().to_vec(),
+        organizational_units: t.organizational_unit_ids().to_vec(),
+        account_filter_type: t.account_filter_type().map(|v| v.as_str().to_owned()),
+    }
+}
+
+/// Whether an operation is a deployment that failed: FAILED or STOPPED, or SUCCEEDED with failed instances
+/// (within the failure tolerance). `DETECT_DRIFT` is never one: it deploys nothing (docs/architecture.md,
+/// "Live collection").
+fn failed_deployment(op: &Operation) -> bool {
+    op.action.as_deref() != Some("DETECT_DRIFT")
+        && (status::operation_failed(&op.status) || op.failed_instances.is_some_and(|n| n > 0))
+}
+
+/// An operation's window, when its start is known.
+fn op_window(o: &Operation) -> Option<Window> {
+    o.created.map(|start| Window {
+        start: Some(start),
+        end: o.ended,
+    })
 }
 
 /// Parameter keys whose values are not stored even when AWS returns them in clear.
@@ -59,30 +101,62 @@ fn looks_secret(key: &str) -> bool {
     .any(|w| k.contains(w))
 }
 
+/// Why a stack set could not be described.
+pub(super) enum NotDescribed {
+    /// `StackSetNotFoundException` in every role tried (in that order).
+    NotFound(Vec<CallAs>),
+    /// Anything else (AccessDenied, throttling, a timeout): a coverage gap.
+    Other(String),
+}
+
+/// What one stack set gave: its evidence, or that it does not exist (an error when it was named: never an empty
+/// bundle that reads as "no failure").
+pub(super) enum StackSetEvidence {
+    Found(Box<Evidence>),
+    NotFound { name: String, tried: Vec<CallAs> },
+}
+
+/// The operations read for a stack set: the one whose failure is explained, and what else is known of the rest
+/// (for the windows of instances whose last operation is another one).
+struct Operations {
+    chosen: Option<Operation>,
+    /// The newest operation whatever its status, failed `DETECT_DRIFT` operations newer than the chosen one.
+    also: Vec<Operation>,
+    /// Every listed operation, by id.
+    listed: HashMap<String, Operation>,
+}
+
 impl Ctx<'_> {
-    /// Everything about one stack set; gaps are recorded, never fatal.
-    pub(super) async fn stack_set(&self, name: String, call_as: Option<CallAs>) -> Evidence {
+    /// Everything about one stack set; gaps are recorded, never fatal, but a stack set that does not exist is
+    /// said so.
+    pub(super) async fn stack_set(
+        &self,
+        name: String,
+        call_as: Option<CallAs>,
+    ) -> StackSetEvidence {
         let mut ev = Evidence::default();
         let (ss, call_as) = match self.describe_stack_set(&name, call_as).await {
             Ok(x) => x,
-            Err(reason) => {
+            Err(NotDescribed::NotFound(tried)) => {
+                return StackSetEvidence::NotFound { name, tried }
+            }
+            Err(NotDescribed::Other(reason)) => {
                 self.gap(format!("stack set {name}"), reason);
-                return ev;
+                return StackSetEvidence::Found(Box::new(ev));
             }
         };
         ev.stack_sets.push(ss);
 
-        let op = self.failed_operation(&name, call_as).await;
+        let ops = self.operations(&name, call_as).await;
+        let op = ops.chosen.clone();
         // The failed operation's window: events outside it belong to other operations.
-        let window = op.as_ref().filter(|o| o.created.is_some()).map(|o| Window {
-            start: o.created,
-            end: o.ended,
-        });
+        let window = op.as_ref().and_then(op_window);
         if op.is_none() {
             self.gap(
                 format!("stack set {name}"),
-                "no failed operation found (none FAILED or STOPPED, none with failed instances): stack events are \
-                 read without an operation window, a few pages per stack",
+                "no failed operation found (none FAILED or STOPPED, none with failed instances; DETECT_DRIFT \
+                 operations are not deployments): stack events are read without an operation window, a few pages \
+                 per stack",
             );
         }
         if let Some(op) = &op {
@@ -90,29 +164,90 @@ impl Ctx<'_> {
                 .operation_results(&name, &op.operation_id, call_as)
                 .await;
         }
-        ev.operations.extend(op);
+        ev.operations.extend(op.clone());
+        for o in ops.also {
+            if !ev
+                .operations
+                .iter()
+                .any(|e| e.operation_id == o.operation_id)
+            {
+                ev.operations.push(o);
+            }
+        }
 
-        let instances = self.failed_instances(&name, call_as).await;
-        self.planned(instances.len());
+        let instances = self.instances(&name, call_as).await;
+        let (failed, rest): (Vec<StackInstance>, Vec<StackInstance>) = instances
+            .into_iter()
+            .partition(|i| status::instance_failed(i.detailed_status.as_deref(), &i.status));
+        self.planned(failed.len());
         // DescribeStackInstance has the full reason; the listing may hold an older one.
-        let described: Vec<StackInstance> = stream::iter(instances)
+        let described: Vec<StackInstance> = stream::iter(failed)
             .map(|i| self.describe_instance(&name, i, call_as))
             .buffer_unordered(self.o.concurrency.max(1))
             .collect()
             .await;
-        let with_stacks: Vec<(String, String, String)> = described
+
+        // Each failed stack is read within its own last operation's window (auto-deployment runs one operation
+        // per account, so that is often not the chosen one).
+        let chosen_id = op.as_ref().map(|o| o.operation_id.clone());
+        let others: BTreeSet<String> = described
+            .iter()
+            .filter(|i| i.stack_id.is_some())
+            .filter_map(|i| i.last_operation_id.clone())
+            .filter(|id| Some(id) != chosen_id.as_ref())
+            .collect();
+        let mut windows: HashMap<String, Option<Window>> = HashMap::new();
+        for (n, id) in others.into_iter().enumerate() {
+            let other = match ops.listed.get(&id) {
+                Some(o) => Some(o.clone()),
+                None if n < limits::OTHER_OPERATIONS => {
+                    self.describe_operation(&name, &id, call_as).await
+                }
+                None => None,
+            };
+            if let Some(o) = &other {
+                windows.insert(id.clone(), op_window(o));
+                if !ev
+                    .operations
+                    .iter()
+                    .any(|e| e.operation_id == o.operation_id)
+                {
+                    ev.operations.push(o.clone());
+                }
+            } else {
+                windows.insert(id.clone(), None);
+                if n >= limits::OTHER_OPERATIONS {
+                    self.gap(
+                        format!("stack set {name}"),
+                        format!(
+                            "operation {id}: more than {} other operations hold failed instances; the stacks of \
+                             this one are read without its window",
+                            limits::OTHER_OPERATIONS
+                        ),
+                    );
+                }
+            }
+        }
+        let with_stacks: Vec<(String, String, String, Option<Window>)> = described
             .iter()
             .filter_map(|i| {
+                let w = match &i.last_operation_id {
+                    Some(id) if Some(id) != chosen_id.as_ref() => {
+                        windows.get(id).copied().flatten()
+                    }
+                    _ => window,
+                };
                 i.stack_id
                     .clone()
-                    .map(|s| (i.account.clone(), i.region.clone(), s))
+                    .map(|s| (i.account.clone(), i.region.clone(), s, w))
             })
             .collect();
         ev.stack_instances = described;
+        ev.stack_instances.extend(rest);
 
         let stacks: Vec<Evidence> = stream::iter(with_stacks)
-            .map(|(account, region, stack_id)| {
-                self.member_stack(&name, account, region, stack_id, window)
+            .map(|(account, region, stack_id, w)| {
+                self.member_stack(&name, account, region, stack_id, w)
             })
             .buffer_unordered(self.o.concurrency.max(1))
             .collect()
@@ -120,15 +255,15 @@ impl Ctx<'_> {
         for s in stacks {
             ev.extend(s);
         }
-        ev
+        StackSetEvidence::Found(Box::new(ev))
     }
 
     async fn describe_stack_set(
         &self,
         name: &str,
         call_as: Option<CallAs>,
-    ) -> Result<(StackSet, CallAs), String> {
-        let mut last = String::new();
+    ) -> Result<(StackSet, CallAs), NotDescribed> {
+        let mut tried = Vec::new();
         for &mode in call_as.unwrap_or(self.o.call_as).modes() {
             let _p = self.sem.acquire().await;
             let r = self
@@ -141,7 +276,9 @@ impl Ctx<'_> {
             match r {
                 Ok(out) => {
                     let Some(s) = out.stack_set() else {
-                        return Err("cloudformation:DescribeStackSet returned no stack set".into());
+                        return Err(NotDescribed::Other(
+                            "cloudformation:DescribeStackSet returned no stack set".into(),
+                        ));
                     };
                     let ss = StackSet {
                         name: s.stack_set_name().unwrap_or(name).to_owned(),
@@ -181,57 +318,28 @@ impl Ctx<'_> {
                     return Ok((ss, mode));
                 }
                 Err(e) => {
-                    last = format!("cloudformation:DescribeStackSet: {}", describe_error(&e));
                     // Only "not found as SELF" is worth a second try as DELEGATED_ADMIN.
                     if error_code(&e) != Some("StackSetNotFoundException") {
-                        break;
+                        return Err(NotDescribed::Other(format!(
+                            "cloudformation:DescribeStackSet: {}",
+                            describe_error(&e)
+                        )));
                     }
+                    tried.push(mode);
                 }
             }
         }
-        Err(last)
+        Err(NotDescribed::NotFound(tried))
     }
 
-    /// The given operation, else the newest one that did not succeed (not simply the newest: that is often a
-    /// later retry).
-    async fn failed_operation(&self, name: &str, call_as: CallAs) -> Option<Operation> {
-        let _p = self.sem.acquire().await;
+    /// The operation to explain — the given one, else the newest failed deployment (not simply the newest: that
+    /// is often a later retry, or a drift detection) — and what else the listing says.
+    async fn operations(&self, name: &str, call_as: CallAs) -> Operations {
         if let Some(id) = &self.o.operation_id {
-            return match self
-                .cfn
-                .describe_stack_set_operation()
-                .stack_set_name(name)
-                .operation_id(id)
-                .call_as(call_as.sdk())
-                .send()
-                .await
-            {
-                Ok(out) => out.stack_set_operation().map(|op| {
-                    operation_record!(
-                        op,
-                        name,
-                        id,
-                        src(
-                            format!("live:{}/DescribeStackSetOperation", self.sdk.region()),
-                            format!("/{name}/{id}"),
-                        )
-                    )
-                }),
-                Err(e) => {
-                    // With several stack sets, the id belongs to one of them: not finding it elsewhere is no gap.
-                    if !(error_code(&e) == Some("OperationNotFoundException")
-                        && self.many_stack_sets())
-                    {
-                        self.gap(
-                            format!("stack set {name}"),
-                            format!(
-                                "cloudformation:DescribeStackSetOperation {id}: {}",
-                                describe_error(&e)
-                            ),
-                        );
-                    }
-                    None
-                }
+            return Operations {
+                chosen: self.describe_operation(name, id, call_as).await,
+                also: Vec::new(),
+                listed: HashMap::new(),
             };
         }
         let items = self
@@ -243,33 +351,115 @@ impl Ctx<'_> {
             .items()
             .send();
         let file = format!("live:{}/ListStackSetOperations", self.sdk.region());
-        let mut newest: Option<Operation> = None;
-        self.drain(
-            items,
-            |e| {
-                Some((
-                    format!("stack set {name}"),
-                    format!(
-                        "cloudformation:ListStackSetOperations: {}",
-                        describe_error(e)
-                    ),
-                ))
-            },
-            |op| {
-                let pointer = format!("/{name}/{}", op.operation_id().unwrap_or_default());
-                let cand = operation_record!(op, name, "", src(file.clone(), pointer));
-                // A SUCCEEDED operation may still have failed instances within the failure tolerance.
-                let failed = status::operation_failed(&cand.status)
-                    || cand.failed_instances.is_some_and(|n| n > 0);
-                // The API lists newest first, but do not rely on it.
-                if failed && newest.as_ref().is_none_or(|n| cand.created > n.created) {
-                    newest = Some(cand);
+        let mut listed: Vec<Operation> = Vec::new();
+        {
+            let _p = self.sem.acquire().await;
+            self.drain(
+                items,
+                |e| {
+                    Some((
+                        format!("stack set {name}"),
+                        format!(
+                            "cloudformation:ListStackSetOperations: {}",
+                            describe_error(e)
+                        ),
+                    ))
+                },
+                |op| {
+                    let pointer = format!("/{name}/{}", op.operation_id().unwrap_or_default());
+                    listed.push(operation_record!(op, name, "", src(file.clone(), pointer)));
+                    ControlFlow::Continue(())
+                },
+            )
+            .await;
+        }
+        // The API lists newest first, but do not rely on it.
+        let newest = |pick: &dyn Fn(&Operation) -> bool| {
+            listed
+                .iter()
+                .filter(|o| pick(o))
+                .max_by_key(|o| o.created)
+                .cloned()
+        };
+        let mut chosen = newest(&failed_deployment);
+        let mut also: Vec<Operation> = Vec::new();
+        // The last operation, whatever it did: a healthy stack set's evidence says what ran last.
+        also.extend(newest(&|_| true));
+        // Drift detections that did not succeed since: not the failure, but worth a word in the report.
+        let since = chosen.as_ref().and_then(|c| c.created);
+        for o in &listed {
+            if o.action.as_deref() == Some("DETECT_DRIFT")
+                && status::operation_failed(&o.status)
+                && (since.is_none() || o.created > since)
+            {
+                also.push(o.clone());
+            }
+        }
+        // The summary has no DeploymentTargets (and older answers no OperationPreferences): describe the one.
+        if let Some(c) = &chosen {
+            if let Some(full) = self
+                .describe_operation(name, &c.operation_id, call_as)
+                .await
+            {
+                chosen = Some(full);
+            }
+        }
+        let chosen_id = chosen.as_ref().map(|c| c.operation_id.clone());
+        also.retain(|o| Some(&o.operation_id) != chosen_id.as_ref());
+        also.dedup_by(|a, b| a.operation_id == b.operation_id);
+        Operations {
+            chosen,
+            also,
+            listed: listed
+                .into_iter()
+                .map(|o| (o.operation_id.clone(), o))
+                .collect(),
+        }
+    }
+
+    /// `DescribeStackSetOperation`: the operation with its preferences and deployment targets; None (and a gap,
+    /// unless the id belongs to another of several stack sets) when it cannot be read.
+    async fn describe_operation(&self, name: &str, id: &str, call_as: CallAs) -> Option<Operation> {
+        let _p = self.sem.acquire().await;
+        match self
+            .cfn
+            .describe_stack_set_operation()
+            .stack_set_name(name)
+            .operation_id(id)
+            .call_as(call_as.sdk())
+            .send()
+            .await
+        {
+            Ok(out) => out.stack_set_operation().map(|op| {
+                let mut rec = operation_record!(
+                    op,
+                    name,
+                    id,
+                    src(
+                        format!("live:{}/DescribeStackSetOperation", self.sdk.region()),
+                        format!("/{name}/{id}"),
+                    )
+                );
+                rec.deployment_targets = op.deployment_targets().map(deployment_targets);
+                rec
+            }),
+            Err(e) => {
+                // With several stack sets, a given id belongs to one of them: not finding it elsewhere is no gap.
+                let elsewhere = self.o.operation_id.as_deref() == Some(id)
+                    && error_code(&e) == Some("OperationNotFoundException")
+                    && self.many_stack_sets();
+                if !elsewhere {
+                    self.gap(
+                        format!("stack set {name}"),
+                        format!(
+                            "cloudformation:DescribeStackSetOperation {id}: {}",
+                            describe_error(&e)
+                        ),
+                    );
                 }
-                ControlFlow::Continue(())
-            },
-        )
-        .await;
-        newest
+                None
+            }
+        }
     }
 
     /// The operation's FAILED and CANCELLED results (filtered by the API, so succeeded ones are not paged).
@@ -343,73 +533,60 @@ impl Ctx<'_> {
         out
     }
 
-    /// Instances whose stacks did not deploy, listed by detailed status so healthy ones are never paged.
-    async fn failed_instances(&self, name: &str, call_as: CallAs) -> Vec<StackInstance> {
+    /// Every instance with its status, unfiltered (100 a page: far fewer calls than one per instance, and a
+    /// healthy stack set's evidence says what was examined: CURRENT, OUTDATED, INOPERABLE, skipped suspended
+    /// accounts).
+    async fn instances(&self, name: &str, call_as: CallAs) -> Vec<StackInstance> {
         let mut out: Vec<StackInstance> = Vec::new();
-        for detailed_status in status::FAILED_INSTANCE_DETAILS {
-            let _p = self.sem.acquire().await;
-            let filter = StackInstanceFilter::builder()
-                .name(StackInstanceFilterName::DetailedStatus)
-                .values(detailed_status)
-                .build();
-            let items = self
-                .cfn
-                .list_stack_instances()
-                .stack_set_name(name)
-                .call_as(call_as.sdk())
-                .filters(filter)
-                .into_paginator()
-                .items()
-                .send();
-            let file = format!("live:{}/ListStackInstances", self.sdk.region());
-            self.drain(
-                items,
-                |e| {
-                    Some((
-                        format!("stack set {name}"),
-                        format!(
-                            "cloudformation:ListStackInstances ({detailed_status}): {}",
-                            describe_error(e)
-                        ),
-                    ))
-                },
-                |i| {
-                    let detailed = i
-                        .stack_instance_status()
-                        .and_then(|d| d.detailed_status())
-                        .map(|d| d.as_str().to_owned());
-                    let st = i
+        let _p = self.sem.acquire().await;
+        let items = self
+            .cfn
+            .list_stack_instances()
+            .stack_set_name(name)
+            .call_as(call_as.sdk())
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send();
+        let file = format!("live:{}/ListStackInstances", self.sdk.region());
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        self.drain(
+            items,
+            |e| {
+                Some((
+                    format!("stack set {name}"),
+                    format!("cloudformation:ListStackInstances: {}", describe_error(e)),
+                ))
+            },
+            |i| {
+                let region = i.region().unwrap_or_default().to_owned();
+                let account = i.account().unwrap_or_default().to_owned();
+                if !self.region_wanted(&region) || !seen.insert((account.clone(), region.clone())) {
+                    return ControlFlow::Continue(());
+                }
+                out.push(StackInstance {
+                    stack_set: Some(name.to_owned()),
+                    account: account.clone(),
+                    region: region.clone(),
+                    stack_id: i.stack_id().map(str::to_owned),
+                    status: i
                         .status()
                         .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default();
-                    let region = i.region().unwrap_or_default().to_owned();
-                    let account = i.account().unwrap_or_default().to_owned();
-                    if !status::instance_failed(detailed.as_deref(), &st)
-                        || !self.region_wanted(&region)
-                        || out
-                            .iter()
-                            .any(|o| o.account == account && o.region == region)
-                    {
-                        return ControlFlow::Continue(());
-                    }
-                    out.push(StackInstance {
-                        stack_set: Some(name.to_owned()),
-                        account: account.clone(),
-                        region: region.clone(),
-                        stack_id: i.stack_id().map(str::to_owned),
-                        status: st,
-                        detailed_status: detailed,
-                        status_reason: i.status_reason().map(str::to_owned),
-                        last_operation_id: i.last_operation_id().map(str::to_owned),
-                        organizational_unit: i.organizational_unit_id().map(str::to_owned),
-                        parameter_overrides: Vec::new(),
-                        source: src(file.clone(), format!("/{name}/{account}/{region}")),
-                    });
-                    ControlFlow::Continue(())
-                },
-            )
-            .await;
-        }
+                        .unwrap_or_default(),
+                    detailed_status: i
+                        .stack_instance_status()
+                        .and_then(|d| d.detailed_status())
+                        .map(|d| d.as_str().to_owned()),
+                    status_reason: i.status_reason().map(str::to_owned),
+                    last_operation_id: i.last_operation_id().map(str::to_owned),
+                    organizational_unit: i.organizational_unit_id().map(str::to_owned),
+                    parameter_overrides: Vec::new(),
+                    source: src(file.clone(), format!("/{name}/{account}/{region}")),
+                });
+                ControlFlow::Continue(())
+            },
+        )
+        .await;
         out
     }
 
