@@ -634,8 +634,21 @@ fn edge_cases_diagnose_with_the_suspended_account_and_no_all_clear() {
         .iter()
         .filter_map(|f| f["account"].as_str())
         .collect();
-    for a in ["232323232323", "343434343434", "454545454545"] {
+    for a in ["232323232323", "454545454545"] {
         assert!(accounts.contains(a), "{a} not among {accounts:?}");
     }
+    // The suspended account is a skip, reported as such, and the healthy one is no failure.
+    assert!(!accounts.contains("343434343434"), "{accounts:?}");
     assert!(!accounts.contains("565656565656"), "{accounts:?}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("because the account is suspended") && notes.contains("343434343434"),
+        "{notes}"
+    );
+    assert!(notes.contains("drift detection"), "{notes}");
+    assert_eq!(
+        report["summary"]["examined"]["instances"]["OUTDATED/SKIPPED_SUSPENDED_ACCOUNT"], 1,
+        "{}",
+        report["summary"]["examined"]
+    );
 }
