@@ -94,8 +94,15 @@ fn stack_events(evidence: &Evidence, drafts: &mut Vec<Draft>) {
     let hooks = hook_reasons(evidence);
     // Resources whose own failure event carries the hook's reason: their hook events add nothing more.
     let mut explained: std::collections::HashSet<(&str, &str)> = Default::default();
+    // Only a failure that says a hook failed takes the hook's reason: the same resource may fail for another
+    // reason in a later operation of the stack.
+    let names_hook = |e: &StackEvent| {
+        e.status_reason
+            .as_deref()
+            .is_some_and(|r| r.to_ascii_lowercase().contains("hook"))
+    };
     for e in &evidence.stack_events {
-        if e.hook.is_none() && status::failed(&e.status) {
+        if e.hook.is_none() && status::failed(&e.status) && names_hook(e) {
             if let Some(l) = e.logical_id.as_deref() {
                 if hooks.contains_key(&(e.stack_id.as_str(), l)) {
                     explained.insert((e.stack_id.as_str(), l));
@@ -128,6 +135,7 @@ fn stack_events(evidence: &Evidence, drafts: &mut Vec<Draft>) {
         } else {
             // `The following hook(s) failed: [X]` says only which hook: the hook's own reason says why.
             let reason = key
+                .filter(|k| names_hook(e) && explained.contains(k))
                 .and_then(|k| hooks.get(&k))
                 .and_then(|h| h.hook.as_ref()?.status_reason.clone())
                 .or_else(|| e.status_reason.clone())
