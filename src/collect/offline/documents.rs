@@ -142,12 +142,18 @@ fn load_json(
             .collect();
         bare_records(&mut cx, records, &mut documents)?
     } else {
-        match serde_json::from_str::<Raw<'_>>(text) {
-            Ok(whole) => one(&mut cx, whole, String::new(), &mut documents)?,
-            Err(e) if e.to_string().starts_with("trailing characters") => {
-                load_stream(&mut cx, &mut documents)?
+        // One document, parsed once (its records are parsed on their own later); more than one follow each
+        // other as a stream; an object of no known key may be a bare record.
+        match parse_document(&cx, text)? {
+            (doc, true) if doc_is_known(&doc) => {
+                documents.push(doc);
+                true
             }
-            Err(e) => return Err(json_error(file, &e)),
+            (_, true) => {
+                let whole: Raw<'_> = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
+                bare_records(&mut cx, vec![(whole, String::new())], &mut documents)?
+            }
+            (_, false) => load_stream(&mut cx, &mut documents)?,
         }
     };
     Ok(ingest_all(&mut cx, documents)? | recognised)
@@ -176,7 +182,7 @@ fn one<'t>(
     documents: &mut Vec<CliDocument<'t>>,
 ) -> Result<bool, Error> {
     if raw.get().trim_start().starts_with('{') {
-        let doc = parse_document(cx, raw)?;
+        let (doc, _) = parse_document(cx, raw.get())?;
         if doc_is_known(&doc) {
             documents.push(doc);
             return Ok(true);
@@ -208,14 +214,15 @@ fn doc_is_known(d: &CliDocument<'_>) -> bool {
         || d.schema.is_some()
 }
 
-/// Parse a document with the path of an offending value kept, so a wrong type says where
-/// (`StackEvents: invalid type…`); record-level problems are the records' own warnings.
-fn parse_document<'t>(cx: &Ctx<'t, '_>, raw: Raw<'t>) -> Result<CliDocument<'t>, Error> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+/// Parse a document (`text`: a slice of the file's) with the path of an offending value kept, so a wrong type
+/// says where (`StackEvents: invalid type…`); record-level problems are the records' own warnings. Also says
+/// whether the document ends the text (else more documents follow).
+fn parse_document<'t>(cx: &Ctx<'t, '_>, text: &'t str) -> Result<(CliDocument<'t>, bool), Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let doc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let offset = (raw.get().as_ptr() as usize).wrapping_sub(cx.text.as_ptr() as usize);
+        let offset = (text.as_ptr() as usize).wrapping_sub(cx.text.as_ptr() as usize);
         let mut err = json_error(cx.file, &inner);
         if let Error::BadValue { reason, location } | Error::Json { reason, location } = &mut err {
             if cx.lines && offset <= cx.text.len() {
@@ -233,7 +240,9 @@ fn parse_document<'t>(cx: &Ctx<'t, '_>, raw: Raw<'t>) -> Result<CliDocument<'t>,
             }
         }
         err
-    })
+    })?;
+    let ends = de.end().is_ok();
+    Ok((doc, ends))
 }
 
 fn json_error(file: &str, e: &serde_json::Error) -> Error {
