@@ -399,33 +399,22 @@ fn declared_dependency(g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) -> boo
     let Some(deps) = ix.depends_on.get(ss) else {
         return false;
     };
-    let failures = ix.failures;
     let mut linked = false;
     for dep in deps {
-        let producers: Vec<usize> = ix
-            .by_account
-            .get(account)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .copied()
-            .filter(|&j| {
-                let fj = &failures[j];
-                fj.stack_set.as_deref() == Some(dep.as_str())
-                    && at_or_before(fj.timestamp, f.timestamp, Duration::minutes(5))
-                    && is_primary(fj)
-            })
-            .collect();
         let reason = format!(
             "stack set {ss} declares that its auto-deployment depends on {dep} (AutoDeployment.DependsOn), which failed in account {account} first"
         );
-        for j in representatives(failures, &producers)
-            .into_iter()
-            .take(MAX_FANOUT)
-        {
-            g.link(i, j, LinkKind::DependsOn, confidence::DEPENDS_ON, &reason);
-            linked = true;
-        }
+        linked |= link_to_account_failures(
+            g,
+            ix,
+            i,
+            account,
+            |fj| {
+                fj.stack_set.as_deref() == Some(dep.as_str())
+                    && at_or_before(fj.timestamp, f.timestamp, Duration::minutes(5))
+            },
+            (LinkKind::DependsOn, confidence::DEPENDS_ON, &reason),
+        );
     }
     linked
 }
@@ -445,38 +434,57 @@ fn timing_inference(g: &mut DeploymentGraph, ix: &Index<'_>, i: usize) {
     let Some((account, role_name)) = arns.into_iter().find_map(parse_role_arn) else {
         return;
     };
-    let failures = ix.failures;
-    let primaries: Vec<usize> = ix
-        .by_account
-        .get(account)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .copied()
-        .filter(|&j| {
-            let fj = &failures[j];
+    let reason = format!(
+        "role {role_name} would live in account {account}, where another stack set (its template not in the evidence) failed at about the same time"
+    );
+    link_to_account_failures(
+        g,
+        ix,
+        i,
+        account,
+        |fj| {
             fj.stack_set
                 .as_deref()
                 .is_some_and(|s| !ix.providers.templates.contains_key(s))
                 && fj.stack_set != f.stack_set
                 && at_or_before(fj.timestamp, f.timestamp, Duration::hours(1))
                 && at_or_before(f.timestamp, fj.timestamp, Duration::hours(6))
-                && is_primary(fj)
-        })
-        .collect();
-    let reason = format!(
-        "role {role_name} would live in account {account}, where another stack set (its template not in the evidence) failed at about the same time"
-    );
-    for j in representatives(failures, &primaries)
-        .into_iter()
-        .take(MAX_FANOUT)
-    {
-        g.link(
-            i,
-            j,
+        },
+        (
             LinkKind::TimingInference,
             confidence::TIMING_INFERENCE,
             &reason,
-        );
+        ),
+    );
+}
+
+/// Link failure `i` to the primary failures in `account` that `wanted` admits, one per distinct message, at most
+/// [`MAX_FANOUT`]. Returns whether it linked.
+fn link_to_account_failures(
+    g: &mut DeploymentGraph,
+    ix: &Index<'_>,
+    i: usize,
+    account: &str,
+    wanted: impl Fn(&Failure) -> bool,
+    (kind, confidence, reason): (LinkKind, f32, &str),
+) -> bool {
+    let failures = ix.failures;
+    let candidates: Vec<usize> = ix
+        .by_account
+        .get(account)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .copied()
+        .filter(|&j| is_primary(&failures[j]) && wanted(&failures[j]))
+        .collect();
+    let mut linked = false;
+    for j in representatives(failures, &candidates)
+        .into_iter()
+        .take(MAX_FANOUT)
+    {
+        g.link(i, j, kind, confidence, reason);
+        linked = true;
     }
+    linked
 }

@@ -150,7 +150,8 @@ fn load_json(
                 true
             }
             (_, true) => {
-                let whole: Raw<'_> = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
+                let whole: Raw<'_> =
+                    serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
                 bare_records(&mut cx, vec![(whole, String::new())], &mut documents)?
             }
             (_, false) => load_stream(&mut cx, &mut documents)?,
