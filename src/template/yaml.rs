@@ -3,23 +3,38 @@
 //! `{"Fn::GetAtt": ["a", "b"]}`), and every scalar keeps its text (an unquoted account id stays
 //! `"111122223333"`, never a number) — docs/cross-stack-links.md#templates.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// Parse YAML text into its JSON tree; the error names the line and column.
+/// The deepest nesting read, as for a JSON template (`serde_json`'s limit): deeper input would exhaust the stack
+/// of whatever walks the tree.
+const MAX_DEPTH: usize = 128;
+
+/// The most values a document may build, aliases expanded: far more than a template of CloudFormation's largest
+/// size holds, and a bound on what a few nested aliases (`&a [x, x]`, `&b [*a, *a]`, ...) would otherwise grow
+/// to, exponentially.
+const MAX_VALUES: usize = 1_000_000;
+
+/// Parse YAML text into its JSON tree (its first document); the error names the line and column.
 pub fn parse(text: &str) -> Result<Value, String> {
     let mut b = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut b, false).map_err(|e| {
-        format!(
-            "line {}, column {}: {}",
-            e.marker().line(),
-            e.marker().col() + 1,
-            e.info()
-        )
-    })?;
+    // The parser's events one at a time, not its recursive `load`: nesting is bounded here, before the stack is.
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| at(e.marker(), e.info()))?;
+        match ev {
+            Event::StreamEnd | Event::DocumentEnd => break,
+            ev => b.on_event(ev, mark)?,
+        }
+    }
     Ok(b.done.into_iter().next().unwrap_or(Value::Null))
+}
+
+fn at(m: &Marker, what: &str) -> String {
+    format!("line {}, column {}: {what}", m.line(), m.col() + 1)
 }
 
 /// A node being built: a sequence or a mapping (with the key waiting for its value), and its tag.
@@ -32,9 +47,20 @@ enum Open {
 struct Builder {
     stack: Vec<Open>,
     done: Vec<Value>,
-    /// Anchored nodes, by anchor id, for aliases (rare in templates, but legal).
-    anchors: Vec<(usize, Value)>,
+    /// Anchored nodes, by anchor id, with how many values each holds, for aliases (rare in templates, but legal).
+    anchors: HashMap<usize, (Value, usize)>,
     pending_anchor: Vec<usize>,
+    /// Values built so far, aliases expanded (at most [`MAX_VALUES`]).
+    values: usize,
+}
+
+/// How many values `v` holds, itself included.
+fn count(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(count).sum(),
+        Value::Object(m) => m.values().map(count).sum(),
+        _ => 0,
+    }
 }
 
 /// The intrinsic function a short-form tag stands for.
@@ -70,9 +96,26 @@ fn wrap(function: Option<String>, v: Value) -> Value {
 }
 
 impl Builder {
-    fn push_value(&mut self, v: Value, anchor: usize) {
+    /// Count `n` more values built at `mark`; an error once the document holds more than [`MAX_VALUES`].
+    fn grow(&mut self, n: usize, mark: &Marker) -> Result<(), String> {
+        self.values = self.values.saturating_add(n);
+        if self.values > MAX_VALUES {
+            return Err(at(
+                mark,
+                &format!(
+                    "the document expands to more than {MAX_VALUES} values (aliases of aliases?)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn push_value(&mut self, v: Value, anchor: usize, mark: &Marker) -> Result<(), String> {
         if anchor > 0 {
-            self.anchors.push((anchor, v.clone()));
+            let n = count(&v);
+            // The copy kept for the aliases costs as much as the value.
+            self.grow(n, mark)?;
+            self.anchors.insert(anchor, (v.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.done.push(v),
@@ -90,13 +133,22 @@ impl Builder {
                 }
             },
         }
+        Ok(())
     }
-}
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, _mark: Marker) {
+    fn open(&mut self, node: Open, anchor: usize, mark: &Marker) -> Result<(), String> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(at(mark, &format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        self.pending_anchor.push(anchor);
+        self.stack.push(node);
+        Ok(())
+    }
+
+    fn on_event(&mut self, ev: Event, mark: Marker) -> Result<(), String> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                self.grow(1, &mark)?;
                 let plain = style == TScalarStyle::Plain;
                 let v = if plain
                     && tag.is_none()
@@ -107,37 +159,37 @@ impl MarkedEventReceiver for Builder {
                     Value::String(text)
                 };
                 let v = wrap(function_of(&tag), v);
-                self.push_value(v, anchor);
+                self.push_value(v, anchor, &mark)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.pending_anchor.push(anchor);
-                self.stack.push(Open::Seq(Vec::new(), function_of(&tag)));
+                self.open(Open::Seq(Vec::new(), function_of(&tag)), anchor, &mark)
             }
-            Event::MappingStart(anchor, tag) => {
-                self.pending_anchor.push(anchor);
-                self.stack
-                    .push(Open::Map(Map::new(), None, function_of(&tag)));
-            }
+            Event::MappingStart(anchor, tag) => self.open(
+                Open::Map(Map::new(), None, function_of(&tag)),
+                anchor,
+                &mark,
+            ),
             Event::SequenceEnd | Event::MappingEnd => {
+                self.grow(1, &mark)?;
                 let anchor = self.pending_anchor.pop().unwrap_or(0);
                 let v = match self.stack.pop() {
                     Some(Open::Seq(items, f)) => wrap(f, Value::Array(items)),
                     Some(Open::Map(map, _, f)) => wrap(f, Value::Object(map)),
-                    None => return,
+                    None => return Ok(()),
                 };
-                self.push_value(v, anchor);
+                self.push_value(v, anchor, &mark)
             }
             Event::Alias(id) => {
+                let n = self.anchors.get(&id).map_or(1, |(_, n)| *n);
+                // Counted before it is copied: the copy is what would run out of memory.
+                self.grow(n, &mark)?;
                 let v = self
                     .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == id)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or(Value::Null);
-                self.push_value(v, 0);
+                    .get(&id)
+                    .map_or(Value::Null, |(v, _)| v.clone());
+                self.push_value(v, 0, &mark)
             }
-            _ => {}
+            _ => Ok(()),
         }
     }
 }
@@ -166,6 +218,40 @@ mod tests {
             "an account id keeps its text"
         );
         assert_eq!(p["Empty"], Value::Null);
+    }
+
+    #[test]
+    fn aliases_are_expanded() {
+        let v = parse("a: &x [1, !Ref B]\nb: *x\nc: *unknown_is_an_error\n");
+        assert!(
+            v.unwrap_err().contains("unknown"),
+            "an alias of nothing is refused by the parser"
+        );
+        let v = parse("a: &x [1, !Ref B]\nb: *x\n").unwrap();
+        assert_eq!(v["b"], json!(["1", {"Ref": "B"}]));
+    }
+
+    #[test]
+    fn aliases_of_aliases_are_bounded() {
+        // Nine levels of ten aliases each would be 10^9 values.
+        let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            t.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&t).unwrap_err();
+        assert!(
+            e.starts_with("line 6, column 40: ") && e.contains("more than 1000000 values"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let e = parse(&format!("{}x", "- ".repeat(100_000))).unwrap_err();
+        assert_eq!(e, "line 1, column 257: nested deeper than 128 levels");
+        let ok = format!("{}x", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]
