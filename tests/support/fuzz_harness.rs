@@ -24,7 +24,11 @@ pub fn catalog() -> &'static Catalog {
 pub fn unwrap(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let u = classify::unwrap::unwrap(&text);
-    assert_eq!(u.layers.first().copied(), Some(&*text), "the first layer is the input");
+    assert_eq!(
+        u.layers.first().copied(),
+        Some(&*text),
+        "the first layer is the input"
+    );
     let start = text.as_ptr() as usize;
     for layer in &u.layers {
         let at = layer.as_ptr() as usize;
@@ -41,7 +45,10 @@ pub fn unwrap(data: &[u8]) {
 pub fn classify(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let c = catalog();
-    for (resource_type, status) in [(None, None), (Some("AWS::S3::Bucket"), Some("CREATE_FAILED"))] {
+    for (resource_type, status) in [
+        (None, None),
+        (Some("AWS::S3::Bucket"), Some("CREATE_FAILED")),
+    ] {
         let (_, innermost, cl) = classify::classify_message(c, &text, resource_type, status);
         match cl.rule.as_deref().and_then(|id| c.get(id)) {
             Some(rule) => {
@@ -63,7 +70,10 @@ pub fn offline(data: &[u8]) {
     let loaded = match stackset_doctor::collect::load_bytes_as("fuzz.json", data) {
         Ok(l) => l,
         Err(e) => {
-            assert!(e.to_string().starts_with("fuzz.json"), "the error names the input: {e}");
+            assert!(
+                e.to_string().starts_with("fuzz.json"),
+                "the error names the input: {e}"
+            );
             return;
         }
     };
@@ -93,7 +103,8 @@ pub fn offline(data: &[u8]) {
 /// The request `scp_policy` evaluates: the StackSets execution role of the reference case.
 fn scp_request() -> RequestSpec {
     RequestSpec {
-        principal: "arn:aws:sts::121212121212:assumed-role/stacksets-exec-0123456789abcdef/session".into(),
+        principal: "arn:aws:sts::121212121212:assumed-role/stacksets-exec-0123456789abcdef/session"
+            .into(),
         action: "s3:PutBucketPublicAccessBlock".into(),
         resource: Some("arn:aws:s3:::diagnosis-bucket-121212121212".into()),
         account: Some("121212121212".into()),
