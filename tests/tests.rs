@@ -7,6 +7,7 @@ mod synth;
 
 mod cli;
 mod corpus;
+mod fuzz_regressions;
 mod invalid;
 mod linking;
 mod live_emulator;

@@ -4,6 +4,7 @@
 //! resources (through the type table), `Fn::Sub`, `Fn::Join`, `Fn::Select`, `Fn::Split`, `Fn::FindInMap`, and
 //! `Fn::If` when both branches agree. Everything else is unknown (`*`) — docs/cross-stack-links.md#substitution.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -60,10 +61,46 @@ pub fn sub_variables(s: &str) -> Vec<&str> {
 
 const MAX_DEPTH: usize = 24;
 
+/// The most values one resolution looks at, and the most literal text it reads: references to resources whose
+/// names are references again multiply (`R2: !Join ['', [!Ref R1, !Ref R1, ...]]`, `R3: ... !Ref R2 ...`), so
+/// without a bound a template of a few kilobytes would take hours. Real templates need a few hundred; past the
+/// bound a value is unknown, as one too deep is.
+const MAX_STEPS: usize = 5_000;
+const MAX_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// What the resolution under way on this thread has spent (values, bytes); `None` when there is none.
+    static SPENT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+}
+
+/// Runs `f` as one resolution with a budget of its own, unless it is part of one already.
+fn budgeted<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SPENT.set(None);
+        }
+    }
+    if SPENT.get().is_some() {
+        return f();
+    }
+    SPENT.set(Some((0, 0)));
+    let _reset = Reset;
+    f()
+}
+
+/// Spend one value and `bytes` of text; false once the resolution is over its budget.
+fn spend(bytes: usize) -> bool {
+    let (steps, read) = SPENT.get().unwrap_or((0, 0));
+    let spent = (steps + 1, read.saturating_add(bytes));
+    SPENT.set(Some(spent));
+    spent.0 <= MAX_STEPS && spent.1 <= MAX_BYTES
+}
+
 impl Scope<'_> {
     /// A value as far as it can be known.
     pub fn resolve(&self, v: &Value) -> Resolved {
-        self.value(v, 0)
+        budgeted(|| self.value(v, 0))
     }
 
     /// A value as a string pattern (unknown when it is not a string).
@@ -75,7 +112,11 @@ impl Scope<'_> {
     }
 
     fn value(&self, v: &Value, depth: usize) -> Resolved {
-        if depth > MAX_DEPTH {
+        let text = match v {
+            Value::String(s) => s.len(),
+            _ => 0,
+        };
+        if depth > MAX_DEPTH || !spend(text) {
             return Resolved::Unknown;
         }
         match v {
@@ -210,10 +251,14 @@ impl Scope<'_> {
             _ => {}
         }
         if let Some(v) = self.values.get(name) {
+            if !spend(v.len()) {
+                return Resolved::Unknown;
+            }
             return Resolved::Str(Pattern::lit(v));
         }
         if let Some(default) = self.template.parameters.get(name) {
             return match default {
+                Some(d) if !spend(d.len()) => Resolved::Unknown,
                 Some(d) => Resolved::Str(Pattern::lit(d)),
                 None => Resolved::Str(Pattern::any()),
             };
@@ -317,7 +362,7 @@ impl Scope<'_> {
     /// The identifiers the resource will have: its name, ARN and URL, as the type table forms them. A type not in
     /// the table contributes only what its properties name explicitly (`Name`, `…Name`).
     pub fn identifiers(&self, r: &Resource) -> Vec<(IdKind, Pattern)> {
-        self.identifiers_at(r, 0)
+        budgeted(|| self.identifiers_at(r, 0))
     }
 
     fn identifiers_at(&self, r: &Resource, depth: usize) -> Vec<(IdKind, Pattern)> {

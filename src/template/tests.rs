@@ -251,3 +251,56 @@ fn messages_name_arns_and_quoted_names() {
         named_in_message("No export named org-network-VpcId found. Rollback requested by user.");
     assert_eq!(n[0].text, "org-network-VpcId");
 }
+
+#[test]
+fn references_that_multiply_are_bounded() {
+    // Each bucket's name joins forty references to the one before: resolved in full, the last would be 40^6
+    // pieces long (a fuzzer's finding: a 2.7 KB template that never finished).
+    let mut text = String::from(
+        "Resources:\n  R0:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: x\n",
+    );
+    for i in 1..7 {
+        let refs = vec![format!("!Ref R{}", i - 1); 40].join(", ");
+        text.push_str(&format!(
+            "  R{i}:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Join ['', [{refs}]]\n"
+        ));
+    }
+    let catalog = Catalog::builtin().unwrap();
+    let t = Template::parse(&text).unwrap();
+    let values = HashMap::new();
+    let s = Scope {
+        template: &t,
+        types: &catalog.resource_types,
+        values: &values,
+        stack_set: "x",
+        target: None,
+    };
+    let started = std::time::Instant::now();
+    let p = provided(&s);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let name = |logical: &str| {
+        p.iter()
+            .find(|p| p.logical_id == logical)
+            .and_then(|p| p.ids.iter().find(|(k, _)| *k == IdKind::Name))
+            .map(|(_, n)| n.render(&target("us-east-1", "aws")))
+    };
+    // Within the budget, references resolve; past it, the rest of a name is unknown rather than late.
+    assert_eq!(name("R1").as_deref(), Some("x".repeat(40).as_str()));
+    let r2 = name("R2").expect("R2 has a name");
+    assert!(
+        r2.starts_with(&"x".repeat(40)) && r2.ends_with("x*"),
+        "{r2}"
+    );
+    for logical in ["R3", "R4", "R5", "R6"] {
+        if let Some(n) = name(logical) {
+            assert!(
+                n.trim_end_matches('*').chars().all(|c| c == 'x'),
+                "{logical}: {n}"
+            );
+        }
+    }
+}

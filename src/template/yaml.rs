@@ -3,45 +3,58 @@
 //! `{"Fn::GetAtt": ["a", "b"]}`), and every scalar keeps its text (an unquoted account id stays
 //! `"111122223333"`, never a number) — docs/cross-stack-links.md#templates.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// Parse YAML text into its JSON tree; the error names the line and column.
+/// The deepest nesting read, as for a JSON template (`serde_json`'s limit): deeper input would exhaust the stack
+/// of whatever walks the tree.
+const MAX_DEPTH: usize = 128;
+
+/// The most values a document may build, aliases expanded: far more than a template of CloudFormation's largest
+/// size holds, and a bound on what a few nested aliases (`&a [x, x]`, `&b [*a, *a]`, ...) would otherwise grow
+/// to, exponentially.
+const MAX_VALUES: usize = 1_000_000;
+
+/// Where YAML broke: line, column and what.
+type Fault = (usize, usize, String);
+
+/// Parse YAML text into its JSON tree (its first document); the error names the line and column.
 pub fn parse(text: &str) -> Result<Value, String> {
     let docs = load(text, false, false)
-        .map_err(|(line, column, reason)| format!("line {line}, column {column}: {reason}"))?;
+        .map_err(|(line, column, what)| format!("line {line}, column {column}: {what}"))?;
     Ok(docs.into_iter().next().unwrap_or(Value::Null))
 }
 
 /// Every document of a YAML stream, plain scalars resolved by YAML's core schema (`42` a number, `true` a
-/// boolean, `'42'` text): the AWS CLI's `--output yaml` and `yaml-stream`, where the CLI quotes what is text.
-/// The error is its line, column and reason.
-pub fn parse_all_typed(text: &str) -> Result<Vec<Value>, (usize, usize, String)> {
+/// boolean, `'42'` text): the AWS CLI's `--output yaml` and `yaml-stream`, where the CLI quotes what is text
+/// (docs/input-formats.md#formats).
+pub fn parse_all_typed(text: &str) -> Result<Vec<Value>, Fault> {
     load(text, true, true)
 }
 
-/// Nodes a document may grow to through aliases before it is refused (a few aliases of aliases can otherwise
-/// expand a small file exponentially).
-const MAX_NODES: usize = 5_000_000;
-
-fn load(text: &str, typed: bool, multi: bool) -> Result<Vec<Value>, (usize, usize, String)> {
+fn load(text: &str, typed: bool, every_document: bool) -> Result<Vec<Value>, Fault> {
     let mut b = Builder {
         typed,
         ..Builder::default()
     };
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut b, multi)
-        .map_err(|e| (e.marker().line(), e.marker().col() + 1, e.info().to_owned()))?;
-    if b.nodes > MAX_NODES {
-        return Err((
-            1,
-            1,
-            format!("the aliases expand it past {MAX_NODES} nodes"),
-        ));
+    // The parser's events one at a time, not its recursive `load`: nesting is bounded here, before the stack is.
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| at(e.marker(), e.info()))?;
+        match ev {
+            Event::StreamEnd => break,
+            Event::DocumentEnd if !every_document => break,
+            ev => b.on_event(ev, mark)?,
+        }
     }
     Ok(b.done)
+}
+
+fn at(m: &Marker, what: &str) -> Fault {
+    (m.line(), m.col() + 1, what.to_owned())
 }
 
 /// A plain scalar by YAML 1.2's core schema (JSON's types): null, booleans, integers and floats; else text.
@@ -90,15 +103,22 @@ enum Open {
 struct Builder {
     stack: Vec<Open>,
     done: Vec<Value>,
-    /// Anchored nodes, by anchor id, for aliases (rare in templates, but legal).
-    anchors: Vec<(usize, Value, usize)>,
+    /// Anchored nodes, by anchor id, with how many values each holds, for aliases (rare in templates, but legal).
+    anchors: HashMap<usize, (Value, usize)>,
     pending_anchor: Vec<usize>,
+    /// Values built so far, aliases expanded (at most [`MAX_VALUES`]).
+    values: usize,
     /// Scalars resolved by the core schema (CLI output) rather than kept as text (templates).
     typed: bool,
-    /// Nodes built so far, aliases counted at their full size; past [`MAX_NODES`] the rest is ignored.
-    nodes: usize,
-    /// Nodes at the start of each open collection, to size an anchored collection.
-    starts: Vec<usize>,
+}
+
+/// How many values `v` holds, itself included.
+fn count(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(count).sum(),
+        Value::Object(m) => m.values().map(count).sum(),
+        _ => 0,
+    }
 }
 
 /// The intrinsic function a short-form tag stands for.
@@ -134,9 +154,26 @@ fn wrap(function: Option<String>, v: Value) -> Value {
 }
 
 impl Builder {
-    fn push_value(&mut self, v: Value, anchor: usize, size: usize) {
+    /// Count `n` more values built at `mark`; an error once the document holds more than [`MAX_VALUES`].
+    fn grow(&mut self, n: usize, mark: &Marker) -> Result<(), Fault> {
+        self.values = self.values.saturating_add(n);
+        if self.values > MAX_VALUES {
+            return Err(at(
+                mark,
+                &format!(
+                    "the document expands to more than {MAX_VALUES} values (aliases of aliases?)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn push_value(&mut self, v: Value, anchor: usize, mark: &Marker) -> Result<(), Fault> {
         if anchor > 0 {
-            self.anchors.push((anchor, v.clone(), size));
+            let n = count(&v);
+            // The copy kept for the aliases costs as much as the value.
+            self.grow(n, mark)?;
+            self.anchors.insert(anchor, (v.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.done.push(v),
@@ -154,16 +191,22 @@ impl Builder {
                 }
             },
         }
+        Ok(())
     }
-}
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, _mark: Marker) {
-        if self.nodes > MAX_NODES {
-            return;
+    fn open(&mut self, node: Open, anchor: usize, mark: &Marker) -> Result<(), Fault> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(at(mark, &format!("nested deeper than {MAX_DEPTH} levels")));
         }
+        self.pending_anchor.push(anchor);
+        self.stack.push(node);
+        Ok(())
+    }
+
+    fn on_event(&mut self, ev: Event, mark: Marker) -> Result<(), Fault> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                self.grow(1, &mark)?;
                 let plain = style == TScalarStyle::Plain && tag.is_none();
                 let v = if plain && self.typed {
                     core_schema(text)
@@ -173,48 +216,37 @@ impl MarkedEventReceiver for Builder {
                     Value::String(text)
                 };
                 let v = wrap(function_of(&tag), v);
-                self.nodes += 1;
-                self.push_value(v, anchor, 1);
+                self.push_value(v, anchor, &mark)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.pending_anchor.push(anchor);
-                self.starts.push(self.nodes);
-                self.stack.push(Open::Seq(Vec::new(), function_of(&tag)));
+                self.open(Open::Seq(Vec::new(), function_of(&tag)), anchor, &mark)
             }
-            Event::MappingStart(anchor, tag) => {
-                self.pending_anchor.push(anchor);
-                self.starts.push(self.nodes);
-                self.stack
-                    .push(Open::Map(Map::new(), None, function_of(&tag)));
-            }
+            Event::MappingStart(anchor, tag) => self.open(
+                Open::Map(Map::new(), None, function_of(&tag)),
+                anchor,
+                &mark,
+            ),
             Event::SequenceEnd | Event::MappingEnd => {
+                self.grow(1, &mark)?;
                 let anchor = self.pending_anchor.pop().unwrap_or(0);
-                let start = self.starts.pop().unwrap_or(self.nodes);
                 let v = match self.stack.pop() {
                     Some(Open::Seq(items, f)) => wrap(f, Value::Array(items)),
                     Some(Open::Map(map, _, f)) => wrap(f, Value::Object(map)),
-                    None => return,
+                    None => return Ok(()),
                 };
-                self.nodes += 1;
-                let size = self.nodes - start;
-                self.push_value(v, anchor, size);
+                self.push_value(v, anchor, &mark)
             }
             Event::Alias(id) => {
-                let (v, size) = self
+                let n = self.anchors.get(&id).map_or(1, |(_, n)| *n);
+                // Counted before it is copied: the copy is what would run out of memory.
+                self.grow(n, &mark)?;
+                let v = self
                     .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _, _)| *a == id)
-                    .map(|(_, v, n)| (v, *n))
-                    .unwrap_or((&Value::Null, 1));
-                self.nodes = self.nodes.saturating_add(size);
-                if self.nodes > MAX_NODES {
-                    return;
-                }
-                let v = v.clone();
-                self.push_value(v, 0, size);
+                    .get(&id)
+                    .map_or(Value::Null, |(v, _)| v.clone());
+                self.push_value(v, 0, &mark)
             }
-            _ => {}
+            _ => Ok(()),
         }
     }
 }
@@ -246,6 +278,40 @@ mod tests {
     }
 
     #[test]
+    fn aliases_are_expanded() {
+        let v = parse("a: &x [1, !Ref B]\nb: *x\nc: *unknown_is_an_error\n");
+        assert!(
+            v.unwrap_err().contains("unknown"),
+            "an alias of nothing is refused by the parser"
+        );
+        let v = parse("a: &x [1, !Ref B]\nb: *x\n").unwrap();
+        assert_eq!(v["b"], json!(["1", {"Ref": "B"}]));
+    }
+
+    #[test]
+    fn aliases_of_aliases_are_bounded() {
+        // Nine levels of ten aliases each would be 10^9 values.
+        let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            t.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&t).unwrap_err();
+        assert!(
+            e.starts_with("line 6, column 40: ") && e.contains("more than 1000000 values"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let e = parse(&format!("{}x", "- ".repeat(100_000))).unwrap_err();
+        assert_eq!(e, "line 1, column 257: nested deeper than 128 levels");
+        let ok = format!("{}x", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
     fn cli_output_resolves_plain_scalars_and_keeps_quoted_text() {
         let docs = parse_all_typed("- Summaries:\n  - Account: '111122223333'\n    Count: 3\n    On: true\n    Gone: null\n    Id: 012abc\n").unwrap();
         let s = &docs[0][0]["Summaries"][0];
@@ -256,17 +322,7 @@ mod tests {
         assert_eq!(s["Id"], json!("012abc"));
         let two = parse_all_typed("a: 1\n---\nb: 2\n").unwrap();
         assert_eq!(two, vec![json!({"a": 1}), json!({"b": 2})]);
-    }
-
-    #[test]
-    fn aliases_cannot_expand_without_bound() {
-        let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..12 {
-            t.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
-        }
-        let e = parse_all_typed(&t).unwrap_err();
-        assert!(e.2.contains("aliases"), "{e:?}");
-        assert!(parse(&t).is_err());
+        assert_eq!(parse("a: 1\n---\nb: 2\n").unwrap(), json!({"a": "1"}));
     }
 
     #[test]
