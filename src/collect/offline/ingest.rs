@@ -57,6 +57,11 @@ impl<'t> Ctx<'t, '_> {
 
     /// Parse one record; a member of the wrong type is a warning with its JSON path, and `None`.
     fn parse<T: Deserialize<'t>>(&mut self, raw: Raw<'t>, pointer: &str) -> Option<T> {
+        // Plainly first (most records are fine, and tracking the path costs on every member); again with the path
+        // only to say where a bad one went wrong.
+        if let Ok(v) = serde_json::from_str::<T>(raw.get()) {
+            return Some(v);
+        }
         let mut de = serde_json::Deserializer::from_str(raw.get());
         match serde_path_to_error::deserialize::<_, T>(&mut de) {
             Ok(v) => Some(v),
