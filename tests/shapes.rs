@@ -339,3 +339,51 @@ fn a_declared_dependency_links_across_stack_sets_and_a_nested_stack_belongs_to_i
     let (_, v, _) = json(&[dir.path().to_str().unwrap()]);
     assert_eq!(v["summary"]["root_causes"], 2, "{v}");
 }
+
+/// The retry pastes and works: a service-managed stack set is targeted by OU narrowed to the failed accounts
+/// (`--accounts` alone is refused for it), every failed Region is covered, the stack sets whose failures the root
+/// cause explains are retried after it in the order they failed, and a self-managed stack set's fix names its
+/// administration account from `AdministrationRoleARN`.
+#[test]
+fn retry_commands_cover_every_failed_place_and_target_service_managed_stack_sets_by_ou() {
+    let (_, v, _) = json(&["samples/three-stack-set-chain"]);
+    let last = v["root_causes"][0]["remediation"]["steps"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let commands: Vec<&str> = last
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| c.starts_with("aws "))
+        .collect();
+    assert!(commands.len() >= 2, "{last}");
+    for c in &commands {
+        assert!(
+            c.contains("--deployment-targets OrganizationalUnitIds=ou-")
+                && c.contains("AccountFilterType=INTERSECTION")
+                && !c.contains("<"),
+            "{c}"
+        );
+    }
+    let root_ss = v["root_causes"][0]["stack_set"].as_str().unwrap();
+    assert!(
+        commands[0].contains(&format!("--stack-set-name {root_ss} ")),
+        "{last}"
+    );
+
+    let (_, v, _) = json(&["samples/self-managed-exec-role-missing"]);
+    let steps = v["root_causes"][0]["remediation"]["steps"].to_string();
+    assert!(
+        steps.contains("arn:aws:iam::111111111111:role/") && !steps.contains("<admin"),
+        "{steps}"
+    );
+    assert!(
+        steps.contains("--accounts 444444444444 --regions"),
+        "{steps}"
+    );
+}

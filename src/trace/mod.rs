@@ -89,7 +89,10 @@ pub fn trace(
         .map(|&r| {
             let f = &failures[r];
             let rule = f.class.rule.as_deref().and_then(|id| catalog.get(id));
-            let fields = template_fields(f);
+            let mut fields = template_fields(f);
+            if let Some(admin) = admin_account(evidence, f.stack_set.as_deref()) {
+                fields.entry("admin_account".into()).or_insert(admin);
+            }
             let confidence = match rule.map(|r| r.role) {
                 // As much as the layer that decided knows (a specific rule 0.9, a status code far less).
                 Some(Role::Root) => f.class.confidence.min(confidence::ROOT_BY_RULE),
@@ -101,7 +104,19 @@ pub fn trace(
                 confidence,
                 explains: graph.explains(r).to_vec(),
                 explanation: rule.map(|r| rules::render(&r.explanation, &fields)),
-                remediation: remediation::build(f, rule, &fields, &policies, &catalog.topologies),
+                remediation: remediation::build(
+                    f,
+                    rule,
+                    &fields,
+                    &policies,
+                    &catalog.topologies,
+                    &remediation::RetryTargets::of(
+                        std::iter::once(r)
+                            .chain(graph.explains(r).iter().copied())
+                            .map(|j| &failures[j]),
+                        evidence,
+                    ),
+                ),
             }
         })
         .collect();
@@ -150,6 +165,20 @@ pub fn trace(
 }
 
 /// The values a rule's templates may use: its captures and the failure's context.
+/// The administration account of a stack set, from its `AdministrationRoleARN`.
+fn admin_account(evidence: &Evidence, stack_set: Option<&str>) -> Option<String> {
+    let ss = stack_set?;
+    let arn = evidence
+        .stack_sets
+        .iter()
+        .find(|s| s.name == ss)?
+        .administration_role_arn
+        .as_deref()?;
+    crate::ids::Arn::parse(arn)
+        .map(|a| a.account.to_owned())
+        .filter(|a| !a.is_empty())
+}
+
 pub fn template_fields(f: &Failure) -> BTreeMap<String, String> {
     let mut m = f.class.fields.clone();
     let mut put = |k: &str, v: Option<&str>| {

@@ -142,6 +142,7 @@ pub fn build(
     fields: &BTreeMap<String, String>,
     policies: &EvidencePolicies<'_>,
     topologies: &[Topology],
+    targets: &RetryTargets,
 ) -> Remediation {
     let mut steps = Vec::new();
     let mut scp_exemption = None;
@@ -207,7 +208,7 @@ pub fn build(
         }
     }
 
-    steps.extend(runbook(f, fields, topologies));
+    steps.extend(runbook(f, fields, topologies, targets));
     Remediation {
         summary,
         steps,
@@ -236,8 +237,119 @@ fn first_sentence(text: &str) -> String {
     }
 }
 
-/// A topology's runbook when the failure's stack set belongs to one; otherwise the generic retry.
-fn runbook(f: &Failure, fields: &BTreeMap<String, String>, topologies: &[Topology]) -> Vec<String> {
+/// What a retry must cover: per stack set among a root cause and the failures it explains, the failed accounts,
+/// Regions and the OUs they were deployed through.
+#[derive(Debug, Default)]
+pub struct RetryTargets {
+    pub stack_sets: BTreeMap<String, Targets>,
+}
+
+#[derive(Debug, Default)]
+pub struct Targets {
+    pub accounts: std::collections::BTreeSet<String>,
+    pub regions: std::collections::BTreeSet<String>,
+    pub organizational_units: std::collections::BTreeSet<String>,
+    pub service_managed: bool,
+    /// The earliest failure: stack sets are retried in the order they failed (a producer before its consumers).
+    pub first: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RetryTargets {
+    /// The targets of `failures` (a root cause and what it explains), with OUs and permission models from the
+    /// evidence.
+    pub fn of<'f>(
+        failures: impl IntoIterator<Item = &'f Failure>,
+        evidence: &Evidence,
+    ) -> RetryTargets {
+        let mut out = RetryTargets::default();
+        for f in failures {
+            let (Some(ss), Some(a), Some(r)) = (&f.stack_set, &f.account, &f.region) else {
+                continue;
+            };
+            let t = out.stack_sets.entry(ss.clone()).or_default();
+            t.accounts.insert(a.clone());
+            t.regions.insert(r.clone());
+            if let Some(ts) = f.timestamp {
+                t.first = Some(t.first.map_or(ts, |x| x.min(ts)));
+            }
+        }
+        for (ss, t) in &mut out.stack_sets {
+            t.service_managed = evidence
+                .stack_sets
+                .iter()
+                .any(|s| &s.name == ss && s.permission_model.as_deref() == Some("SERVICE_MANAGED"));
+            let ous = evidence
+                .stack_instances
+                .iter()
+                .filter(|i| {
+                    i.stack_set.as_deref() == Some(ss.as_str()) && t.accounts.contains(&i.account)
+                })
+                .filter_map(|i| i.organizational_unit.clone())
+                .chain(
+                    evidence
+                        .operation_results
+                        .iter()
+                        .filter(|r| {
+                            r.stack_set.as_deref() == Some(ss.as_str())
+                                && t.accounts.contains(&r.account)
+                        })
+                        .filter_map(|r| r.organizational_unit.clone()),
+                );
+            t.organizational_units.extend(ous);
+            if !t.organizational_units.is_empty() {
+                t.service_managed = true;
+            }
+        }
+        out
+    }
+}
+
+/// The command that re-runs one stack set's failed instances. A service-managed stack set takes its targets as
+/// OUs (`--accounts` alone is refused for it): the OUs, narrowed to the failed accounts with `INTERSECTION`.
+fn retry_command(ss: &str, t: &Targets) -> String {
+    let list = |s: &std::collections::BTreeSet<String>, none: &str| {
+        if s.is_empty() {
+            none.to_owned()
+        } else {
+            s.iter().cloned().collect::<Vec<_>>().join(" ")
+        }
+    };
+    let regions = list(&t.regions, "<region>");
+    if t.service_managed {
+        let ous = if t.organizational_units.is_empty() {
+            "<ou-id>".to_owned()
+        } else {
+            t.organizational_units
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let accounts = if t.accounts.is_empty() {
+            "<account>".to_owned()
+        } else {
+            t.accounts.iter().cloned().collect::<Vec<_>>().join(",")
+        };
+        format!(
+            "aws cloudformation update-stack-instances --stack-set-name {ss} --deployment-targets \
+             OrganizationalUnitIds={ous},Accounts={accounts},AccountFilterType=INTERSECTION --regions {regions}"
+        )
+    } else {
+        format!(
+            "aws cloudformation update-stack-instances --stack-set-name {ss} --accounts {} --regions {regions}",
+            list(&t.accounts, "<account>")
+        )
+    }
+}
+
+/// A topology's runbook when the failure's stack set belongs to one; otherwise the generic retry: one command
+/// per stack set the root cause's failures are in, covering every failed account and Region.
+fn runbook(
+    f: &Failure,
+    fields: &BTreeMap<String, String>,
+    topologies: &[Topology],
+    targets: &RetryTargets,
+) -> Vec<String> {
     if let Some(ss) = f.stack_set.as_deref() {
         if let Some(t) = topologies
             .iter()
@@ -247,13 +359,34 @@ fn runbook(f: &Failure, fields: &BTreeMap<String, String>, topologies: &[Topolog
                 return t.runbook.iter().map(|s| rules::render(s, fields)).collect();
             }
         }
+        // The root cause's own stack set first, then those whose failures it explains, in the order they failed.
+        let mut order: Vec<(&String, &Targets)> = targets.stack_sets.iter().collect();
+        order.sort_by_key(|(name, t)| (name.as_str() != ss, t.first));
+        let commands: Vec<String> = if order.is_empty() {
+            vec![retry_command(ss, &Targets::default())]
+        } else {
+            order
+                .iter()
+                .map(|(name, t)| retry_command(name, t))
+                .collect()
+        };
+        let what = if commands.len() > 1 {
+            "Then re-run the deployment of every stack set whose instances failed, the root cause's first:"
+        } else {
+            "Then re-run the deployment for the failed instances:"
+        };
+        let delegated = if order.iter().any(|(_, t)| t.service_managed) {
+            " (from a delegated administrator, add `--call-as DELEGATED_ADMIN`)"
+        } else {
+            ""
+        };
         return vec![format!(
-            "Then re-run the deployment for the failed instances, e.g. `aws cloudformation update-stack-instances \
-             --stack-set-name {ss} --accounts {acct} --regions {region}` (service-managed stack sets: \
-             `--deployment-targets OrganizationalUnitIds=...`, and `--call-as DELEGATED_ADMIN` from a delegated \
-             administrator).",
-            acct = f.account.as_deref().unwrap_or("<account>"),
-            region = f.region.as_deref().unwrap_or("<region>"),
+            "{what} {}{delegated}.",
+            commands
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join("; then ")
         )];
     }
     match f.stack_name.as_deref() {

@@ -40,6 +40,8 @@ pub const CONTEXT_FIELDS: &[&str] = &[
     "account",
     "region",
     "stack_set",
+    // The stack set's administration account, from its AdministrationRoleARN (self-managed stack sets).
+    "admin_account",
     "status",
     "service",
     "status_code",
