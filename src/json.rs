@@ -14,10 +14,10 @@ pub fn write<W: Write, T: Serialize + ?Sized>(out: W, value: &T, pretty: bool) -
     if pretty {
         let mut ser =
             serde_json::Serializer::with_formatter(out, Safe(PrettyFormatter::with_indent(b"  ")));
-        value.serialize(&mut ser).map_err(io::Error::other)
+        value.serialize(&mut ser).map_err(io::Error::from)
     } else {
         let mut ser = serde_json::Serializer::with_formatter(out, Safe(CompactFormatter));
-        value.serialize(&mut ser).map_err(io::Error::other)
+        value.serialize(&mut ser).map_err(io::Error::from)
     }
 }
 

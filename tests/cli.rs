@@ -242,3 +242,85 @@ fn huge_messages_are_classified_by_their_start() {
         &out[..200.min(out.len())]
     );
 }
+
+/// AWS CLI habits: `--output json` names the format; `--exit-zero` keeps pipelines going with the code in the
+/// report; `collect --output json` is not a file called `json`; `--regions` takes a space-separated list; a
+/// profile that does not exist is said as such; a reader that closes the pipe early ends the run quietly.
+#[test]
+fn aws_cli_habits_work() {
+    let (code, out, _) = run(
+        &[
+            "diagnose",
+            "--output",
+            "json",
+            "samples/quicksetup-scp-deny",
+        ],
+        None,
+    );
+    assert_eq!(code, 3);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["exit_code"], 3);
+
+    let (code, out, err) = run(
+        &[
+            "diagnose",
+            "--exit-zero",
+            "--format",
+            "json",
+            "samples/quicksetup-scp-deny",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["exit_code"], 3, "the report keeps the code");
+    let (code, _, _) = run(
+        &["diagnose", "--exit-zero", "samples/invalid/malformed.json"],
+        None,
+    );
+    assert_eq!(code, 1, "bad input still fails");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stackset-doctor"))
+        .args(["collect", "--stack-set", "x", "--output", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-o bundle.json"));
+    assert!(!dir.path().join("json").exists());
+
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stackset-doctor"))
+        .args([
+            "diagnose",
+            "--stack-set",
+            "x",
+            "--regions",
+            "us-east-1",
+            "eu-west-1",
+            "--profile",
+            "nope",
+            "--region",
+            "us-east-1",
+        ])
+        .env("HOME", home.path())
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("profile \"nope\" is not defined"), "{err}");
+
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        // More than a pipe's buffer (64 KiB), so the write after `head` has gone fails.
+        .arg("\"$0\" diagnose --format json samples/quicksetup-scp-deny samples/bucket-already-exists samples/unrelated-simultaneous samples/kms-alias-missing samples/three-stack-set-chain samples/export-missing | head -c 10 >/dev/null; echo ${PIPESTATUS[0]}")
+        .arg(env!("CARGO_BIN_EXE_stackset-doctor"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{stderr}");
+}

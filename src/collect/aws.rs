@@ -92,6 +92,45 @@ macro_rules! guarded_builder {
 }
 
 /// A loaded SDK configuration plus the interceptors every client gets (the call log; in tests also mocks).
+/// Why profile `name` cannot be used, when neither the config file nor the credentials file defines it (the
+/// files the AWS CLI reads: `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and
+/// `~/.aws/credentials`).
+fn profile_missing(name: &str) -> Option<String> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    let config = file("AWS_CONFIG_FILE", "config");
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let has = |path: &Option<std::path::PathBuf>, headers: &[String]| {
+        path.as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .is_some_and(|text| {
+                text.lines().any(|l| {
+                    let l: String = l.split_whitespace().collect::<Vec<_>>().join(" ");
+                    headers.iter().any(|h| l == *h)
+                })
+            })
+    };
+    let in_config = has(&config, &[format!("[profile {name}]"), format!("[{name}]")]);
+    let in_credentials = has(&credentials, &[format!("[{name}]")]);
+    if in_config || in_credentials {
+        return None;
+    }
+    let shown = |p: &Option<std::path::PathBuf>| {
+        p.as_ref().map_or("(no home directory)".to_owned(), |p| {
+            p.display().to_string()
+        })
+    };
+    Some(format!(
+        "profile {name:?} is not defined in {} or {} (aws configure list-profiles lists the ones there are)",
+        shown(&config),
+        shown(&credentials)
+    ))
+}
+
 #[derive(Clone)]
 pub struct Sdk {
     pub config: SdkConfig,
@@ -115,6 +154,13 @@ impl Sdk {
                     .build(),
             );
         if let Some(p) = &o.profile {
+            // Said as such, before the SDK reports what the missing profile would have given ("no region").
+            if let Some(missing) = profile_missing(p) {
+                return Err(Error::Aws {
+                    what: "profile".into(),
+                    reason: missing,
+                });
+            }
             loader = loader.profile_name(p);
         }
         if let Some(r) = &o.region {

@@ -32,6 +32,18 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
             "nothing to collect: give --stack-set NAME (repeatable) or --quick-setup",
         ));
     }
+    // The AWS CLI's habit: `--output json` names a format. Here --output names the bundle's file, which is always
+    // JSON; a file called `json` is never what was meant.
+    if let Some(fmt) = args
+        .output
+        .to_str()
+        .filter(|o| ["json", "yaml", "yaml-stream", "text", "table"].contains(o))
+    {
+        return Err(usage(&format!(
+            "--output {fmt} would write the bundle to a file named `{fmt}`: --output (-o) names the bundle's file \
+             (always JSON), e.g. -o bundle.json, or -o - for stdout"
+        )));
+    }
     let collected = collect_live(&args.live)?;
     let mut evidence = collected.evidence;
     let mut stats = collected.stats;

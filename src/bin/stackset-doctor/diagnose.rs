@@ -12,20 +12,26 @@ use stackset_doctor::evidence::Bundle;
 use stackset_doctor::output::{self, Target};
 use stackset_doctor::report::{self, model, Format, Report};
 
-pub const HELP: &str = "PATH is a file, a folder (read recursively; unrecognised files are skipped with a warning) \
-or - for stdin. Files are recognised by content. Records that do not name their stack set \
+pub const HELP: &str = "PATH is a file, a folder (read recursively; files of no known shape are skipped, and say so in the \
+report's coverage) or - for stdin. Files are recognised by content. Records that do not name their stack set \
 (list-stack-set-operation-results) take it from the name of their folder.\n\nWithout PATH, --stack-set NAME or \
 --quick-setup collects the evidence from AWS first (read-only; see `stackset-doctor collect --help`).\n\nExit codes: 0 no failure; 1 bad input; \
-2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule.";
+2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule; \
+5 no failure found, but some evidence could not be read or collected (not an all-clear). --exit-zero makes 3, 4 and 5 \
+exit 0 (the report's summary.exit_code keeps the code).";
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Files, folders, or - for stdin. Without PATH, --stack-set or --quick-setup collects from AWS.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    /// Output format (`--output` as the AWS CLI spells it works too).
+    #[arg(long, short, visible_alias = "output", value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Exit 0 whenever a report was written (failures found or not), for pipelines that read the report
+    /// rather than the exit code; bad input and usage errors still fail. `summary.exit_code` keeps the code.
+    #[arg(long)]
+    exit_zero: bool,
     /// A folder of extra rule files (TOML), added to the built-in catalog; same id overrides.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
@@ -131,5 +137,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
     let d = stackset_doctor::diagnose(&evidence, &catalog, warnings);
     let report = Report::new(&d);
     report::reporter(args.format).render(&report, out)?;
-    Ok(model::exit_code(&d))
+    Ok(if args.exit_zero {
+        stackset_doctor::error::exit::OK
+    } else {
+        model::exit_code(&d)
+    })
 }

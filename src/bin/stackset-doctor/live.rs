@@ -39,8 +39,9 @@ pub struct LiveArgs {
     /// Region of the stack sets (the admin side).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// Only instances in these regions (comma-separated).
-    #[arg(long, value_name = "R1,R2", value_delimiter = ',')]
+    /// Only instances in these regions: comma- or space-separated, as the AWS CLI takes lists
+    /// (`--regions us-east-1 eu-west-1`).
+    #[arg(long, value_name = "REGION", value_delimiter = ',', num_args = 1..)]
     pub regions: Vec<String>,
     /// For service-managed stack sets: SELF from the management account, DELEGATED_ADMIN from a delegated administrator.
     #[arg(long, value_enum, default_value_t = CallAsArg::Auto, value_name = "AS")]
