@@ -110,7 +110,7 @@ fn profile_missing(name: &str) -> Option<String> {
             .is_some_and(|text| {
                 text.lines().any(|l| {
                     let l: String = l.split_whitespace().collect::<Vec<_>>().join(" ");
-                    headers.iter().any(|h| l == *h)
+                    headers.contains(&l)
                 })
             })
     };
