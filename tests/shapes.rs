@@ -387,3 +387,40 @@ fn retry_commands_cover_every_failed_place_and_target_service_managed_stack_sets
         "{steps}"
     );
 }
+
+/// What a retry script needs, without jq tricks: one entry per failed stack instance with its root cause, and each
+/// root cause's affected accounts and Regions.
+#[test]
+fn failed_instances_are_a_list_of_their_own() {
+    let (_, v, _) = json(&["samples/quicksetup-scp-deny"]);
+    let list = v["failed_instances"].as_array().unwrap();
+    let places: Vec<String> = list
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} {}",
+                i["stack_set"].as_str().unwrap(),
+                i["account"].as_str().unwrap(),
+                i["region"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "AWS-QuickSetup-SSM-DA-abcde 121212121212 ap-northeast-1",
+            "AWS-QuickSetup-SSM-TA-abcde 232323232323 ap-northeast-1",
+            "AWS-QuickSetup-SSM-TA-abcde 343434343434 ap-northeast-1",
+            "AWS-QuickSetup-SSM-TA-abcde 454545454545 ap-northeast-1",
+            "AWS-QuickSetup-SSM-TA-abcde 565656565656 ap-northeast-1",
+        ]
+    );
+    assert!(list.iter().all(|i| i["root_cause"] == "R1"));
+    assert_eq!(list[4]["status"], "CANCELLED");
+    let impact = &v["root_causes"][0]["impact"];
+    assert_eq!(impact["affected_accounts"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        impact["affected_regions"],
+        serde_json::json!(["ap-northeast-1"])
+    );
+}

@@ -20,6 +20,8 @@ pub struct Report {
     pub summary: Summary,
     pub root_causes: Vec<RootCauseOut>,
     pub failures: Vec<FailureOut>,
+    /// Failed stack instances, one per stack set, account and Region.
+    pub failed_instances: Vec<FailedInstance>,
     /// Links between failures (consequence → cause), for diagrams and automation.
     pub links: Vec<LinkOut>,
     pub warnings: Vec<String>,
@@ -85,6 +87,26 @@ pub struct Impact {
     pub stack_sets: BTreeMap<String, usize>,
     pub accounts: usize,
     pub regions: Vec<String>,
+    /// Every account and Region the root cause and what it explains failed in: what a retry must cover.
+    pub affected_accounts: Vec<String>,
+    pub affected_regions: Vec<String>,
+}
+
+/// A stack instance that failed (one per stack set, account and Region), with what explains it: a retry script's
+/// list without jq.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedInstance {
+    pub stack_set: Option<String>,
+    pub account: String,
+    pub region: String,
+    /// The status of the failure that stands for the instance: the instance's own (its result's or detailed
+    /// status) when the evidence has one that is not merged into a resource's failure, else the resource's.
+    pub status: String,
+    /// Its innermost message.
+    pub reason: String,
+    pub root_cause: Option<String>,
+    /// The failure that stands for the instance.
+    pub failure: FailureId,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,6 +220,7 @@ impl Report {
             .map(|(i, f)| failure_out(d, i, f, root_ids.contains_key(&f.id), root_of(i)))
             .collect();
 
+        let failed_instances = failed_instances(d, &failures);
         let root_causes = d
             .root_causes
             .iter()
@@ -240,6 +263,16 @@ impl Report {
                             .collect::<BTreeSet<_>>()
                             .len(),
                         regions: sorted(explained.iter().map(|e| e.region.clone())),
+                        affected_accounts: sorted(
+                            std::iter::once(f)
+                                .chain(explained.iter().copied())
+                                .map(|e| e.account.clone()),
+                        ),
+                        affected_regions: sorted(
+                            std::iter::once(f)
+                                .chain(explained.iter().copied())
+                                .map(|e| e.region.clone()),
+                        ),
                     },
                     confidence: r.confidence,
                     explanation: r.explanation.clone(),
@@ -278,6 +311,7 @@ impl Report {
             },
             root_causes,
             failures,
+            failed_instances,
             links: d
                 .links
                 .iter()
@@ -432,6 +466,45 @@ fn healthy_verdict(d: &Diagnosis) -> String {
     }
     s.push('.');
     s
+}
+
+/// One entry per (stack set, account, Region) with a failure: the instance-level failure where there is one
+/// (its status and reason are the instance's), else the earliest failure there.
+fn failed_instances(d: &Diagnosis, out: &[FailureOut]) -> Vec<FailedInstance> {
+    use crate::vocabulary::Level;
+    let mut places: BTreeMap<(Option<String>, String, String), usize> = BTreeMap::new();
+    for (i, f) in d.failures.iter().enumerate() {
+        let (Some(a), Some(r)) = (&f.account, &f.region) else {
+            continue;
+        };
+        let key = (f.stack_set.clone(), a.clone(), r.clone());
+        let better = |j: usize| {
+            let (fi, fj) = (&d.failures[i], &d.failures[j]);
+            (fi.level == Level::Instance && fj.level != Level::Instance)
+                || (fi.level == fj.level && fi.timestamp < fj.timestamp && fi.timestamp.is_some())
+        };
+        match places.get(&key) {
+            Some(&j) if !better(j) => {}
+            _ => {
+                places.insert(key, i);
+            }
+        }
+    }
+    places
+        .into_iter()
+        .map(|((stack_set, account, region), i)| {
+            let f = &d.failures[i];
+            FailedInstance {
+                stack_set,
+                account,
+                region,
+                status: f.status.clone(),
+                reason: f.message.clone(),
+                root_cause: out[i].root_cause.clone(),
+                failure: f.id,
+            }
+        })
+        .collect()
 }
 
 fn failure_out(
