@@ -424,3 +424,50 @@ fn failed_instances_are_a_list_of_their_own() {
         serde_json::json!(["ap-northeast-1"])
     );
 }
+
+/// The SCP apply command points at a file that exists: `--write-fixes DIR` writes the patched policy there, and
+/// that file lets the denied call through where the original denies it.
+#[test]
+fn write_fixes_writes_the_patched_policy_the_apply_command_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixes = dir.path().join("fixes");
+    let (code, v, err) = json(&[
+        "--write-fixes",
+        fixes.to_str().unwrap(),
+        "samples/quicksetup-scp-deny",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    let file = fixes.join("p-8x2k4q7m-R1.json");
+    assert!(file.exists(), "{err}");
+    let cmd = v["root_causes"][0]["remediation"]["scp_exemption"]["statement"]["apply_command"]
+        .as_str()
+        .unwrap();
+    assert!(
+        cmd.ends_with(&format!("--content file://{}", file.display())),
+        "{cmd}"
+    );
+    let check = |policy: &str| {
+        run(
+            &[
+                "scp",
+                "check",
+                "--policy",
+                policy,
+                "--principal",
+                "arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678",
+                "--action",
+                "s3:PutBucketPublicAccessBlock",
+                "--resource",
+                "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab",
+            ],
+            None,
+        )
+        .0
+    };
+    assert_eq!(
+        check("samples/quicksetup-scp-deny/scp.json"),
+        3,
+        "the original denies"
+    );
+    assert_eq!(check(file.to_str().unwrap()), 0, "the written patch allows");
+}

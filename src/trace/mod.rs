@@ -48,6 +48,60 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
+    /// Write each root cause's patched SCP/RCP document into `dir` (`<policy>-R<n>.json`: one per root cause, as
+    /// two denies may patch one policy differently) and point its apply command at the file. The document is
+    /// indented when that fits the 5,120 characters AWS stores, compact otherwise (docs/scp-semantics.md#8-policy-documents).
+    /// Returns the files written.
+    pub fn write_patches(
+        &mut self,
+        dir: &std::path::Path,
+    ) -> Result<Vec<std::path::PathBuf>, crate::error::Error> {
+        let mut written = Vec::new();
+        for (n, r) in self.root_causes.iter_mut().enumerate() {
+            let Some(st) = r
+                .remediation
+                .scp_exemption
+                .as_mut()
+                .and_then(|e| e.statement.as_mut())
+            else {
+                continue;
+            };
+            if written.is_empty() {
+                std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Write {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            let name: String = st
+                .policy_id
+                .as_deref()
+                .or(st.policy_name.as_deref())
+                .unwrap_or("policy")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let path = dir.join(format!("{name}-R{}.json", n + 1));
+            let pretty = serde_json::to_string_pretty(&st.patched).unwrap_or_default();
+            let text = if pretty.chars().count() <= 5120 {
+                pretty
+            } else {
+                serde_json::to_string(&st.patched).unwrap_or_default()
+            };
+            crate::output::write_file(&path, text.as_bytes())?;
+            if let Some(cmd) = &mut st.apply_command {
+                *cmd = cmd.replace("PATCHED.json", &path.display().to_string());
+            }
+            written.push(path);
+        }
+        Ok(written)
+    }
+
     /// True when no failure was found but some evidence could not be read or collected: not an all-clear.
     pub fn incomplete(&self) -> bool {
         self.failures.is_empty() && !self.coverage.is_empty()

@@ -39,6 +39,10 @@ pub struct Args {
     /// denies against: names the denying statement and proves the patch. Policies inside PATH folders count too.
     #[arg(long, value_name = "FILE")]
     scp: Vec<PathBuf>,
+    /// Write each root cause's patched SCP/RCP into DIR (`<policy-id>-R<n>.json`), and point the report's
+    /// `aws organizations update-policy` commands at those files.
+    #[arg(long, value_name = "DIR")]
+    write_fixes: Option<PathBuf>,
     /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
@@ -134,7 +138,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
         let bundle = Bundle::new(evidence.clone(), stats);
         output::write_bundle(&Target::File(path.clone()), &bundle, out)?;
     }
-    let d = stackset_doctor::diagnose(&evidence, &catalog, warnings);
+    let mut d = stackset_doctor::diagnose(&evidence, &catalog, warnings);
+    if let Some(dir) = &args.write_fixes {
+        for p in d.write_patches(dir)? {
+            eprintln!("stackset-doctor: wrote {}", p.display());
+        }
+    }
     let report = Report::new(&d);
     report::reporter(args.format).render(&report, out)?;
     Ok(if args.exit_zero {
