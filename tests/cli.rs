@@ -324,3 +324,23 @@ fn aws_cli_habits_work() {
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{stderr}");
 }
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_same_definitions() {
+    let (code, out, _) = run(&["completions", "bash"], None);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("stackset-doctor")
+            && out.contains("--write-fixes")
+            && out.contains("--exit-zero")
+    );
+    let (code, out, _) = run(&["man"], None);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(".ie") && out.contains(".TH stackset-doctor 1"),
+        "{}",
+        &out[..out.len().min(200)]
+    );
+    let (code, _, err) = run(&["completions", "tcsh"], None);
+    assert_eq!(code, 2, "{err}");
+}

@@ -28,7 +28,7 @@ and what to change.\n\nIt reads what the AWS CLI prints (describe-stack-events, 
 list-stack-instances, ...), unwraps the error messages, classifies them with a rule catalog, links each failure to the \
 failure that caused it (also across stack sets: a role another stack set never created), and reports the root causes \
 with the chain of consequences and the fix.",
-    after_help = "Examples:\n  stackset-doctor diagnose samples/quicksetup-scp-deny\n  stackset-doctor diagnose --quick-setup --region ap-northeast-1 --member-role OrganizationAccountAccessRole\n  stackset-doctor collect --stack-set my-set -o evidence.json --redact\n  aws cloudformation describe-stack-events --stack-name S --output json | stackset-doctor diagnose -\n  stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  stackset-doctor explain 'Resource creation cancelled'\n  stackset-doctor rules list\n\nExit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 failures, some root cause matched no rule."
+    after_help = "Examples:\n  stackset-doctor diagnose samples/quicksetup-scp-deny\n  stackset-doctor diagnose --quick-setup --region ap-northeast-1 --member-role OrganizationAccountAccessRole\n  stackset-doctor collect --stack-set my-set -o evidence.json --redact\n  aws cloudformation describe-stack-events --stack-name S --output json | stackset-doctor diagnose -\n  stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  stackset-doctor explain 'Resource creation cancelled'\n  stackset-doctor rules list\n\nExit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 failures, some root cause matched no rule; 5 no failure found, but evidence is missing (not an all-clear)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,6 +51,14 @@ enum Command {
     /// Evaluate a request against SCPs/RCPs, or propose a proven exemption.
     #[command(subcommand)]
     Scp(scp::Command),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `stackset-doctor completions bash > ~/.local/share/bash-completion/completions/stackset-doctor`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `stackset-doctor man > ~/.local/share/man/man1/stackset-doctor.1`.
+    Man,
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
@@ -60,6 +68,18 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
         Command::Explain(args) => explain::run(args, out),
         Command::Rules(c) => rules::run(c, out),
         Command::Scp(c) => scp::run(c, out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "stackset-doctor", out);
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(out)
+                .map_err(Failure::Io)?;
+            Ok(exit::OK)
+        }
     }
 }
 
