@@ -369,10 +369,14 @@ fn verdict(
         plural(roots.len(), "root cause", "root causes"),
     );
     if let Some(top) = roots.first() {
+        // Plain words first (the rule's title), the slugs after for those who grep.
+        let what = top
+            .title
+            .as_deref()
+            .map(|t| format!("{} ({})", t.trim_end_matches('.'), top.category))
+            .unwrap_or_else(|| format!("{}, which no rule recognises", top.category));
         s.push_str(&format!(
-            "; the main one is {} ({}) on {} in {}",
-            top.category,
-            top.rule.as_deref().unwrap_or("no rule"),
+            "; the main one: {what}, on {} in {}",
             top.logical_id.as_deref().unwrap_or("the stack instance"),
             top.account.as_deref().unwrap_or("an unknown account"),
         ));

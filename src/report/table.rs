@@ -406,7 +406,10 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
         }
     );
     let what = f.what();
-    let msg = if f.message.is_empty() {
+    let msg = if f.message.is_empty() && f.level == "operation" {
+        // StackSets gives a failed operation no reason of its own: its failed instances are the reason.
+        "the operation failed because the instances under it did".to_owned()
+    } else if f.message.is_empty() {
         "(no status reason)".to_owned()
     } else {
         clip(&f.message, 90)
