@@ -99,6 +99,17 @@ pub fn named_by_resource(scope: &Scope<'_>, r: &Resource, target: &Target<'_>) -
     out
 }
 
+/// Keep a rendered identifier unless a part of it cannot be known (`*`).
+fn push_known(out: &mut Vec<Named>, text: String, place: String, import: bool) {
+    if !text.contains('*') {
+        out.push(Named {
+            text,
+            place,
+            import,
+        });
+    }
+}
+
 fn walk(scope: &Scope<'_>, v: &Value, path: String, target: &Target<'_>, out: &mut Vec<Named>) {
     match v {
         Value::Object(m)
@@ -110,39 +121,16 @@ fn walk(scope: &Scope<'_>, v: &Value, path: String, target: &Target<'_>, out: &m
             let (k, arg) = m.iter().next().expect("one entry");
             if k == "Fn::ImportValue" {
                 if let Some(p) = scope.pattern(arg) {
-                    let s = p.render(target);
-                    if !s.contains('*') {
-                        out.push(Named {
-                            text: s,
-                            place: path,
-                            import: true,
-                        });
-                    }
+                    push_known(out, p.render(target), path, true);
                 }
                 return;
             }
             match scope.resolve(v) {
-                Resolved::Str(p) => {
-                    let s = p.render(target);
-                    if !s.contains('*') {
-                        out.push(Named {
-                            text: s,
-                            place: path.clone(),
-                            import: false,
-                        });
-                    }
-                }
+                Resolved::Str(p) => push_known(out, p.render(target), path.clone(), false),
                 Resolved::List(items) => {
                     for (i, item) in items.into_iter().enumerate() {
                         if let Resolved::Str(p) = item {
-                            let s = p.render(target);
-                            if !s.contains('*') {
-                                out.push(Named {
-                                    text: s,
-                                    place: format!("{path}[{i}]"),
-                                    import: false,
-                                });
-                            }
+                            push_known(out, p.render(target), format!("{path}[{i}]"), false);
                         }
                     }
                 }
@@ -153,14 +141,7 @@ fn walk(scope: &Scope<'_>, v: &Value, path: String, target: &Target<'_>, out: &m
             collect_imports(arg, &mut imports);
             for i in imports {
                 if let Some(p) = scope.pattern(i) {
-                    let s = p.render(target);
-                    if !s.contains('*') {
-                        out.push(Named {
-                            text: s,
-                            place: path.clone(),
-                            import: true,
-                        });
-                    }
+                    push_known(out, p.render(target), path.clone(), true);
                 }
             }
         }
