@@ -529,14 +529,12 @@ impl Evidence {
             if st.stack_set.is_some() {
                 continue;
             }
-            let from_root = st.root_id.as_deref().and_then(|r| {
-                let name = crate::ids::Arn::parse(r)?
-                    .resource
-                    .strip_prefix("stack/")?
-                    .split('/')
-                    .next()?;
-                stack_set_from_stack_name(name).map(str::to_owned)
-            });
+            let from_root = st
+                .root_id
+                .as_deref()
+                .and_then(crate::ids::stack_name)
+                .and_then(stack_set_from_stack_name)
+                .map(str::to_owned);
             if let Some(ss) = from_root {
                 root_set.insert(st.stack_id.clone(), ss.clone());
                 st.stack_set = Some(ss);

@@ -25,6 +25,16 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// A stack's name from its id (`arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>`).
+pub fn stack_name(stack_id: &str) -> Option<&str> {
+    Arn::parse(stack_id)?
+        .resource
+        .strip_prefix("stack/")?
+        .split('/')
+        .next()
+        .filter(|n| !n.is_empty())
+}
+
 /// Split on the first five `:` into six parts; the sixth keeps its colons. None when there are fewer than six
 /// (how IAM's ARN condition operators read an ARN: docs/scp-semantics.md#condition-operators).
 pub fn split(arn: &str) -> Option<[&str; 6]> {

@@ -274,7 +274,11 @@ fn stack_instances(evidence: &Evidence, drafts: &mut Vec<Draft>) {
             account: Some(i.account.clone()),
             region: Some(i.region.clone()),
             stack_id: i.stack_id.clone(),
-            stack_name: i.stack_id.as_deref().and_then(stack_name_of),
+            stack_name: i
+                .stack_id
+                .as_deref()
+                .and_then(crate::ids::stack_name)
+                .map(str::to_owned),
             operation_id: i.last_operation_id.clone(),
             logical_id: None,
             resource_type: None,
@@ -311,14 +315,4 @@ fn operations(evidence: &Evidence, drafts: &mut Vec<Draft>) {
             sighting: sighting("operation", &o.status, &o.source),
         });
     }
-}
-
-/// `arn:aws:cloudformation:r:a:stack/<name>/<id>` → `<name>`.
-fn stack_name_of(stack_id: &str) -> Option<String> {
-    let p = crate::ids::Arn::parse(stack_id)?;
-    p.resource
-        .strip_prefix("stack/")?
-        .split('/')
-        .next()
-        .map(str::to_owned)
 }

@@ -632,12 +632,9 @@ where
     }
 }
 
-/// `arn:...:stack/<name>/<uuid>` → `<name>` (`DescribeEvents` gives the stack's id only).
+/// `arn:...:stack/<name>/<uuid>` → `<name>` (`DescribeEvents` gives the stack's id only); not an ARN: itself.
 fn stack_name_from_id(stack_id: &str) -> &str {
-    stack_id
-        .split_once(":stack/")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
-        .unwrap_or(stack_id)
+    crate::ids::stack_name(stack_id).unwrap_or(stack_id)
 }
 
 /// A failed nested stack an event names (its physical id), other than the stack itself.

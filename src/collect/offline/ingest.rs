@@ -289,14 +289,6 @@ fn own(c: Option<Cow<'_, str>>) -> Option<String> {
     c.map(Cow::into_owned)
 }
 
-/// The stack's name from its id (`arn:aws:cloudformation:region:account:stack/NAME/uuid`); `describe-events`
-/// prints only the id.
-fn stack_name_of(stack_id: &str) -> Option<&str> {
-    let resource = stack_id.split(':').nth(5)?;
-    let mut parts = resource.split('/');
-    (parts.next()? == "stack").then(|| parts.next()).flatten()
-}
-
 fn stack_event<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) {
     let Some(e) = cx.parse::<CliStackEvent<'t>>(raw, &pointer) else {
         return;
@@ -351,7 +343,8 @@ fn stack_event<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) {
     let stack_name = e
         .stack_name
         .as_deref()
-        .or_else(|| e.stack_id.as_deref().and_then(stack_name_of))
+        // `describe-events` prints only the stack's id.
+        .or_else(|| e.stack_id.as_deref().and_then(crate::ids::stack_name))
         .map(str::to_owned);
     let (Some(stack_id), Some(stack_name)) = (
         e.stack_id
@@ -400,7 +393,7 @@ fn stack<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) {
     let Some(stack_name) = s.stack_name.or_else(|| {
         s.stack_id
             .as_deref()
-            .and_then(stack_name_of)
+            .and_then(crate::ids::stack_name)
             .map(str::to_owned)
     }) else {
         cx.skip(raw, &pointer, "no StackName or StackId");
@@ -431,16 +424,18 @@ fn summary<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) -> bool {
         return true;
     };
     match s.kind() {
-        SummaryKind::StackSet => cx.loaded.evidence.stack_sets.push(StackSet {
-            name: s.stack_set_name.unwrap_or_default(),
-            id: s.stack_set_id,
-            status: s.status,
-            permission_model: s.permission_model,
-            description: s.description,
-            auto_deployment: s.auto_deployment.map(auto_deployment),
-            source: src(cx.file, pointer),
-            ..StackSet::default()
-        }),
+        SummaryKind::StackSet => {
+            let set = CliStackSet {
+                stack_set_name: s.stack_set_name,
+                stack_set_id: s.stack_set_id,
+                description: s.description,
+                status: s.status,
+                permission_model: s.permission_model,
+                auto_deployment: s.auto_deployment,
+                ..CliStackSet::default()
+            };
+            stack_set_record(cx, raw, set, pointer);
+        }
         SummaryKind::Operation => {
             let op = CliOperation {
                 operation_id: s.operation_id,
@@ -479,31 +474,19 @@ fn summary<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) -> bool {
             ))
         }
         SummaryKind::StackInstance => {
-            let (Some(account), Some(region), Some(status)) = (s.account, s.region, s.status)
-            else {
-                cx.skip(
-                    raw,
-                    &pointer,
-                    "a stack instance needs Account, Region and Status",
-                );
-                return true;
-            };
-            cx.loaded.evidence.stack_instances.push(StackInstance {
-                stack_set: s
-                    .stack_set_id
-                    .as_deref()
-                    .map(|id| stack_set_name_from_id(id).to_owned()),
-                account,
-                region,
+            let i = CliStackInstance {
+                stack_set_id: s.stack_set_id,
+                account: s.account,
+                region: s.region,
                 stack_id: s.stack_id,
-                status,
-                detailed_status: s.stack_instance_status.and_then(|d| d.detailed_status),
+                status: s.status,
                 status_reason: s.status_reason,
+                stack_instance_status: s.stack_instance_status,
+                organizational_unit_id: s.organizational_unit_id,
                 last_operation_id: s.last_operation_id,
-                organizational_unit: s.organizational_unit_id,
                 parameter_overrides: Vec::new(),
-                source: src(cx.file, pointer),
-            })
+            };
+            instance(cx, raw, i, pointer);
         }
         SummaryKind::Unknown => return false,
     }
@@ -511,9 +494,13 @@ fn summary<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) -> bool {
 }
 
 fn stack_set<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) {
-    let Some(s) = cx.parse::<CliStackSet>(raw, &pointer) else {
-        return;
-    };
+    if let Some(s) = cx.parse::<CliStackSet>(raw, &pointer) {
+        stack_set_record(cx, raw, s, pointer);
+    }
+}
+
+/// A stack set from either shape of one (`describe-stack-set`, a `list-stack-sets` summary).
+fn stack_set_record<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, s: CliStackSet, pointer: String) {
     let Some(name) = s.stack_set_name.or_else(|| {
         s.stack_set_id
             .as_deref()
@@ -608,9 +595,13 @@ fn operation<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, op: CliOperation, pointer: 
 }
 
 fn stack_instance<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) {
-    let Some(i) = cx.parse::<CliStackInstance>(raw, &pointer) else {
-        return;
-    };
+    if let Some(i) = cx.parse::<CliStackInstance>(raw, &pointer) {
+        instance(cx, raw, i, pointer);
+    }
+}
+
+/// A stack instance from either shape of one (`describe-stack-instance`, a `list-stack-instances` summary).
+fn instance<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, i: CliStackInstance, pointer: String) {
     let (Some(account), Some(region), Some(status)) = (i.account, i.region, i.status) else {
         cx.skip(
             raw,
