@@ -137,6 +137,7 @@ pub fn trace(
         .collect();
     let root_of: Vec<Option<FailureId>> = (0..n).map(|i| graph.root_of(FailureId(i))).collect();
     let policies = remediation::EvidencePolicies::new(evidence);
+    let placement = remediation::Placement::new(evidence);
     let mut root_causes: Vec<RootCause> = graph
         .root_causes()
         .iter()
@@ -168,7 +169,7 @@ pub fn trace(
                         std::iter::once(r)
                             .chain(graph.explains(r).iter().copied())
                             .map(|j| &failures[j]),
-                        evidence,
+                        &placement,
                     ),
                 ),
             }

@@ -73,6 +73,20 @@ pub(super) fn deployment_notes(evidence: &Evidence) -> Vec<String> {
             *cancelled.entry((ss.as_str(), op.as_str())).or_default() += 1;
         }
     }
+    // An operation's preferences, from whichever of its records carries them (describe-stack-set-operation does,
+    // a listing may not).
+    let mut preferences: BTreeMap<(&str, &str), &crate::evidence::OperationPreferences> =
+        BTreeMap::new();
+    for o in &evidence.operations {
+        if let Some(p) = &o.preferences {
+            preferences
+                .entry((
+                    o.stack_set.as_deref().unwrap_or("?"),
+                    o.operation_id.as_str(),
+                ))
+                .or_insert(p);
+        }
+    }
     let mut seen = std::collections::BTreeSet::new();
     for o in &evidence.operations {
         let ss = o.stack_set.as_deref().unwrap_or("?");
@@ -94,13 +108,7 @@ pub(super) fn deployment_notes(evidence: &Evidence) -> Vec<String> {
             .get(&(ss, o.operation_id.as_str()))
             .copied()
             .unwrap_or(0);
-        let prefs = evidence
-            .operations
-            .iter()
-            .filter(|p| {
-                p.stack_set.as_deref() == o.stack_set.as_deref() && p.operation_id == o.operation_id
-            })
-            .find_map(|p| p.preferences.as_ref());
+        let prefs = preferences.get(&(ss, o.operation_id.as_str())).copied();
         if let (true, Some(p)) = (n > 0 && status::operation_failed(&o.status), prefs) {
             notes.push(tolerance_note(ss, &o.operation_id, p, n));
         }

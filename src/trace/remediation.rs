@@ -254,12 +254,52 @@ pub struct Targets {
     pub first: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Where each stack set's instances were deployed, looked up once for every root cause: the OUs per (stack set,
+/// account), from instances and operation results, and which stack sets are service-managed.
+#[derive(Debug, Default)]
+pub struct Placement<'e> {
+    ous: std::collections::HashMap<(&'e str, &'e str), std::collections::BTreeSet<&'e str>>,
+    service_managed: std::collections::HashSet<&'e str>,
+}
+
+impl<'e> Placement<'e> {
+    pub fn new(evidence: &'e Evidence) -> Self {
+        let mut p = Placement::default();
+        let places = evidence
+            .stack_instances
+            .iter()
+            .map(|i| (&i.stack_set, &i.account, &i.organizational_unit))
+            .chain(
+                evidence
+                    .operation_results
+                    .iter()
+                    .map(|r| (&r.stack_set, &r.account, &r.organizational_unit)),
+            );
+        for (ss, account, ou) in places {
+            if let (Some(ss), Some(ou)) = (ss, ou) {
+                p.ous
+                    .entry((ss.as_str(), account.as_str()))
+                    .or_default()
+                    .insert(ou.as_str());
+            }
+        }
+        p.service_managed.extend(
+            evidence
+                .stack_sets
+                .iter()
+                .filter(|s| s.permission_model.as_deref() == Some("SERVICE_MANAGED"))
+                .map(|s| s.name.as_str()),
+        );
+        p
+    }
+}
+
 impl RetryTargets {
     /// The targets of `failures` (a root cause and what it explains), with OUs and permission models from the
     /// evidence.
     pub fn of<'f>(
         failures: impl IntoIterator<Item = &'f Failure>,
-        evidence: &Evidence,
+        placement: &Placement<'_>,
     ) -> RetryTargets {
         let mut out = RetryTargets::default();
         for f in failures {
@@ -274,31 +314,15 @@ impl RetryTargets {
             }
         }
         for (ss, t) in &mut out.stack_sets {
-            t.service_managed = evidence
-                .stack_sets
-                .iter()
-                .any(|s| &s.name == ss && s.permission_model.as_deref() == Some("SERVICE_MANAGED"));
-            let ous = evidence
-                .stack_instances
-                .iter()
-                .filter(|i| {
-                    i.stack_set.as_deref() == Some(ss.as_str()) && t.accounts.contains(&i.account)
-                })
-                .filter_map(|i| i.organizational_unit.clone())
-                .chain(
-                    evidence
-                        .operation_results
-                        .iter()
-                        .filter(|r| {
-                            r.stack_set.as_deref() == Some(ss.as_str())
-                                && t.accounts.contains(&r.account)
-                        })
-                        .filter_map(|r| r.organizational_unit.clone()),
-                );
-            t.organizational_units.extend(ous);
-            if !t.organizational_units.is_empty() {
-                t.service_managed = true;
+            for a in &t.accounts {
+                if let Some(ous) = placement.ous.get(&(ss.as_str(), a.as_str())) {
+                    t.organizational_units
+                        .extend(ous.iter().map(|o| o.to_string()));
+                }
             }
+            // An instance deployed through an OU is service-managed even when the stack set's record is absent.
+            t.service_managed = placement.service_managed.contains(ss.as_str())
+                || !t.organizational_units.is_empty();
         }
         out
     }
