@@ -30,7 +30,53 @@ pub trait Reporter {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
 }
 
+/// How the output is laid out: what the caller knows of where it goes (docs/report-layout.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// The width to lay out for, in columns: the terminal's, `COLUMNS`, or [`Options::PIPED_WIDTH`].
+    pub width: usize,
+    /// Whether the terminal report may colour its text (ANSI escapes).
+    pub color: bool,
+    /// Diagrams draw every link, not only each failure's best cause.
+    pub all_links: bool,
+}
+
+impl Options {
+    /// The width when the output is not a terminal and `COLUMNS` is not set: what a ticket or a log shows
+    /// without scrolling sideways.
+    pub const PIPED_WIDTH: usize = 100;
+    /// Narrower than this, nothing reads: tables and prose are laid out for this width at least.
+    pub const MIN_WIDTH: usize = 60;
+
+    /// Options for output that is not a terminal: the default width, no colour.
+    pub fn piped() -> Options {
+        Options {
+            width: Self::PIPED_WIDTH,
+            color: false,
+            all_links: false,
+        }
+    }
+
+    pub fn with_width(self, width: usize) -> Options {
+        Options {
+            width: width.max(Self::MIN_WIDTH),
+            ..self
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options::piped()
+    }
+}
+
 pub fn reporter(format: Format) -> Box<dyn Reporter> {
+    reporter_with(format, Options::default())
+}
+
+pub fn reporter_with(format: Format, opts: Options) -> Box<dyn Reporter> {
+    let _ = opts;
     match format {
         Format::Table => Box::new(table::Table),
         Format::Json => Box::new(json::Json),
