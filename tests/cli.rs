@@ -6,7 +6,14 @@ use crate::common::run;
 fn reference_sample_exits_3_and_names_the_cause() {
     let (code, out, _) = run(&["diagnose", "samples/quicksetup-scp-deny"], None);
     assert_eq!(code, 3);
-    assert!(out.contains("ROOT CAUSE R1  scp-deny"), "{out}");
+    assert!(
+        out.contains("ROOT CAUSE R1  Service control policy explicitly denies the action"),
+        "{out}"
+    );
+    assert!(
+        out.contains("scp-deny (matched by scp-explicit-deny"),
+        "{out}"
+    );
     assert!(out.contains("DiagnosisBucket"));
     assert!(out.contains("arn:aws:iam::121212121212:role/stacksets-exec-*"));
 }

@@ -5,11 +5,13 @@
 //! renderer writes to `&mut dyn Write`; text from the input is sanitised (terminal control characters) or
 //! escaped (Markdown, Mermaid, dot) by the renderer that prints it.
 
+pub mod console;
 pub mod dot;
 pub mod json;
 pub mod markdown;
 pub mod mermaid;
 pub mod model;
+pub mod steps;
 pub mod table;
 
 use std::io::{self, Write};
@@ -57,6 +59,10 @@ impl Options {
         }
     }
 
+    pub fn with_color(self, color: bool) -> Options {
+        Options { color, ..self }
+    }
+
     pub fn with_width(self, width: usize) -> Options {
         Options {
             width: width.max(Self::MIN_WIDTH),
@@ -76,9 +82,8 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
 }
 
 pub fn reporter_with(format: Format, opts: Options) -> Box<dyn Reporter> {
-    let _ = opts;
     match format {
-        Format::Table => Box::new(table::Table),
+        Format::Table => Box::new(table::Table { opts }),
         Format::Json => Box::new(json::Json),
         Format::Markdown => Box::new(markdown::Markdown),
         Format::Mermaid => Box::new(mermaid::Mermaid),

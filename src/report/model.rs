@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::console::{self, ConsoleLink};
+use super::steps;
 use crate::classify::{Failure, Sighting};
 use crate::error::exit;
 use crate::graph::Matched;
@@ -19,6 +21,9 @@ pub struct Report {
     pub tool: Tool,
     pub summary: Summary,
     pub root_causes: Vec<RootCauseOut>,
+    /// Root causes alike in all but account and Region (same rule, stack set, resource and message), in
+    /// root-cause order: what reports show as one, with one retry for them all. Every root cause is in one group.
+    pub root_cause_groups: Vec<RootCauseGroup>,
     pub failures: Vec<FailureOut>,
     /// Failed stack instances, one per stack set, account and Region.
     pub failed_instances: Vec<FailedInstance>,
@@ -78,6 +83,26 @@ pub struct RootCauseOut {
     pub confidence: f32,
     pub explanation: Option<String>,
     pub remediation: Remediation,
+    /// When it failed (its stack event or result), when the evidence says.
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Every command of the fix, in the order to run them: the policy update, then the steps' commands.
+    pub commands: Vec<String>,
+    /// The console pages to look at: the failing stack's events, the stack set's operations, the denying policy.
+    pub console: Vec<ConsoleLink>,
+}
+
+/// Alike root causes, shown as one.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootCauseGroup {
+    /// The root causes' ids (`R1`, ...), the first standing for the group.
+    pub root_causes: Vec<String>,
+    /// Every account and Region of the members and what they explain.
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    /// The retry steps for the whole group (replacing each member's own, which cover only that member).
+    pub retry: Vec<String>,
+    /// Every command of the group's fix: the first member's, with the group's retry.
+    pub commands: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +177,18 @@ impl FailureOut {
             "instance" => 2,
             "account-gate" => 3,
             _ => 4,
+        }
+    }
+
+    /// The message for people: what it says, or why there is none. StackSets gives a failed operation no reason
+    /// of its own: its failed instances are the reason.
+    pub fn shown_message(&self) -> &str {
+        if !self.message.is_empty() {
+            &self.message
+        } else if self.level == "operation" {
+            "the operation failed because the instances under it did"
+        } else {
+            "(no status reason)"
         }
     }
 
@@ -277,9 +314,38 @@ impl Report {
                     confidence: r.confidence,
                     explanation: r.explanation.clone(),
                     remediation: r.remediation.clone(),
+                    timestamp: f.timestamp,
+                    commands: commands(&r.remediation, &r.remediation.steps),
+                    console: console_links(f, &r.remediation),
                 }
             })
             .collect::<Vec<_>>();
+        let root_cause_groups = d
+            .alike
+            .iter()
+            .map(|g| {
+                let members: Vec<&RootCauseOut> =
+                    g.members.iter().map(|&m| &root_causes[m]).collect();
+                let first = &d.root_causes[g.members[0]].remediation;
+                let mut shown: Vec<String> = first.steps[..first.retry_from].to_vec();
+                shown.extend(g.retry.iter().cloned());
+                RootCauseGroup {
+                    root_causes: members.iter().map(|m| m.id.clone()).collect(),
+                    accounts: sorted(
+                        members
+                            .iter()
+                            .flat_map(|m| m.impact.affected_accounts.iter().cloned().map(Some)),
+                    ),
+                    regions: sorted(
+                        members
+                            .iter()
+                            .flat_map(|m| m.impact.affected_regions.iter().cloned().map(Some)),
+                    ),
+                    retry: g.retry.clone(),
+                    commands: commands(first, &shown),
+                }
+            })
+            .collect();
 
         let exit_code = exit_code(d);
         let unexplained = d
@@ -310,6 +376,7 @@ impl Report {
                 examined: d.examined.clone(),
             },
             root_causes,
+            root_cause_groups,
             failures,
             failed_instances,
             links: d
@@ -472,6 +539,57 @@ fn healthy_verdict(d: &Diagnosis) -> String {
     s
 }
 
+/// The commands of a fix in the order to run them: the policy update first (the steps say to edit the policy
+/// before anything is retried), then each step's commands.
+fn commands(r: &Remediation, steps: &[String]) -> Vec<String> {
+    let apply = r
+        .scp_exemption
+        .as_ref()
+        .and_then(|e| e.statement.as_ref())
+        .and_then(|s| s.apply_command.clone());
+    let mut out: Vec<String> = apply.into_iter().collect();
+    for s in steps {
+        out.extend(steps::split(s).commands.into_iter().map(str::to_owned));
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|c| seen.insert(c.clone()));
+    out
+}
+
+/// The console pages of a root cause: its stack's events, its stack set's operations, the denying policy.
+fn console_links(f: &Failure, r: &Remediation) -> Vec<ConsoleLink> {
+    let mut out: Vec<ConsoleLink> = f
+        .stack_id
+        .as_deref()
+        .and_then(console::stack_events)
+        .into_iter()
+        .collect();
+    if let Some(ss) = &f.stack_set {
+        out.push(console::stack_set_operations(ss, None));
+    }
+    if let Some(ex) = &r.scp_exemption {
+        let partition = f
+            .region
+            .as_deref()
+            .map(console::partition_of_region)
+            .unwrap_or("aws");
+        let rcp = ex.policy_type.contains("resource");
+        let id = ex
+            .statement
+            .as_ref()
+            .and_then(|s| s.policy_id.clone())
+            .or_else(|| {
+                ex.policy_arn_in_message
+                    .as_deref()
+                    .and_then(|a| a.rsplit('/').next().map(str::to_owned))
+            });
+        if let Some(l) = id.and_then(|id| console::policy(&id, rcp, partition)) {
+            out.push(l);
+        }
+    }
+    out
+}
+
 /// One entry per (stack set, account, Region) with a failure: the instance-level failure where there is one
 /// (its status and reason are the instance's), else the earliest failure there.
 fn failed_instances(d: &Diagnosis, out: &[FailureOut]) -> Vec<FailedInstance> {
@@ -560,5 +678,59 @@ fn failure_out(
         root_cause: root,
         fields: f.class.fields.clone(),
         sources: f.sources.clone(),
+    }
+}
+
+/// Failures alike in all but account and Region, keeping first-seen order: what every report shows as one entry
+/// with a count. Status is left out: the same failure reads CREATE_FAILED in stack events and FAILED in results.
+pub fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
+    let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
+    let mut index: BTreeMap<(Option<&str>, &str, &str, &str), usize> = BTreeMap::new();
+    for f in items {
+        let key = (
+            f.stack_set.as_deref(),
+            f.what(),
+            f.category.as_str(),
+            f.message.as_str(),
+        );
+        match index.get(&key) {
+            Some(&g) => groups[g].push(f),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![f]);
+            }
+        }
+    }
+    groups
+}
+
+impl Report {
+    /// The root causes of a group, in order.
+    pub fn members(&self, g: &RootCauseGroup) -> Vec<&RootCauseOut> {
+        g.root_causes
+            .iter()
+            .filter_map(|id| self.root_causes.iter().find(|rc| &rc.id == id))
+            .collect()
+    }
+}
+
+impl RootCauseOut {
+    /// The steps shown for the group this root cause stands for: its own, with the group's retry.
+    pub fn steps_for<'r>(&'r self, g: &'r RootCauseGroup) -> Vec<&'r str> {
+        let own = self
+            .remediation
+            .retry_from
+            .min(self.remediation.steps.len());
+        self.remediation.steps[..own]
+            .iter()
+            .chain(&g.retry)
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Whether the fix's summary says nothing step 1 does not (it is step 1's first sentence).
+    pub fn summary_repeats(&self, steps: &[&str]) -> bool {
+        let s = self.remediation.summary.trim_end_matches(['.', '…']);
+        steps.first().is_some_and(|f| f.starts_with(s))
     }
 }

@@ -1,63 +1,194 @@
-//! The terminal report: a verdict, each root cause with its chain and fix, then a compact table of all
-//! failures. Everything from the input is sanitised (no terminal control characters).
+//! The terminal report, laid out for the width it is given (docs/report-layout.md): the verdict first, each
+//! group of alike root causes with its chain and fix, a table of the failures that fits the width, and a short
+//! closing block — the root cause, the fix's first command, where the rest is — so the answer is on screen when
+//! the command ends. Everything from the input is sanitised (no terminal control characters); colour only when
+//! [`Options::color`] says so.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use tabled::settings::Style;
-use tabled::{Table as TabledTable, Tabled};
+use anstyle::{AnsiColor, Effects, Style};
+use tabled::settings::Style as TableStyle;
+use unicode_width::UnicodeWidthStr;
 
-use super::model::{Children, FailureOut, RootCauseOut};
-use super::{Report, Reporter};
-use crate::text::{clip, sanitize, shorten};
+use super::model::{group_alike, Children, FailureOut, RootCauseGroup, RootCauseOut};
+use super::steps;
+use super::{Options, Report, Reporter};
+use crate::text::{sanitize, shorten};
 use crate::vocabulary::FailureId;
 
-pub struct Table;
+pub struct Table {
+    pub opts: Options,
+}
+
+impl Default for Table {
+    fn default() -> Table {
+        Table {
+            opts: Options::default(),
+        }
+    }
+}
 
 /// Beyond this many lines a chain is cut short (the JSON report has everything).
 const MAX_CHAIN_LINES: usize = 40;
 /// Beyond this many failures the table lists kinds of failure with counts instead of each failure.
 const MAX_LISTED: usize = 60;
-const WIDTH: usize = 110;
 
-#[derive(Tabled)]
-struct Row {
-    #[tabled(rename = "ID")]
-    id: String,
-    #[tabled(rename = "Stack set")]
-    stack_set: String,
-    #[tabled(rename = "Account")]
-    account: String,
-    #[tabled(rename = "Region")]
-    region: String,
-    #[tabled(rename = "Resource")]
-    resource: String,
-    #[tabled(rename = "Status")]
-    status: String,
-    #[tabled(rename = "Category")]
-    category: String,
-    #[tabled(rename = "Caused by")]
-    caused_by: String,
+/// What each kind of text looks like on a colour terminal.
+#[derive(Clone, Copy)]
+enum Tone {
+    Heading,
+    Root,
+    Fix,
+    Command,
+    Warn,
+    Ok,
+    Bad,
+    Dim,
 }
 
-#[derive(Tabled)]
-struct KindRow {
-    #[tabled(rename = "Count")]
-    count: usize,
-    #[tabled(rename = "Stack set")]
-    stack_set: String,
-    #[tabled(rename = "Resource")]
-    resource: String,
-    #[tabled(rename = "Status")]
-    status: String,
-    #[tabled(rename = "Category")]
-    category: String,
-    #[tabled(rename = "Accounts")]
-    accounts: usize,
-    #[tabled(rename = "Regions")]
-    regions: String,
-    #[tabled(rename = "Root cause")]
-    root: String,
+impl Tone {
+    fn style(self) -> Style {
+        let fg = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+        match self {
+            Tone::Heading => Style::new().effects(Effects::BOLD),
+            Tone::Root => fg(AnsiColor::Red).effects(Effects::BOLD),
+            Tone::Fix => fg(AnsiColor::Green).effects(Effects::BOLD),
+            Tone::Command => fg(AnsiColor::Cyan),
+            Tone::Warn => fg(AnsiColor::Yellow),
+            Tone::Ok => fg(AnsiColor::Green),
+            Tone::Bad => fg(AnsiColor::Red).effects(Effects::BOLD),
+            Tone::Dim => Style::new().effects(Effects::DIMMED),
+        }
+    }
+}
+
+/// Writes lines for one width, in colour or not.
+struct Out<'w> {
+    w: &'w mut dyn Write,
+    width: usize,
+    color: bool,
+}
+
+impl Out<'_> {
+    fn paint(&self, tone: Tone, s: &str) -> String {
+        if self.color {
+            let st = tone.style();
+            format!("{}{s}{}", st.render(), st.render_reset())
+        } else {
+            s.to_owned()
+        }
+    }
+
+    fn line(&mut self, s: &str) -> io::Result<()> {
+        writeln!(self.w, "{s}")
+    }
+
+    fn blank(&mut self) -> io::Result<()> {
+        writeln!(self.w)
+    }
+
+    /// `text` after `lead`, wrapped at the width with a hanging indent; `tone` colours the lead.
+    fn wrapped(&mut self, lead: &str, tone: Option<Tone>, text: &str) -> io::Result<()> {
+        self.toned(lead, tone, text, None)
+    }
+
+    /// [`Out::wrapped`], colouring the text too (line by line, after wrapping: escapes take no columns).
+    fn toned(
+        &mut self,
+        lead: &str,
+        lead_tone: Option<Tone>,
+        text: &str,
+        text_tone: Option<Tone>,
+    ) -> io::Result<()> {
+        let indent = " ".repeat(lead.width());
+        let width = self.width.saturating_sub(indent.len()).max(20);
+        let shown_lead = match lead_tone {
+            Some(t) => self.paint(t, lead),
+            None => lead.to_owned(),
+        };
+        for (i, l) in wrap(text, width).iter().enumerate() {
+            let l = match text_tone {
+                Some(t) => self.paint(t, l),
+                None => l.clone(),
+            };
+            writeln!(self.w, "{}{l}", if i == 0 { &shown_lead } else { &indent })?;
+        }
+        Ok(())
+    }
+
+    /// A command on a line of its own, never wrapped: a wrapped command does not paste.
+    fn command(&mut self, indent: &str, cmd: &str) -> io::Result<()> {
+        let c = self.paint(Tone::Command, &sanitize(cmd));
+        writeln!(self.w, "{indent}{c}")
+    }
+}
+
+/// Words of `text` in lines of at most `width` columns (a word longer than that — an ARN — gets a line of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let w = word.width();
+        if used > 0 && used + 1 + w > width {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        if used > 0 {
+            line.push(' ');
+            used += 1;
+        }
+        line.push_str(word);
+        used += w;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// [`wrap`], splitting words longer than `width` too (in a table cell an address may break; the JSON has it whole).
+fn wrap_hard(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in wrap(text, width) {
+        if line.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let mut chunk = String::new();
+        let mut used = 0;
+        for c in line.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > width && !chunk.is_empty() {
+                out.push(std::mem::take(&mut chunk));
+                used = 0;
+            }
+            chunk.push(c);
+            used += w;
+        }
+        out.push(chunk);
+    }
+    out
+}
+
+/// At most `max` columns: longer text ends in `…`.
+fn clip_to(s: &str, max: usize) -> String {
+    if s.width() <= max {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
 }
 
 fn distinct<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<&'a str> {
@@ -67,135 +198,323 @@ fn distinct<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<&'a str> {
     v
 }
 
-fn kind_rows(failures: &[FailureOut]) -> Vec<KindRow> {
-    group_alike(failures.iter().collect())
-        .into_iter()
-        .map(|g| {
-            let f = g[0];
-            let accounts = distinct(g.iter().map(|x| x.account.as_deref()));
-            let regions = distinct(g.iter().map(|x| x.region.as_deref()));
-            let roots = distinct(g.iter().map(|x| x.root_cause.as_deref()));
-            KindRow {
-                count: g.len(),
-                stack_set: opt(&f.stack_set),
-                resource: sanitize(f.what()),
-                status: sanitize(&f.status),
-                category: if f.role == "root" {
-                    format!("{} ◀ root", f.category)
-                } else {
-                    f.category.clone()
-                },
-                accounts: accounts.len(),
-                regions: sanitize(&regions.join(", ")),
-                root: if roots.is_empty() {
-                    "-".into()
-                } else {
-                    shorten(&roots, 3, 2, "")
-                },
-            }
-        })
-        .collect()
+fn category(f: &FailureOut) -> String {
+    if f.role == "root" {
+        format!("{} ◀ root", f.category)
+    } else {
+        f.category.clone()
+    }
+}
+
+/// A failure's message for a cell: what it says, or why there is none.
+fn message(f: &FailureOut) -> String {
+    sanitize(f.shown_message())
 }
 
 fn opt(s: &Option<String>) -> String {
     s.as_deref().map(sanitize).unwrap_or_else(|| "-".into())
 }
 
+fn resource(f: &FailureOut, sep: &str) -> String {
+    match (
+        f.logical_id.is_some() && f.level != "stack",
+        &f.resource_type,
+    ) {
+        (true, Some(t)) => format!("{}{sep}({})", sanitize(f.what()), sanitize(t)),
+        _ => sanitize(f.what()),
+    }
+}
+
+fn caused_by(f: &FailureOut) -> String {
+    f.caused_by
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The shapes of the failure table, widest first: the first whose other columns leave the message
+/// [`MIN_MESSAGE`] columns is used (docs/report-layout.md#tables).
+#[derive(Clone, Copy)]
+enum Shape {
+    /// A column per field.
+    Wide,
+    /// Fields that belong together share a cell, one per line.
+    Medium,
+    /// One cell says what failed and where; the message beside it.
+    Narrow,
+}
+
+/// The message column is never narrower than this; when even the narrowest shape leaves less, the other
+/// columns give way too.
+const MIN_MESSAGE: usize = 24;
+
+fn headers(shape: Shape) -> &'static [&'static str] {
+    match shape {
+        Shape::Wide => &[
+            "ID",
+            "Stack set",
+            "Account",
+            "Region",
+            "Resource",
+            "Status",
+            "Category",
+            "Cause",
+            "Message",
+        ],
+        Shape::Medium => &["ID", "Where", "Resource", "Status", "Cause", "Message"],
+        Shape::Narrow => &["ID", "Failure", "Message"],
+    }
+}
+
+fn cells(shape: Shape, f: &FailureOut) -> Vec<String> {
+    let id = f.id.to_string();
+    match shape {
+        Shape::Wide => vec![
+            id,
+            opt(&f.stack_set),
+            opt(&f.account),
+            opt(&f.region),
+            resource(f, " "),
+            sanitize(&f.status),
+            category(f),
+            caused_by(f),
+            message(f),
+        ],
+        Shape::Medium => vec![
+            id,
+            format!(
+                "{}\n{} · {}",
+                opt(&f.stack_set),
+                opt(&f.account),
+                opt(&f.region)
+            ),
+            resource(f, "\n"),
+            format!("{}\n{}", sanitize(&f.status), category(f)),
+            caused_by(f),
+            message(f),
+        ],
+        Shape::Narrow => vec![
+            format!("{id}\n← {}", caused_by(f)),
+            format!(
+                "{}\n{} · {}\n{}\n{} · {}",
+                resource(f, "\n"),
+                sanitize(&f.status),
+                category(f),
+                opt(&f.stack_set),
+                opt(&f.account),
+                opt(&f.region)
+            ),
+            message(f),
+        ],
+    }
+}
+
+/// The widest line of a cell.
+fn cell_width(s: &str) -> usize {
+    s.lines().map(UnicodeWidthStr::width).max().unwrap_or(0)
+}
+
+/// A table of `rows` under `headers` that fits `width`: every column at its natural width but the last (the
+/// message), which wraps at words in the room left. When that leaves the message less than [`MIN_MESSAGE`], the
+/// widest other columns give way first, one column at a time, their cells wrapped line by line.
+fn fitted(headers: &[&str], mut rows: Vec<Vec<String>>, width: usize) -> String {
+    let n = headers.len();
+    let mut caps: Vec<usize> = (0..n - 1)
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell_width(&r[c]))
+                .chain(std::iter::once(headers[c].width()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    // A sharp table: one border before each column and one after the last, one space of padding each side.
+    let frame = 3 * n + 1;
+    while caps.iter().sum::<usize>() + frame + MIN_MESSAGE > width {
+        let Some((widest, &w)) = caps.iter().enumerate().max_by_key(|(_, w)| **w) else {
+            break;
+        };
+        if w <= 8 {
+            break;
+        }
+        caps[widest] = w - 1;
+    }
+    let room = width
+        .saturating_sub(caps.iter().sum::<usize>() + frame)
+        .max(MIN_MESSAGE);
+    for r in &mut rows {
+        for (c, &cap) in caps.iter().enumerate() {
+            if cell_width(&r[c]) > cap {
+                r[c] = r[c]
+                    .lines()
+                    .flat_map(|l| wrap_hard(l, cap))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+        }
+        r[n - 1] = wrap_hard(&r[n - 1], room).join("\n");
+    }
+    let mut b = tabled::builder::Builder::default();
+    b.push_record(headers.iter().map(|h| h.to_string()));
+    for r in rows {
+        b.push_record(r);
+    }
+    let mut t = b.build();
+    t.with(TableStyle::sharp());
+    t.to_string()
+}
+
+/// The shape that fits: the widest whose columns but the message leave it [`MIN_MESSAGE`] columns.
+fn shape_for(failures: &[FailureOut], width: usize) -> Shape {
+    for shape in [Shape::Wide, Shape::Medium] {
+        let n = headers(shape).len();
+        let mut natural = vec![0usize; n - 1];
+        for f in failures {
+            for (c, cell) in cells(shape, f).iter().take(n - 1).enumerate() {
+                natural[c] = natural[c].max(cell_width(cell));
+            }
+        }
+        for (c, h) in headers(shape).iter().take(n - 1).enumerate() {
+            natural[c] = natural[c].max(h.width());
+        }
+        if natural.iter().sum::<usize>() + 3 * n + 1 + MIN_MESSAGE <= width {
+            return shape;
+        }
+    }
+    Shape::Narrow
+}
+
+fn failure_table(failures: &[FailureOut], width: usize) -> String {
+    let shape = shape_for(failures, width);
+    fitted(
+        headers(shape),
+        failures.iter().map(|f| cells(shape, f)).collect(),
+        width,
+    )
+}
+
+/// Failures alike in all but account and Region, a row per kind with counts.
+fn kind_table(failures: &[FailureOut], width: usize) -> String {
+    let rows = group_alike(failures.iter().collect())
+        .into_iter()
+        .map(|g| {
+            let f = g[0];
+            let accounts = distinct(g.iter().map(|x| x.account.as_deref()));
+            let regions = distinct(g.iter().map(|x| x.region.as_deref()));
+            let roots = distinct(g.iter().map(|x| x.root_cause.as_deref()));
+            vec![
+                g.len().to_string(),
+                format!(
+                    "{}\n{}\n{} · {}",
+                    opt(&f.stack_set),
+                    sanitize(f.what()),
+                    sanitize(&f.status),
+                    category(f)
+                ),
+                format!(
+                    "{} account{}\n{}\n← {}",
+                    accounts.len(),
+                    if accounts.len() == 1 { "" } else { "s" },
+                    sanitize(&shorten(&regions, 3, 2, "Regions")).replace(", ", "\n"),
+                    if roots.is_empty() {
+                        "-".into()
+                    } else {
+                        shorten(&roots, 2, 1, "")
+                    }
+                ),
+                message(f),
+            ]
+        })
+        .collect();
+    fitted(&["Count", "Failure", "Where", "Message"], rows, width)
+}
+
 impl Reporter for Table {
-    fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "stackset-doctor: {}", sanitize(&r.summary.verdict))?;
+    fn render(&self, r: &Report, w: &mut dyn Write) -> io::Result<()> {
+        let mut out = Out {
+            w,
+            width: self.opts.width.max(Options::MIN_WIDTH),
+            color: self.opts.color,
+        };
+        out.wrapped(
+            "stackset-doctor: ",
+            Some(Tone::Heading),
+            &sanitize(&r.summary.verdict),
+        )?;
         // Warnings (skipped files) go to stderr as they happen; the terminal report does not repeat them.
         for c in &r.coverage {
-            writeln!(out, "missing evidence: {}", sanitize(c))?;
+            out.wrapped("missing evidence: ", Some(Tone::Warn), &sanitize(c))?;
         }
         for n in &r.notes {
-            writeln!(out, "note: {}", sanitize(n))?;
+            out.wrapped("note: ", Some(Tone::Dim), &sanitize(n))?;
         }
         let by_id: BTreeMap<FailureId, &FailureOut> =
             r.failures.iter().map(|f| (f.id, f)).collect();
         let children = r.children();
-        // Identical independent failures across accounts (same rule, stack set, resource, message) read as one.
-        let groups = group_by(r.root_causes.iter(), |rc| {
-            (
-                rc.rule.as_deref(),
-                rc.stack_set.as_deref(),
-                rc.logical_id.as_deref(),
-                rc.message.as_str(),
-            )
-        });
-        for g in &groups {
-            writeln!(out)?;
-            root_cause(out, g, &by_id, &children)?;
+        for g in &r.root_cause_groups {
+            out.blank()?;
+            root_cause(&mut out, r, g, &by_id, &children)?;
         }
         if !r.failures.is_empty() {
-            writeln!(out)?;
+            out.blank()?;
             if r.failures.len() <= MAX_LISTED {
-                writeln!(out, "ALL FAILURES ({})", r.failures.len())?;
-                let mut t = TabledTable::new(r.failures.iter().map(row));
-                t.with(Style::sharp());
-                writeln!(out, "{t}")?;
+                out.line(&out.paint(
+                    Tone::Heading,
+                    &format!("ALL FAILURES ({})", r.failures.len()),
+                ))?;
+                out.line(&failure_table(&r.failures, out.width))?;
             } else {
-                writeln!(
-                    out,
-                    "FAILURES BY KIND ({} failures; each one is in --format json)",
-                    r.failures.len()
-                )?;
-                let mut t = TabledTable::new(kind_rows(&r.failures));
-                t.with(Style::sharp());
-                writeln!(out, "{t}")?;
+                out.line(&out.paint(
+                    Tone::Heading,
+                    &format!(
+                        "FAILURES BY KIND ({} failures; each one is in --format json)",
+                        r.failures.len()
+                    ),
+                ))?;
+                out.line(&kind_table(&r.failures, out.width))?;
             }
         }
-        Ok(())
-    }
-}
-
-fn row(f: &FailureOut) -> Row {
-    Row {
-        id: f.id.to_string(),
-        stack_set: opt(&f.stack_set),
-        account: opt(&f.account),
-        region: opt(&f.region),
-        resource: match (
-            f.logical_id.is_some() && f.level != "stack",
-            &f.resource_type,
-        ) {
-            (true, Some(t)) => format!("{} ({})", sanitize(f.what()), sanitize(t)),
-            _ => sanitize(f.what()),
-        },
-        status: sanitize(&f.status),
-        category: if f.role == "root" {
-            format!("{} ◀ root", f.category)
-        } else {
-            f.category.clone()
-        },
-        caused_by: f
-            .caused_by
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "-".into()),
+        closing(&mut out, r)
     }
 }
 
 fn root_cause(
-    out: &mut dyn Write,
-    group: &[&RootCauseOut],
+    out: &mut Out<'_>,
+    r: &Report,
+    g: &RootCauseGroup,
     by_id: &BTreeMap<FailureId, &FailureOut>,
     children: &Children<'_>,
 ) -> io::Result<()> {
-    let rc = group[0];
+    let group = r.members(g);
+    let Some(&rc) = group.first() else {
+        return Ok(());
+    };
     let ids = match group.len() {
         1 => rc.id.clone(),
         n => format!("{}…{} ({n} alike)", rc.id, group[n - 1].id),
     };
-    writeln!(
-        out,
-        "ROOT CAUSE {ids}  {} · {}  (confidence {:.2})",
-        rc.category,
-        sanitize(
-            rc.title
+    let title = sanitize(
+        rc.title
+            .as_deref()
+            .unwrap_or("no rule matched this message"),
+    );
+    out.toned(
+        &format!("ROOT CAUSE {ids}  "),
+        Some(Tone::Root),
+        &title,
+        Some(Tone::Heading),
+    )?;
+    out.wrapped(
+        "  kind      ",
+        None,
+        &format!(
+            "{} (matched by {}, confidence {:.2})",
+            rc.category,
+            rc.matched_by
                 .as_deref()
-                .unwrap_or("no rule matched this message")
+                .map(sanitize)
+                .unwrap_or_else(|| "nothing".into()),
+            rc.confidence
         ),
-        rc.confidence
     )?;
     let resource = match (&rc.logical_id, &rc.resource_type) {
         (Some(l), Some(t)) => format!(" · {} ({})", sanitize(l), sanitize(t)),
@@ -208,111 +527,262 @@ fn root_cause(
             .map(|s| opt(s))
             .collect::<Vec<_>>()
             .join(" · ");
-        writeln!(out, "  where     {place}{resource}  [{}]", rc.failure)?;
+        out.wrapped(
+            "  where     ",
+            None,
+            &format!("{place}{resource} [{}]", rc.failure),
+        )?;
     } else {
         let accounts = distinct(group.iter().map(|g| g.account.as_deref()));
         let regions = distinct(group.iter().map(|g| g.region.as_deref()));
-        let shown = shorten(&accounts, 5, 4, "accounts");
-        writeln!(
-            out,
-            "  where     {} · {} · {}{resource}",
-            opt(&rc.stack_set),
-            sanitize(&shown),
-            sanitize(&regions.join(", "))
+        out.wrapped(
+            "  where     ",
+            None,
+            &format!(
+                "{} · {} · {}{resource}",
+                opt(&rc.stack_set),
+                sanitize(&shorten(&accounts, 5, 4, "accounts")),
+                sanitize(&regions.join(", "))
+            ),
         )?;
-        writeln!(out, "  note      the same failure, independently, {} times; shown once (each is in --format json)", group.len())?;
+        out.wrapped(
+            "  note      ",
+            None,
+            &format!(
+                "the same failure, independently, {} times; shown once (each is in --format json)",
+                group.len()
+            ),
+        )?;
     }
-    wrapped(out, "  message   ", &sanitize(&rc.message))?;
+    if let Some(t) = rc.timestamp {
+        out.line(&format!(
+            "  when      {}",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        ))?;
+    }
+    out.wrapped("  message   ", None, &sanitize(&rc.message))?;
     if let Some(e) = &rc.explanation {
-        wrapped(out, "  why       ", &sanitize(e))?;
+        out.wrapped("  why       ", None, &sanitize(e))?;
     }
-    if rc.impact.failures > 0 {
-        let sets = rc
-            .impact
-            .stack_sets
+    let explained: usize = group.iter().map(|m| m.impact.failures).sum();
+    if explained > 0 {
+        let mut sets: BTreeMap<&str, usize> = BTreeMap::new();
+        for m in &group {
+            for (s, n) in &m.impact.stack_sets {
+                *sets.entry(s).or_default() += n;
+            }
+        }
+        let sets = sets
             .iter()
             .map(|(s, n)| format!("{n} in {}", sanitize(s)))
             .collect::<Vec<_>>()
             .join(", ");
-        let accounts = match rc.impact.accounts {
+        let accounts = match g.accounts.len() {
             0 => String::new(),
             1 => " in 1 account".to_owned(),
             n => format!(" across {n} accounts"),
         };
-        writeln!(
-            out,
-            "  explains  {} failure{} ({sets}){accounts}",
-            rc.impact.failures,
-            if rc.impact.failures == 1 { "" } else { "s" },
+        out.wrapped(
+            "  explains  ",
+            None,
+            &format!(
+                "{explained} failure{} ({sets}){accounts}",
+                if explained == 1 { "" } else { "s" },
+            ),
         )?;
-        writeln!(out, "  chain")?;
+        out.line("  chain")?;
         let mut lines = 0usize;
         if let Some(root) = by_id.get(&rc.failure) {
-            writeln!(out, "    {}", node_line(&[root], None))?;
+            node(out, &[root], None, "    ", "    ")?;
             chain(out, &[rc.failure], children, "    ", &mut lines)?;
         }
         if lines >= MAX_CHAIN_LINES {
-            writeln!(
-                out,
-                "    … chain cut at {MAX_CHAIN_LINES} lines; all {} failures are in --format json",
-                rc.impact.failures
+            out.wrapped(
+                "    ",
+                None,
+                &format!(
+                    "… chain cut at {MAX_CHAIN_LINES} lines; all {explained} failures are in --format json"
+                ),
             )?;
         }
     }
-    fix(out, rc)
-}
-
-/// The numbered fix, and for an SCP/RCP deny the patch, its proof and what could not be settled.
-fn fix(out: &mut dyn Write, rc: &RootCauseOut) -> io::Result<()> {
-    writeln!(out, "  fix")?;
-    wrapped(out, "    summary  ", &sanitize(&rc.remediation.summary))?;
-    for (n, s) in rc.remediation.steps.iter().enumerate() {
-        wrapped(out, &format!("    {:>2}. ", n + 1), &sanitize(s))?;
-    }
-    if let Some(ex) = &rc.remediation.scp_exemption {
-        if let Some(st) = &ex.statement {
-            wrapped(
-                out,
-                "    patch    ",
-                &sanitize(&format!("{} ({})", st.statement, st.located_by)),
-            )?;
-            for l in st.diff.lines() {
-                writeln!(out, "      {}", sanitize(l))?;
-            }
-            if let Some(cmd) = &st.apply_command {
-                wrapped(out, "    apply    ", &sanitize(cmd))?;
-            }
+    fix(out, rc, g)?;
+    if !rc.console.is_empty() || !rc.remediation.references.is_empty() {
+        out.line("  links")?;
+        // Addresses are never wrapped: a broken one does not open.
+        for l in &rc.console {
+            out.line(&sanitize(&format!("    {}: {}", l.label, l.url)))?;
         }
-        if !ex.proof.is_empty() {
-            let held = ex.proof.iter().filter(|p| p.ok).count();
-            writeln!(
-                out,
-                "    proof    {held}/{} checks hold{}",
-                ex.proof.len(),
-                if ex.proven { "" } else { " — NOT PROVEN" }
-            )?;
-            for p in &ex.proof {
-                wrapped(
-                    out,
-                    &format!("      {}  ", if p.ok { "ok  " } else { "FAIL" }),
-                    &sanitize(&p.description),
-                )?;
-            }
-        }
-        if let Some(n) = &ex.evaluation_note {
-            wrapped(out, "    note     ", &sanitize(n))?;
-        }
-        for w in &ex.warnings {
-            wrapped(out, "    warning  ", &sanitize(w))?;
+        for u in &rc.remediation.references {
+            out.line(&sanitize(&format!("    {u}")))?;
         }
     }
     Ok(())
 }
 
-/// Siblings with the same stack set, resource, category and message print as one line with a count; the
-/// children of a group are gathered and grouped the same way, so 500 alike consequences take one line.
+/// The numbered fix, and for an SCP/RCP deny the patch, its proof and what could not be settled.
+fn fix(out: &mut Out<'_>, rc: &RootCauseOut, g: &RootCauseGroup) -> io::Result<()> {
+    out.line(&format!("  {}", out.paint(Tone::Fix, "fix")))?;
+    let shown = rc.steps_for(g);
+    if !rc.summary_repeats(&shown) {
+        out.wrapped("    summary  ", None, &sanitize(&rc.remediation.summary))?;
+    }
+    for (n, s) in shown.iter().enumerate() {
+        let step = steps::split(s);
+        out.wrapped(
+            &format!("    {:>2}. ", n + 1),
+            None,
+            &sanitize(&steps::plain(&step.prose)),
+        )?;
+        for c in &step.commands {
+            out.command("          ", c)?;
+        }
+    }
+    if let Some(ex) = &rc.remediation.scp_exemption {
+        if let Some(st) = &ex.statement {
+            out.wrapped(
+                "    patch    ",
+                None,
+                &sanitize(&format!("{} ({})", st.statement, st.located_by)),
+            )?;
+            for l in st.diff.lines() {
+                let tone = match l.as_bytes().first() {
+                    Some(b'+') => Some(Tone::Ok),
+                    Some(b'-') => Some(Tone::Bad),
+                    _ => None,
+                };
+                let l = sanitize(l);
+                let l = match tone {
+                    Some(t) => out.paint(t, &l),
+                    None => l,
+                };
+                out.line(&format!("      {l}"))?;
+            }
+            if let Some(cmd) = &st.apply_command {
+                out.line("    apply")?;
+                out.command("      ", cmd)?;
+            }
+        }
+        if !ex.proof.is_empty() {
+            let held = ex.proof.iter().filter(|p| p.ok).count();
+            let verdict = if ex.proven {
+                out.paint(Tone::Ok, &format!("{held}/{} checks hold", ex.proof.len()))
+            } else {
+                out.paint(
+                    Tone::Bad,
+                    &format!("{held}/{} checks hold — NOT PROVEN", ex.proof.len()),
+                )
+            };
+            out.line(&format!("    proof    {verdict}"))?;
+            for p in &ex.proof {
+                let (mark, tone) = if p.ok {
+                    ("      ok    ", Tone::Ok)
+                } else {
+                    ("      FAIL  ", Tone::Bad)
+                };
+                out.wrapped(mark, Some(tone), &sanitize(&p.description))?;
+            }
+        }
+        if let Some(n) = &ex.evaluation_note {
+            out.wrapped("    note     ", None, &sanitize(n))?;
+        }
+        for w in &ex.warnings {
+            out.wrapped("    warning  ", Some(Tone::Warn), &sanitize(w))?;
+        }
+    }
+    Ok(())
+}
+
+/// The last lines, where the eye lands when the command ends: each root cause in a line, the first thing to run,
+/// and where the rest is.
+fn closing(out: &mut Out<'_>, r: &Report) -> io::Result<()> {
+    let Some(g) = r.root_cause_groups.first() else {
+        return Ok(());
+    };
+    let Some(rc) = r
+        .root_causes
+        .iter()
+        .find(|rc| Some(&rc.id) == g.root_causes.first())
+    else {
+        return Ok(());
+    };
+    out.blank()?;
+    out.line(&out.paint(Tone::Dim, &"─".repeat(out.width.min(100))))?;
+    for g in r.root_cause_groups.iter().take(3) {
+        let members = r.members(g);
+        let Some(m) = members.first() else { continue };
+        let what = m.title.as_deref().unwrap_or("no rule matched this message");
+        let place = match members.len() {
+            1 => format!(
+                "{} in {}",
+                m.logical_id.as_deref().unwrap_or("the stack instance"),
+                m.account.as_deref().unwrap_or("an unknown account")
+            ),
+            n => format!(
+                "{} in {n} accounts alike",
+                m.logical_id.as_deref().unwrap_or("the stack instance")
+            ),
+        };
+        let lead = format!(
+            "{:<12}",
+            if g.root_causes.len() > 1 {
+                format!("{}…", m.id)
+            } else {
+                m.id.clone()
+            }
+        );
+        out.wrapped(
+            &lead,
+            Some(Tone::Root),
+            &sanitize(&format!("{}: {place}", what.trim_end_matches('.'))),
+        )?;
+    }
+    if r.root_cause_groups.len() > 3 {
+        out.line(&format!(
+            "{:<12}{} more root cause groups above",
+            "",
+            r.root_cause_groups.len() - 3
+        ))?;
+    }
+    let shown = rc.steps_for(g);
+    match g.commands.first() {
+        Some(cmd) => {
+            let first = steps::split(shown.first().copied().unwrap_or("")).prose;
+            out.wrapped(
+                "first       ",
+                Some(Tone::Fix),
+                &clip_to(
+                    &sanitize(&steps::plain(&first)),
+                    2 * out.width.saturating_sub(14),
+                ),
+            )?;
+            out.line(&out.paint(Tone::Fix, "run"))?;
+            out.command("  ", cmd)?;
+        }
+        None => {
+            if let Some(s) = shown.first() {
+                out.wrapped(
+                    "first       ",
+                    Some(Tone::Fix),
+                    &clip_to(
+                        &sanitize(&steps::plain(&steps::split(s).prose)),
+                        2 * out.width.saturating_sub(14),
+                    ),
+                )?;
+            }
+        }
+    }
+    out.wrapped(
+        "more        ",
+        None,
+        "every failure, link and command: --format json; a ticket attachment: --format markdown or --format html",
+    )
+}
+
+/// Siblings with the same stack set, resource, category and message print as one entry with a count; the
+/// children of a group are gathered and grouped the same way, so 500 alike consequences take one entry.
 fn chain(
-    out: &mut dyn Write,
+    out: &mut Out<'_>,
     parents: &[FailureId],
     children: &Children<'_>,
     indent: &str,
@@ -333,69 +803,42 @@ fn chain(
         }
         let last = gi + 1 == n;
         let link = g[0].link.as_ref().map(|l| l.kind.as_str());
-        writeln!(
+        let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
+        node(
             out,
-            "{indent}{}{}",
-            if last { "└─ " } else { "├─ " },
-            node_line(g, link)
+            g,
+            link,
+            &format!("{indent}{}", if last { "└─ " } else { "├─ " }),
+            &deeper,
         )?;
         *lines += 1;
-        let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
         let ids: Vec<FailureId> = g.iter().map(|f| f.id).collect();
         chain(out, &ids, children, &deeper, lines)?;
     }
     Ok(())
 }
 
-/// Group failures alike in all but account and region, keeping first-seen order. Status is left out: the same
-/// failure reads CREATE_FAILED in stack events and FAILED in results.
-fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
-    group_by(items, |k| {
-        (
-            k.stack_set.as_deref(),
-            k.what(),
-            k.category.as_str(),
-            k.message.as_str(),
-        )
-    })
-}
-
-/// Items with equal keys together, groups in first-seen order.
-fn group_by<T: Copy, K: Ord>(
-    items: impl IntoIterator<Item = T>,
-    key: impl Fn(T) -> K,
-) -> Vec<Vec<T>> {
-    let mut groups: Vec<Vec<T>> = Vec::new();
-    let mut index: BTreeMap<K, usize> = BTreeMap::new();
-    for item in items {
-        match index.entry(key(item)) {
-            std::collections::btree_map::Entry::Occupied(e) => groups[*e.get()].push(item),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(groups.len());
-                groups.push(vec![item]);
-            }
-        }
-    }
-    groups
-}
-
-fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
+/// One entry of a chain in two lines: what failed (ids, resource, status, the link), then where and the message,
+/// each clipped to the width (the JSON report has the whole message).
+fn node(
+    out: &mut Out<'_>,
+    group: &[&FailureOut],
+    link: Option<&str>,
+    first: &str,
+    rest: &str,
+) -> io::Result<()> {
     let f = group[0];
     let ids: Vec<String> = group.iter().map(|g| g.id.to_string()).collect();
     let ids = shorten(&ids, 4, 2, "failures");
-    let mut accounts: Vec<&str> = group.iter().filter_map(|g| g.account.as_deref()).collect();
-    accounts.sort_unstable();
-    accounts.dedup();
-    let mut regions: Vec<&str> = group.iter().filter_map(|g| g.region.as_deref()).collect();
-    regions.sort_unstable();
-    regions.dedup();
+    let accounts = distinct(group.iter().map(|g| g.account.as_deref()));
+    let regions = distinct(group.iter().map(|g| g.region.as_deref()));
     let acct = match accounts.len() {
         0 => "-".to_owned(),
         1 => accounts[0].to_owned(),
         n if n <= 3 => accounts.join(", "),
         n => format!("{n} accounts"),
     };
-    let where_ = format!(
+    let place = format!(
         "{} · {} · {}",
         f.stack_set.as_deref().unwrap_or("-"),
         acct,
@@ -405,38 +848,39 @@ fn node_line(group: &[&FailureOut], link: Option<&str>) -> String {
             regions.join(", ")
         }
     );
-    let what = f.what();
-    let msg = if f.message.is_empty() && f.level == "operation" {
-        // StackSets gives a failed operation no reason of its own: its failed instances are the reason.
-        "the operation failed because the instances under it did".to_owned()
-    } else if f.message.is_empty() {
-        "(no status reason)".to_owned()
-    } else {
-        clip(&f.message, 90)
-    };
+    let msg = message(f);
     let link = link.map(|l| format!("  [{l}]")).unwrap_or_default();
-    sanitize(&format!(
-        "{ids}  {where_} · {what} {}: {msg}{link}",
-        f.status
-    ))
+    let room = out.width.saturating_sub(rest.width() + 2).max(20);
+    let head = sanitize(&format!("{ids}  {} {}{link}", f.what(), f.status));
+    let head = clip_to(&head, out.width.saturating_sub(first.width()).max(20));
+    let head = if f.role == "root" {
+        out.paint(Tone::Root, &head)
+    } else {
+        head
+    };
+    out.line(&format!("{first}{head}"))?;
+    let detail = clip_to(&sanitize(&format!("{place}: {msg}")), room);
+    let detail = out.paint(Tone::Dim, &detail);
+    out.line(&format!("{rest}  {detail}"))
 }
 
-/// Write `text` after `lead`, wrapping at word boundaries with a hanging indent.
-fn wrapped(out: &mut dyn Write, lead: &str, text: &str) -> io::Result<()> {
-    let indent = " ".repeat(lead.chars().count());
-    let width = WIDTH.saturating_sub(indent.len()).max(40);
-    let mut line = String::new();
-    let mut first = true;
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            writeln!(out, "{}{line}", if first { lead } else { &indent })?;
-            first = false;
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_words_and_gives_long_words_their_own_line() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(
+            wrap("a arn:aws:iam::1:role/x b", 6),
+            ["a", "arn:aws:iam::1:role/x", "b"]
+        );
+        assert_eq!(wrap("", 10), [""]);
     }
-    writeln!(out, "{}{line}", if first { lead } else { &indent })
+
+    #[test]
+    fn clip_counts_columns_not_bytes() {
+        assert_eq!(clip_to("日本語テキスト", 7), "日本語…");
+        assert_eq!(clip_to("short", 10), "short");
+    }
 }

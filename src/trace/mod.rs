@@ -45,6 +45,18 @@ pub struct Diagnosis {
     pub notes: Vec<String>,
     /// What the evidence covered.
     pub examined: crate::evidence::Examined,
+    /// Root causes alike in all but account and Region, each group in root-cause order (docs/report-layout.md#alike).
+    pub alike: Vec<Alike>,
+}
+
+/// Root causes that are the same failure, independently, in several accounts or Regions (same rule, stack set,
+/// resource and message): reports show them once, with one retry for them all.
+#[derive(Debug, Clone)]
+pub struct Alike {
+    /// Indexes into `Diagnosis::root_causes`, ascending.
+    pub members: Vec<usize>,
+    /// The retry steps covering every member's accounts and Regions (the first member's runbook, retargeted).
+    pub retry: Vec<String>,
 }
 
 impl Diagnosis {
@@ -183,6 +195,14 @@ pub fn trace(
             .then_with(|| a.failure.cmp(&b.failure))
     });
 
+    let alike = alike_groups(
+        &failures,
+        &root_causes,
+        &graph,
+        evidence,
+        &catalog.topologies,
+        &placement,
+    );
     let links = graph
         .links()
         .into_iter()
@@ -216,7 +236,56 @@ pub fn trace(
         coverage,
         notes,
         examined: evidence.examined(),
+        alike,
     }
+}
+
+/// Group alike root causes; a group of several gets one retry over the union of its members' failures.
+fn alike_groups(
+    failures: &[Failure],
+    roots: &[RootCause],
+    graph: &DeploymentGraph,
+    evidence: &Evidence,
+    topologies: &[crate::vocabulary::Topology],
+    placement: &remediation::Placement<'_>,
+) -> Vec<Alike> {
+    let mut groups: Vec<Alike> = Vec::new();
+    let mut index: BTreeMap<(Option<&str>, Option<&str>, Option<&str>, &str), usize> =
+        BTreeMap::new();
+    for (n, r) in roots.iter().enumerate() {
+        let f = &failures[r.failure];
+        let key = (
+            f.class.rule.as_deref(),
+            f.stack_set.as_deref(),
+            f.logical_id.as_deref(),
+            f.message.as_str(),
+        );
+        match index.get(&key) {
+            Some(&g) => groups[g].members.push(n),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(Alike {
+                    members: vec![n],
+                    retry: r.remediation.steps[r.remediation.retry_from..].to_vec(),
+                });
+            }
+        }
+    }
+    for g in groups.iter_mut().filter(|g| g.members.len() > 1) {
+        let first = &roots[g.members[0]];
+        let f = &failures[first.failure];
+        let mut fields = template_fields(f);
+        if let Some(admin) = admin_account(evidence, f.stack_set.as_deref()) {
+            fields.entry("admin_account".into()).or_insert(admin);
+        }
+        let all = g.members.iter().flat_map(|&m| {
+            let r = roots[m].failure;
+            std::iter::once(r).chain(graph.explains(r).iter().copied())
+        });
+        let targets = remediation::RetryTargets::of(all.map(|j| &failures[j]), placement);
+        g.retry = remediation::runbook(f, &fields, topologies, &targets);
+    }
+    groups
 }
 
 /// The values a rule's templates may use: its captures and the failure's context.

@@ -19,6 +19,12 @@ pub struct Remediation {
     pub steps: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scp_exemption: Option<ScpExemption>,
+    /// Where the retry steps (the runbook's, or the re-run of the failed instances) begin in `steps`: alike root
+    /// causes shown as one replace them with one retry covering them all.
+    #[serde(skip)]
+    pub retry_from: usize,
+    /// Documentation behind the fix: the rule's references, then the deployment topology's.
+    pub references: Vec<String>,
 }
 
 /// The exemption to add to an SCP (or RCP) statement so the denied principal gets through.
@@ -208,11 +214,20 @@ pub fn build(
         }
     }
 
+    let retry_from = steps.len();
     steps.extend(runbook(f, fields, topologies, targets));
+    let mut references: Vec<String> = rule.map(|r| r.references.clone()).unwrap_or_default();
+    if let Some(t) = topology_of(f, topologies) {
+        references.extend(t.references.iter().cloned());
+    }
+    let mut seen = std::collections::HashSet::new();
+    references.retain(|r| seen.insert(r.clone()));
     Remediation {
         summary,
         steps,
         scp_exemption,
+        retry_from,
+        references,
     }
 }
 
@@ -366,19 +381,24 @@ fn retry_command(ss: &str, t: &Targets) -> String {
     }
 }
 
+/// The deployment topology the failure's stack set belongs to.
+fn topology_of<'t>(f: &Failure, topologies: &'t [Topology]) -> Option<&'t Topology> {
+    let ss = f.stack_set.as_deref()?;
+    topologies
+        .iter()
+        .find(|t| t.stack_sets.iter().any(|p| wildcard::matches(p, ss, false)))
+}
+
 /// A topology's runbook when the failure's stack set belongs to one; otherwise the generic retry: one command
 /// per stack set the root cause's failures are in, covering every failed account and Region.
-fn runbook(
+pub fn runbook(
     f: &Failure,
     fields: &BTreeMap<String, String>,
     topologies: &[Topology],
     targets: &RetryTargets,
 ) -> Vec<String> {
     if let Some(ss) = f.stack_set.as_deref() {
-        if let Some(t) = topologies
-            .iter()
-            .find(|t| t.stack_sets.iter().any(|p| wildcard::matches(p, ss, false)))
-        {
+        if let Some(t) = topology_of(f, topologies) {
             if !t.runbook.is_empty() {
                 return t.runbook.iter().map(|s| rules::render(s, fields)).collect();
             }
@@ -395,9 +415,9 @@ fn runbook(
                 .collect()
         };
         let what = if commands.len() > 1 {
-            "Then re-run the deployment of every stack set whose instances failed, the root cause's first:"
+            "Then re-run the deployment of every stack set whose instances failed, the root cause's first"
         } else {
-            "Then re-run the deployment for the failed instances:"
+            "Then re-run the deployment for the failed instances"
         };
         let delegated = if order.iter().any(|(_, t)| t.service_managed) {
             " (from a delegated administrator, add `--call-as DELEGATED_ADMIN`)"
@@ -405,7 +425,7 @@ fn runbook(
             ""
         };
         return vec![format!(
-            "{what} {}{delegated}.",
+            "{what}{delegated}: {}.",
             commands
                 .iter()
                 .map(|c| format!("`{c}`"))

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::failure::{usage, warn, Failure};
 use crate::live::{collect_live, redact, LiveArgs};
+use crate::terminal::ColorChoice;
 use stackset_doctor::classify::Catalog;
 use stackset_doctor::collect::{self, ReadLimits};
 use stackset_doctor::error::{Error, Location};
@@ -28,6 +29,12 @@ pub struct Args {
     /// Output format (`--output` as the AWS CLI spells it works too).
     #[arg(long, short, visible_alias = "output", value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Colour the terminal report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+    /// Lay the report out for this many columns (default: the terminal's width, else COLUMNS, else 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    width: Option<u16>,
     /// Exit 0 whenever a report was written (failures found or not), for pipelines that read the report
     /// rather than the exit code; bad input and usage errors still fail. `summary.exit_code` keeps the code.
     #[arg(long)]
@@ -145,7 +152,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
         }
     }
     let report = Report::new(&d);
-    report::reporter(args.format).render(&report, out)?;
+    let opts = crate::terminal::options(args.color, args.width);
+    report::reporter_with(args.format, opts).render(&report, out)?;
     Ok(if args.exit_zero {
         stackset_doctor::error::exit::OK
     } else {

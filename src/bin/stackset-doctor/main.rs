@@ -9,6 +9,7 @@ mod failure;
 mod live;
 mod rules;
 mod scp;
+mod terminal;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
