@@ -165,6 +165,18 @@ impl FailureOut {
             _ => "(stack instance)",
         }
     }
+
+    /// What makes failures alike, so that reports draw them once with a count: all but account and Region
+    /// (stack set, what failed, category, message). Status is left out: the same failure reads CREATE_FAILED
+    /// in stack events and FAILED in results.
+    pub fn alike_key(&self) -> (Option<&str>, &str, &str, &str) {
+        (
+            self.stack_set.as_deref(),
+            self.what(),
+            self.category.as_str(),
+            self.message.as_str(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

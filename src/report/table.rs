@@ -347,17 +347,9 @@ fn chain(
     Ok(())
 }
 
-/// Group failures alike in all but account and region, keeping first-seen order. Status is left out: the same
-/// failure reads CREATE_FAILED in stack events and FAILED in results.
+/// Group failures alike in all but account and region ([`FailureOut::alike_key`]), keeping first-seen order.
 fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
-    group_by(items, |k| {
-        (
-            k.stack_set.as_deref(),
-            k.what(),
-            k.category.as_str(),
-            k.message.as_str(),
-        )
-    })
+    group_by(items, FailureOut::alike_key)
 }
 
 /// Items with equal keys together, groups in first-seen order.
