@@ -85,7 +85,11 @@ impl Reporter for Markdown {
                 )?;
             }
             writeln!(out, "\n## Diagram\n")?;
-            writeln!(out, "```mermaid\n{}```", mermaid::flowchart(r))?;
+            writeln!(
+                out,
+                "```mermaid\n{}```",
+                mermaid::flowchart(r, &super::Options::default())
+            )?;
         }
         Ok(())
     }

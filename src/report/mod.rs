@@ -6,6 +6,7 @@
 //! escaped (Markdown, Mermaid, dot) by the renderer that prints it.
 
 pub mod dot;
+pub mod graph_view;
 pub mod json;
 pub mod markdown;
 pub mod mermaid;
@@ -76,12 +77,11 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
 }
 
 pub fn reporter_with(format: Format, opts: Options) -> Box<dyn Reporter> {
-    let _ = opts;
     match format {
         Format::Table => Box::new(table::Table),
         Format::Json => Box::new(json::Json),
         Format::Markdown => Box::new(markdown::Markdown),
-        Format::Mermaid => Box::new(mermaid::Mermaid),
-        Format::Dot => Box::new(dot::Dot),
+        Format::Mermaid => Box::new(mermaid::Mermaid { opts }),
+        Format::Dot => Box::new(dot::Dot { opts }),
     }
 }
