@@ -351,3 +351,48 @@ fn completions_and_the_manual_page_come_from_the_same_definitions() {
     let (code, _, err) = run(&["completions", "tcsh"], None);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Diagrams draw best causes; `--all-links` every link (the DA deny also explains the TA failures through the
+/// known topology, a link that is not their best cause).
+#[test]
+fn all_links_draws_every_link_in_the_diagrams() {
+    let extra = "F2 -->|\"known-topology\"| F6";
+    let (code, best, err) = run(
+        &[
+            "diagnose",
+            "--format",
+            "mermaid",
+            "samples/quicksetup-scp-deny",
+        ],
+        None,
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(!best.contains(extra), "{best}");
+    let (code, all, err) = run(
+        &[
+            "diagnose",
+            "--format",
+            "mermaid",
+            "--all-links",
+            "samples/quicksetup-scp-deny",
+        ],
+        None,
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(all.contains(extra), "{all}");
+    assert!(all.matches(" -->|").count() > best.matches(" -->|").count());
+    let (_, dot, _) = run(
+        &[
+            "diagnose",
+            "-f",
+            "dot",
+            "--all-links",
+            "samples/quicksetup-scp-deny",
+        ],
+        None,
+    );
+    assert!(
+        dot.contains("\"F2\" -> \"F6\" [label=\"known-topology\"]"),
+        "{dot}"
+    );
+}

@@ -143,3 +143,59 @@ fn tolerance_rollout_from_saved_cli_output() {
         .iter()
         .all(|r| d.failures[r.failure].class.category == Category::ScpDeny));
 }
+
+/// The 1k-account organisation draws as a small diagram: alike failures across accounts collapse (docs/diagrams.md),
+/// nothing is left out by the last bound, and the Mermaid text stays under Mermaid's default size limit.
+#[test]
+fn organisation_diagram_collapses_to_a_few_nodes() {
+    use stackset_doctor::report::graph_view::{View, MAX_NODES};
+    use stackset_doctor::report::{Options, Report};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::synth::SynthConfig {
+        accounts: 1000,
+        ..Default::default()
+    };
+    crate::synth::generate(&cfg, dir.path()).unwrap();
+    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    let report = Report::new(&d);
+    let view = View::new(&report, &Options::default());
+    assert!(
+        report.failures.len() > 100,
+        "{} failures",
+        report.failures.len()
+    );
+    assert!(view.nodes.len() < 60, "{} nodes", view.nodes.len());
+    assert!(view.nodes.len() < MAX_NODES && view.left_out.is_none());
+    assert_eq!(view.failures_shown(), report.failures.len());
+    // The SCP deny stays a node of its own; the TA failures it explains are one node over many accounts.
+    let deny = view
+        .nodes
+        .iter()
+        .find(|n| n.is_root() && n.members[0].category == "scp-deny")
+        .expect("the deny is drawn");
+    assert_eq!(deny.members.len(), 1);
+    assert!(view
+        .nodes
+        .iter()
+        .any(|n| n.accounts().len() > 10 && n.stack_set().is_some_and(|s| s.contains("-TA-"))));
+
+    let mermaid = render(&d, Format::Mermaid);
+    let drawn = mermaid
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            l.starts_with('F') && l.contains("[\"")
+        })
+        .count();
+    assert_eq!(drawn, view.nodes.len());
+    assert!(mermaid.len() < 50_000, "{} characters", mermaid.len());
+    let dot = render(&d, Format::Dot);
+    let failure_lines: Vec<&str> = dot
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("\"F"))
+        .collect();
+    let edges = failure_lines.iter().filter(|l| l.contains(" -> ")).count();
+    assert_eq!(failure_lines.len() - edges, view.nodes.len());
+    assert_eq!(edges, view.edges.len());
+}

@@ -81,7 +81,11 @@ impl Reporter for Markdown {
         if !r.failures.is_empty() {
             evidence(out, r)?;
             writeln!(out, "\n## Diagram\n")?;
-            writeln!(out, "```mermaid\n{}```", mermaid::flowchart(r))?;
+            writeln!(
+                out,
+                "```mermaid\n{}```",
+                mermaid::flowchart(r, &super::Options::default())
+            )?;
         }
         Ok(())
     }

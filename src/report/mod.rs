@@ -7,6 +7,7 @@
 
 pub mod console;
 pub mod dot;
+pub mod graph_view;
 pub mod json;
 pub mod markdown;
 pub mod mermaid;
@@ -86,7 +87,7 @@ pub fn reporter_with(format: Format, opts: Options) -> Box<dyn Reporter> {
         Format::Table => Box::new(table::Table { opts }),
         Format::Json => Box::new(json::Json),
         Format::Markdown => Box::new(markdown::Markdown),
-        Format::Mermaid => Box::new(mermaid::Mermaid),
-        Format::Dot => Box::new(dot::Dot),
+        Format::Mermaid => Box::new(mermaid::Mermaid { opts }),
+        Format::Dot => Box::new(dot::Dot { opts }),
     }
 }

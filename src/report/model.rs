@@ -202,6 +202,18 @@ impl FailureOut {
             _ => "(stack instance)",
         }
     }
+
+    /// What makes failures alike, so that reports draw them once with a count: all but account and Region
+    /// (stack set, what failed, category, message). Status is left out: the same failure reads CREATE_FAILED
+    /// in stack events and FAILED in results.
+    pub fn alike_key(&self) -> (Option<&str>, &str, &str, &str) {
+        (
+            self.stack_set.as_deref(),
+            self.what(),
+            self.category.as_str(),
+            self.message.as_str(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -687,16 +699,10 @@ pub fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
     let mut groups: Vec<Vec<&FailureOut>> = Vec::new();
     let mut index: BTreeMap<(Option<&str>, &str, &str, &str), usize> = BTreeMap::new();
     for f in items {
-        let key = (
-            f.stack_set.as_deref(),
-            f.what(),
-            f.category.as_str(),
-            f.message.as_str(),
-        );
-        match index.get(&key) {
+        match index.get(&f.alike_key()) {
             Some(&g) => groups[g].push(f),
             None => {
-                index.insert(key, groups.len());
+                index.insert(f.alike_key(), groups.len());
                 groups.push(vec![f]);
             }
         }

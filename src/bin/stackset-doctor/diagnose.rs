@@ -39,6 +39,9 @@ pub struct Args {
     /// rather than the exit code; bad input and usage errors still fail. `summary.exit_code` keeps the code.
     #[arg(long)]
     exit_zero: bool,
+    /// Diagrams (mermaid, dot) draw every link found, not only each failure's best cause.
+    #[arg(long)]
+    all_links: bool,
     /// A folder of extra rule files (TOML), added to the built-in catalog; same id overrides.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
@@ -152,7 +155,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
         }
     }
     let report = Report::new(&d);
-    let opts = crate::terminal::options(args.color, args.width);
+    let opts = report::Options {
+        all_links: args.all_links,
+        ..crate::terminal::options(args.color, args.width)
+    };
     report::reporter_with(args.format, opts).render(&report, out)?;
     Ok(if args.exit_zero {
         stackset_doctor::error::exit::OK
