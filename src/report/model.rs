@@ -13,7 +13,7 @@ use crate::vocabulary::{FailureId, Layer, LinkKind};
 
 pub const REPORT_SCHEMA: &str = "stackset-doctor/report/v1";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema: &'static str,
     pub tool: Tool,
@@ -31,13 +31,13 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// One sentence for a human.
     pub verdict: String,
@@ -54,7 +54,7 @@ pub struct Summary {
     pub examined: crate::evidence::Examined,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RootCauseOut {
     pub id: String,
     pub failure: FailureId,
@@ -80,7 +80,7 @@ pub struct RootCauseOut {
     pub remediation: Remediation,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Impact {
     pub failures: usize,
     /// Explained failures per stack set.
@@ -94,7 +94,7 @@ pub struct Impact {
 
 /// A stack instance that failed (one per stack set, account and Region), with what explains it: a retry script's
 /// list without jq.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FailedInstance {
     pub stack_set: Option<String>,
     pub account: String,
@@ -109,7 +109,7 @@ pub struct FailedInstance {
     pub failure: FailureId,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FailureOut {
     pub id: FailureId,
     pub level: String,
@@ -167,7 +167,7 @@ impl FailureOut {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LinkOut {
     /// The consequence.
     pub from: FailureId,
