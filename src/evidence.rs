@@ -7,13 +7,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The versioned `schema` key of an evidence bundle. Bump the suffix on any incompatible change.
 pub const BUNDLE_SCHEMA: &str = "stackset-doctor/evidence/v1";
 
 /// Where a record was read from: a file (or `<stdin>`) and a JSON pointer into it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct SourceRef {
     pub file: String,
     pub pointer: String,
@@ -25,7 +28,7 @@ impl std::fmt::Display for SourceRef {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackSet {
     pub name: String,
@@ -54,7 +57,7 @@ pub struct StackSet {
     pub source: Option<SourceRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoDeployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,7 +70,7 @@ pub struct AutoDeployment {
 }
 
 /// Where an operation deployed (`DeploymentTargets`): OUs for service-managed stack sets, accounts otherwise.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentTargets {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -80,7 +83,7 @@ pub struct DeploymentTargets {
 }
 
 /// How an operation rolled out (`OperationPreferences`): what decides when the first failures cancel the rest.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperationPreferences {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +104,7 @@ pub struct OperationPreferences {
     pub region_order: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Parameter {
     pub key: String,
@@ -109,7 +112,7 @@ pub struct Parameter {
     pub value: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Operation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +137,7 @@ pub struct Operation {
     pub source: Option<SourceRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperationResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,7 +159,7 @@ pub struct OperationResult {
     pub source: Option<SourceRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,7 +184,7 @@ pub struct StackInstance {
     pub source: Option<SourceRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stack {
     pub stack_id: String,
@@ -209,7 +212,7 @@ pub struct Stack {
     pub source: Option<SourceRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackEvent {
     pub stack_id: String,
@@ -254,7 +257,7 @@ pub struct StackEvent {
 }
 
 /// A hook invocation as a stack event reports it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HookInvocation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -274,7 +277,7 @@ pub struct HookInvocation {
 }
 
 /// A pre-deployment validation's result (`describe-events`, `EventType` `VALIDATION_ERROR`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Validation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,7 +295,7 @@ pub struct Validation {
 }
 
 /// An organization policy (SCP or RCP) as `aws organizations describe-policy` returns it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -313,7 +316,7 @@ pub struct OrgPolicy {
 }
 
 /// The organization the accounts belong to, as `aws organizations describe-organization` says.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Organization {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,7 +327,7 @@ pub struct Organization {
 }
 
 /// An account's place in the organization: its parents from the nearest OU up to the root.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPath {
     pub account: String,
@@ -333,7 +336,7 @@ pub struct AccountPath {
 }
 
 /// A Systems Manager Quick Setup configuration manager and its status summaries.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuickSetupManager {
     pub manager_arn: String,
@@ -348,7 +351,7 @@ pub struct QuickSetupManager {
     pub source: Option<SourceRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuickSetupStatus {
     /// `Deployment` or `AsyncExecutions`.
@@ -362,7 +365,7 @@ pub struct QuickSetupStatus {
 }
 
 /// A Systems Manager Automation execution that did not succeed (Quick Setup runs some), with its failed steps.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutomationExecution {
     pub execution_id: String,
@@ -379,7 +382,7 @@ pub struct AutomationExecution {
     pub source: Option<SourceRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutomationStep {
     pub name: String,
@@ -391,7 +394,7 @@ pub struct AutomationStep {
 }
 
 /// What could not be collected, and why; shown in the report so a gap is never silent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageNote {
     pub scope: String,
@@ -399,7 +402,7 @@ pub struct CoverageNote {
 }
 
 /// All the facts a diagnosis reads.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     #[serde(default)]
@@ -436,7 +439,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// The evidence bundle: one JSON document with a versioned schema key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     pub schema: String,
@@ -466,7 +469,7 @@ impl Bundle {
 }
 
 /// API calls made by a live collection and how long it took.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionStats {
     /// Region of the admin side, and the caller's account.
@@ -558,7 +561,7 @@ impl Evidence {
 
 /// What the evidence covers: what a verdict says it examined, so "no failure found" says of what
 /// (docs/input-formats.md#never-a-false-all-clear).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Examined {
     pub stack_sets: Vec<String>,
     /// Stack instances by status (`CURRENT`, `OUTDATED/FAILED`, `CURRENT/SKIPPED_SUSPENDED_ACCOUNT`, …).
@@ -574,7 +577,7 @@ pub struct Examined {
     pub last_operation: Option<OperationSeen>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OperationSeen {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_set: Option<String>,

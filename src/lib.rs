@@ -23,6 +23,7 @@ pub mod json;
 pub mod output;
 pub mod redact;
 pub mod report;
+pub mod schema;
 pub mod scp;
 pub mod template;
 pub mod text;

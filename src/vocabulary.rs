@@ -4,10 +4,13 @@
 //!
 //! Nothing here depends on a stage; every stage depends on this.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The fixed category vocabulary. The category follows the innermost error a message names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     ScpDeny,
@@ -137,7 +140,9 @@ impl std::fmt::Display for Category {
 }
 
 /// Whether what a rule matches is a cause, or the effect of another failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Root,
@@ -163,7 +168,9 @@ impl Role {
 /// Which layer of the catalog decided a message's category, from the most to the least it knows
 /// (docs/classification.md#layers). Rules and wordings match the text; the code layers match what AWS says about
 /// the error in machine-readable form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layer {
     /// A known wording, with captures, explanation and remediation.
@@ -230,7 +237,7 @@ pub const HANDLER_ERROR_CODES: [&str; 19] = [
 ];
 
 /// How far down the deployment a failure sits; merging keeps the most specific.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Level {
     Resource,
@@ -241,7 +248,7 @@ pub enum Level {
 }
 
 /// Why one failure is the consequence of another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LinkKind {
     /// CloudFormation cancelled this resource because another in the same stack failed.
@@ -356,6 +363,21 @@ impl std::fmt::Display for FailureId {
 impl Serialize for FailureId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// As it is serialised: `F` and the failure's 1-based position.
+impl JsonSchema for FailureId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FailureId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^F[1-9][0-9]*$",
+            "description": "A failure's id: `F` and its 1-based position in `failures`."
+        })
     }
 }
 

@@ -17,5 +17,6 @@ mod regressions;
 mod rule_catalog;
 mod samples;
 mod scale;
+mod schema;
 mod scp;
 mod shapes;

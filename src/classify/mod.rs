@@ -59,9 +59,12 @@ impl Classification {
 }
 
 /// One place a failure was seen.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Sighting {
-    /// `stack-event`, `stack`, `operation-result`, `account-gate`, `stack-instance` or `operation`.
+    /// `stack-event`, `hook`, `stack`, `operation-result`, `account-gate`, `stack-instance` or `operation`.
+    #[schemars(extend("enum" = [
+        "stack-event", "hook", "stack", "operation-result", "account-gate", "stack-instance", "operation"
+    ]))]
     pub kind: &'static str,
     pub status: String,
     pub file: String,

@@ -47,7 +47,7 @@ pub struct Link {
 }
 
 /// What connects a consumer's failure to the producer's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Matched {
     /// The identifier as the consumer names it (`arn:aws:sns:us-east-1:111122223333:acme-alerts`).
     pub identifier: String,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// A link for people: what it opens, and where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ConsoleLink {
     pub label: String,
     pub url: String,

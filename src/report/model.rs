@@ -15,7 +15,7 @@ use crate::vocabulary::{FailureId, Layer, LinkKind};
 
 pub const REPORT_SCHEMA: &str = "stackset-doctor/report/v1";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema: &'static str,
     pub tool: Tool,
@@ -36,13 +36,13 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// One sentence for a human.
     pub verdict: String,
@@ -59,7 +59,7 @@ pub struct Summary {
     pub examined: crate::evidence::Examined,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RootCauseOut {
     pub id: String,
     pub failure: FailureId,
@@ -92,7 +92,7 @@ pub struct RootCauseOut {
 }
 
 /// Alike root causes, shown as one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RootCauseGroup {
     /// The root causes' ids (`R1`, ...), the first standing for the group.
     pub root_causes: Vec<String>,
@@ -105,7 +105,7 @@ pub struct RootCauseGroup {
     pub commands: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Impact {
     pub failures: usize,
     /// Explained failures per stack set.
@@ -119,7 +119,7 @@ pub struct Impact {
 
 /// A stack instance that failed (one per stack set, account and Region), with what explains it: a retry script's
 /// list without jq.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FailedInstance {
     pub stack_set: Option<String>,
     pub account: String,
@@ -134,7 +134,7 @@ pub struct FailedInstance {
     pub failure: FailureId,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FailureOut {
     pub id: FailureId,
     pub level: String,
@@ -216,7 +216,7 @@ impl FailureOut {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LinkOut {
     /// The consequence.
     pub from: FailureId,

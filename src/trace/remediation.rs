@@ -13,7 +13,7 @@ use crate::scp;
 use crate::vocabulary::{Category, Topology};
 use crate::wildcard;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Remediation {
     pub summary: String,
     pub steps: Vec<String>,
@@ -28,7 +28,7 @@ pub struct Remediation {
 }
 
 /// The exemption to add to an SCP (or RCP) statement so the denied principal gets through.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScpExemption {
     /// As the message names it: `service control policy` or `resource control policy`.
     pub policy_type: String,
@@ -56,7 +56,7 @@ pub struct ScpExemption {
     pub evaluation_note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StatementPatch {
     pub policy_id: Option<String>,
     pub policy_arn: Option<String>,
@@ -76,11 +76,13 @@ pub struct StatementPatch {
 }
 
 /// One request evaluated before and after the patch.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProofStep {
     pub description: String,
     pub principal: String,
     pub action: String,
+    /// `allowed` or `denied`: what the request should be after the patch.
+    #[schemars(with = "crate::scp::Expect")]
     pub expect: String,
     pub before: String,
     pub after: String,

@@ -8,6 +8,7 @@ mod explain;
 mod failure;
 mod live;
 mod rules;
+mod schema;
 mod scp;
 mod terminal;
 
@@ -52,6 +53,9 @@ enum Command {
     /// Evaluate a request against SCPs/RCPs, or propose a proven exemption.
     #[command(subcommand)]
     Scp(scp::Command),
+    /// Print the JSON Schema of the report or of the evidence bundle, to validate them in automation.
+    #[command(after_help = schema::HELP)]
+    Schema(schema::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
     /// `stackset-doctor completions bash > ~/.local/share/bash-completion/completions/stackset-doctor`.
     Completions {
@@ -69,6 +73,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
         Command::Explain(args) => explain::run(args, out),
         Command::Rules(c) => rules::run(c, out),
         Command::Scp(c) => scp::run(c, out),
+        Command::Schema(args) => schema::run(args, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "stackset-doctor", out);
