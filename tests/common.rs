@@ -16,9 +16,13 @@ pub fn diagnose(paths: &[&str]) -> Diagnosis {
 }
 
 pub fn render(d: &Diagnosis, format: Format) -> String {
+    render_with(d, format, report::Options::default())
+}
+
+pub fn render_with(d: &Diagnosis, format: Format, opts: report::Options) -> String {
     let report = Report::new(d);
     let mut out = Vec::new();
-    report::reporter(format)
+    report::reporter_with(format, opts)
         .render(&report, &mut out)
         .expect("render");
     String::from_utf8(out).expect("utf-8 output")
@@ -26,7 +30,18 @@ pub fn render(d: &Diagnosis, format: Format) -> String {
 
 /// Run the binary; returns (exit code, stdout, stderr).
 pub fn run(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
+    run_env(args, stdin, &[])
+}
+
+/// [`run`] with environment variables set (and `COLUMNS`, `NO_COLOR`, `TERM` cleared unless given).
+pub fn run_env(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
+    for k in ["COLUMNS", "NO_COLOR", "TERM"] {
+        cmd.env_remove(k);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()

@@ -36,6 +36,14 @@ fn snapshots_of_every_format_for_every_scenario() {
         ] {
             insta::assert_snapshot!(format!("{name}.{ext}"), render(&d, fmt));
         }
+        // The terminal report at the widths of a narrow and a wide terminal (the above is the piped default).
+        for width in [80, 120] {
+            let opts = stackset_doctor::report::Options::piped().with_width(width);
+            insta::assert_snapshot!(
+                format!("{name}.table-{width}"),
+                crate::common::render_with(&d, Format::Table, opts)
+            );
+        }
     }
 }
 

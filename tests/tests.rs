@@ -9,6 +9,7 @@ mod cli;
 mod corpus;
 mod fuzz_regressions;
 mod invalid;
+mod layout;
 mod linking;
 mod live_emulator;
 mod live_faults;
