@@ -13,7 +13,16 @@ use stackset_doctor::evidence::Bundle;
 use stackset_doctor::output::{self, Target};
 use stackset_doctor::report::{self, model, Format, Report};
 
-pub const HELP: &str = "PATH is a file, a folder (read recursively; files of no known shape are skipped, and say so in the \
+pub const HELP: &str = "Examples:\n  \
+stackset-doctor diagnose samples/quicksetup-scp-deny\n  \
+stackset-doctor diagnose evidence/ --scp scp.json --write-fixes fixes/\n  \
+stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  \
+stackset-doctor diagnose evidence/ --format json | jq .failed_instances\n  \
+aws cloudformation describe-stack-events --stack-name S | \\\n    stackset-doctor diagnose -\n  \
+stackset-doctor diagnose --stack-set my-set --region eu-west-1 \\\n    --member-role OrganizationAccountAccessRole\n  \
+stackset-doctor diagnose --quick-setup --save evidence.json --redact\n\n\
+The terminal report is laid out for the terminal's width (else COLUMNS, else 100 columns; --width N sets it) and \
+coloured on a terminal (--color, NO_COLOR).\n\nPATH is a file, a folder (read recursively; files of no known shape are skipped, and say so in the \
 report's coverage) or - for stdin. Files are recognised by content. Records that do not name their stack set \
 (list-stack-set-operation-results) take it from the name of their folder.\n\nWithout PATH, --stack-set NAME or \
 --quick-setup collects the evidence from AWS first (read-only; see `stackset-doctor collect --help`).\n\nExit codes: 0 no failure; 1 bad input; \

@@ -30,7 +30,16 @@ and what to change.\n\nIt reads what the AWS CLI prints (describe-stack-events, 
 list-stack-instances, ...), unwraps the error messages, classifies them with a rule catalog, links each failure to the \
 failure that caused it (also across stack sets: a role another stack set never created), and reports the root causes \
 with the chain of consequences and the fix.",
-    after_help = "Examples:\n  stackset-doctor diagnose samples/quicksetup-scp-deny\n  stackset-doctor diagnose --quick-setup --region ap-northeast-1 --member-role OrganizationAccountAccessRole\n  stackset-doctor collect --stack-set my-set -o evidence.json --redact\n  aws cloudformation describe-stack-events --stack-name S --output json | stackset-doctor diagnose -\n  stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  stackset-doctor explain 'Resource creation cancelled'\n  stackset-doctor rules list\n\nExit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 failures, some root cause matched no rule; 5 no failure found, but evidence is missing (not an all-clear)."
+    after_help = "Examples:\n  \
+stackset-doctor diagnose samples/quicksetup-scp-deny\n  \
+stackset-doctor diagnose --quick-setup --region ap-northeast-1 \\\n    --member-role OrganizationAccountAccessRole\n  \
+stackset-doctor collect --stack-set my-set -o evidence.json --redact\n  \
+aws cloudformation describe-stack-events --stack-name S --output json | \\\n    stackset-doctor diagnose -\n  \
+stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  \
+stackset-doctor explain 'Resource creation cancelled'\n  \
+stackset-doctor rules list\n\n\
+Exit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 \
+failures, some root cause matched no rule; 5 no failure found, but evidence is missing (not an all-clear)."
 )]
 struct Cli {
     #[command(subcommand)]
