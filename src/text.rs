@@ -1,5 +1,7 @@
 //! Text for people: what every renderer and the command line share to print input safely and briefly.
 
+use unicode_width::UnicodeWidthStr;
+
 /// Remove terminal control characters (ESC sequences could rewrite a terminal) and bidirectional overrides
 /// (which can disguise text, CVE-2021-42574); newlines and tabs become spaces, so one message stays one line.
 pub fn sanitize(s: &str) -> String {
@@ -131,5 +133,92 @@ mod tests {
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abcd", 4), "abcd");
         assert_eq!(clip("ééééé", 3), "éé…");
+    }
+}
+
+/// Words of `text` in lines of at most `width` columns (a word longer than that — an ARN — gets a line of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let w = word.width();
+        if used > 0 && used + 1 + w > width {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        if used > 0 {
+            line.push(' ');
+            used += 1;
+        }
+        line.push_str(word);
+        used += w;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// [`wrap`], splitting words longer than `width` too (in a table cell an address may break; the JSON has it whole).
+pub fn wrap_hard(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in wrap(text, width) {
+        if line.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let mut chunk = String::new();
+        let mut used = 0;
+        for c in line.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > width && !chunk.is_empty() {
+                out.push(std::mem::take(&mut chunk));
+                used = 0;
+            }
+            chunk.push(c);
+            used += w;
+        }
+        out.push(chunk);
+    }
+    out
+}
+
+/// At most `max` columns: longer text ends in `…`.
+pub fn clip_to(s: &str, max: usize) -> String {
+    if s.width() <= max {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::*;
+    #[test]
+    fn wrap_keeps_words_and_gives_long_words_their_own_line() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(
+            wrap("a arn:aws:iam::1:role/x b", 6),
+            ["a", "arn:aws:iam::1:role/x", "b"]
+        );
+        assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn clip_counts_columns_not_bytes() {
+        assert_eq!(clip_to("日本語テキスト", 7), "日本語…");
+        assert_eq!(clip_to("short", 10), "short");
     }
 }

@@ -235,13 +235,20 @@ fn alike_root_causes_get_one_retry_covering_all_of_them() {
 
 #[test]
 fn help_examples_do_not_wrap_at_80_columns() {
-    for args in [&["--help"][..], &["diagnose", "--help"], &["collect", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["diagnose", "--help"],
+        &["collect", "--help"],
+    ] {
         let (code, out, _) = run_env(args, None, &[("COLUMNS", "80")]);
         assert_eq!(code, 0);
         let wide: Vec<&str> = out.lines().filter(|l| l.width() > 80).collect();
         assert!(wide.is_empty(), "{args:?}: {wide:?}");
         // An example's command is whole on its lines: a continued line ends in a backslash.
-        for l in out.lines().filter(|l| l.starts_with("  stackset-doctor ") || l.starts_with("  aws ")) {
+        for l in out
+            .lines()
+            .filter(|l| l.starts_with("  stackset-doctor ") || l.starts_with("  aws "))
+        {
             assert!(l.width() <= 78, "{l}");
         }
     }

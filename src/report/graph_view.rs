@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::model::distinct;
 use super::model::{FailureOut, Report};
 use super::Options;
-use crate::text::{clip, shorten};
+use crate::text::{clip, shorten, wrap};
 use crate::vocabulary::{FailureId, LinkKind};
 
 /// The last bound on a diagram, after collapsing: beyond it the nodes farthest from a root cause are left out
@@ -103,11 +104,7 @@ impl<'r> Node<'r> {
         } else if !regions.is_empty() {
             lines.push(regions_text("Region"));
         }
-        if f.message.is_empty() {
-            lines.push("(no status reason)".into());
-        } else {
-            lines.extend(wrap(&clip(&f.message, MESSAGE_CHARS), LINE_CHARS));
-        }
+        lines.extend(wrap(&clip(f.shown_message(), MESSAGE_CHARS), LINE_CHARS));
         lines
     }
 }
@@ -307,29 +304,6 @@ fn groups<'r>(nodes: &[Node<'r>]) -> Vec<Group<'r>> {
         }
     }
     groups
-}
-
-fn distinct<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<&'a str> {
-    it.flatten().collect::<BTreeSet<_>>().into_iter().collect()
-}
-
-/// Words into lines of about `width` characters; a longer word (an ARN) is a line of its own.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 /// The legend's lines, plain: the same words in both formats.

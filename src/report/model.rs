@@ -740,3 +740,11 @@ impl RootCauseOut {
         steps.first().is_some_and(|f| f.starts_with(s))
     }
 }
+
+/// The distinct values, sorted.
+pub fn distinct<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = it.flatten().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}

@@ -11,10 +11,10 @@ use anstyle::{AnsiColor, Effects, Style};
 use tabled::settings::Style as TableStyle;
 use unicode_width::UnicodeWidthStr;
 
-use super::model::{group_alike, Children, FailureOut, RootCauseGroup, RootCauseOut};
+use super::model::{distinct, group_alike, Children, FailureOut, RootCauseGroup, RootCauseOut};
 use super::steps;
 use super::{Options, Report, Reporter};
-use crate::text::{sanitize, shorten};
+use crate::text::{clip_to, sanitize, shorten, wrap, wrap_hard};
 use crate::vocabulary::FailureId;
 
 pub struct Table {
@@ -122,80 +122,6 @@ impl Out<'_> {
         let c = self.paint(Tone::Command, &sanitize(cmd));
         writeln!(self.w, "{indent}{c}")
     }
-}
-
-/// Words of `text` in lines of at most `width` columns (a word longer than that — an ARN — gets a line of its own).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut used = 0;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let w = word.width();
-        if used > 0 && used + 1 + w > width {
-            lines.push(std::mem::take(&mut line));
-            used = 0;
-        }
-        if used > 0 {
-            line.push(' ');
-            used += 1;
-        }
-        line.push_str(word);
-        used += w;
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
-/// [`wrap`], splitting words longer than `width` too (in a table cell an address may break; the JSON has it whole).
-fn wrap_hard(text: &str, width: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in wrap(text, width) {
-        if line.width() <= width {
-            out.push(line);
-            continue;
-        }
-        let mut chunk = String::new();
-        let mut used = 0;
-        for c in line.chars() {
-            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-            if used + w > width && !chunk.is_empty() {
-                out.push(std::mem::take(&mut chunk));
-                used = 0;
-            }
-            chunk.push(c);
-            used += w;
-        }
-        out.push(chunk);
-    }
-    out
-}
-
-/// At most `max` columns: longer text ends in `…`.
-fn clip_to(s: &str, max: usize) -> String {
-    if s.width() <= max {
-        return s.to_owned();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > max {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    out
-}
-
-fn distinct<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<&'a str> {
-    let mut v: Vec<&str> = it.flatten().collect();
-    v.sort_unstable();
-    v.dedup();
-    v
 }
 
 fn category(f: &FailureOut) -> String {
@@ -862,25 +788,4 @@ fn node(
     let detail = clip_to(&sanitize(&format!("{place}: {msg}")), room);
     let detail = out.paint(Tone::Dim, &detail);
     out.line(&format!("{rest}  {detail}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrap_keeps_words_and_gives_long_words_their_own_line() {
-        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
-        assert_eq!(
-            wrap("a arn:aws:iam::1:role/x b", 6),
-            ["a", "arn:aws:iam::1:role/x", "b"]
-        );
-        assert_eq!(wrap("", 10), [""]);
-    }
-
-    #[test]
-    fn clip_counts_columns_not_bytes() {
-        assert_eq!(clip_to("日本語テキスト", 7), "日本語…");
-        assert_eq!(clip_to("short", 10), "short");
-    }
 }
