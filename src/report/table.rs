@@ -17,16 +17,9 @@ use super::{Options, Report, Reporter};
 use crate::text::{clip_to, sanitize, shorten, wrap, wrap_hard};
 use crate::vocabulary::FailureId;
 
+#[derive(Default)]
 pub struct Table {
     pub opts: Options,
-}
-
-impl Default for Table {
-    fn default() -> Table {
-        Table {
-            opts: Options::default(),
-        }
-    }
 }
 
 /// Beyond this many lines a chain is cut short (the JSON report has everything).

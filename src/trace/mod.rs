@@ -198,7 +198,7 @@ pub fn trace(
     let alike = alike_groups(
         &failures,
         &root_causes,
-        &graph,
+        graph,
         evidence,
         &catalog.topologies,
         &placement,
@@ -250,8 +250,9 @@ fn alike_groups(
     placement: &remediation::Placement<'_>,
 ) -> Vec<Alike> {
     let mut groups: Vec<Alike> = Vec::new();
-    let mut index: BTreeMap<(Option<&str>, Option<&str>, Option<&str>, &str), usize> =
-        BTreeMap::new();
+    // (rule, stack set, logical id, message) → the group.
+    type Key<'f> = (Option<&'f str>, Option<&'f str>, Option<&'f str>, &'f str);
+    let mut index: BTreeMap<Key<'_>, usize> = BTreeMap::new();
     for (n, r) in roots.iter().enumerate() {
         let f = &failures[r.failure];
         let key = (
