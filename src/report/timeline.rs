@@ -349,7 +349,7 @@ fn floor_second(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::report::model::{Summary, Tool};
     use crate::vocabulary::FailureId;
@@ -361,7 +361,7 @@ mod tests {
             + Duration::seconds(i64::from(s))
     }
 
-    fn failure(
+    pub(crate) fn failure(
         n: usize,
         set: &str,
         account: Option<&str>,
@@ -407,7 +407,7 @@ mod tests {
         }
     }
 
-    fn report(failures: Vec<FailureOut>) -> Report {
+    pub(crate) fn report(failures: Vec<FailureOut>) -> Report {
         Report {
             schema: "test",
             tool: Tool {
