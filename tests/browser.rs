@@ -268,7 +268,7 @@ return {
   text: document.body.innerText,
   commands: [...document.querySelectorAll('pre.cmd code')].map(e => e.textContent),
   bars: [...document.querySelectorAll('svg.timeline rect.bar')].map(e => size(e)),
-  milestones: document.querySelectorAll('svg.timeline .milestone').length,
+  milestones: [...document.querySelectorAll('svg.timeline .milestone')].filter(e => e.getBoundingClientRect().width > 0).length,
   nodes: [...document.querySelectorAll('svg.graph g.node')].map(e => Object.assign(size(e), {failures: e.getAttribute('data-failures'), root: e.classList.contains('root')})),
   fetched: performance.getEntriesByType('resource').length,
   scripts: document.scripts.length,
@@ -304,6 +304,20 @@ fn commands(step: &str) -> Vec<String> {
         .filter(|p| p.trim_start().starts_with("aws "))
         .map(|p| p.trim().to_owned())
         .collect()
+}
+
+/// How many of the measured elements have a size on screen (a hidden drawing's have none).
+fn visible(sizes: &Value) -> usize {
+    sizes
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|b| {
+                    b["w"].as_f64().unwrap_or(0.0) > 0.0 && b["h"].as_f64().unwrap_or(0.0) > 0.0
+                })
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 fn write_html(dir: &Path, name: &str, r: &Report) -> PathBuf {
@@ -452,15 +466,13 @@ fn samples_read_right_in_a_real_browser() {
             );
         }
         let t = timeline::timeline(&r).expect("every sample has timestamps");
-        let bars = seen["bars"].as_array().unwrap();
         let rows: usize = t.sections.iter().map(|s| s.rows.len()).sum();
-        assert_eq!(bars.len(), rows, "{name}: bars");
-        for b in bars {
-            assert!(
-                b["w"].as_f64().unwrap() > 0.0 && b["h"].as_f64().unwrap() > 0.0,
-                "{name}: a bar of no size: {b}"
-            );
-        }
+        assert_eq!(
+            visible(&seen["bars"]),
+            rows,
+            "{name}: bars on screen: {}",
+            seen["bars"]
+        );
         let milestones: usize = t
             .sections
             .iter()
@@ -473,17 +485,17 @@ fn samples_read_right_in_a_real_browser() {
             "{name}: milestones"
         );
         let nodes = seen["nodes"].as_array().unwrap();
-        assert_eq!(nodes.len(), layout::layout(&r).nodes.len(), "{name}: nodes");
-        for n in nodes {
-            assert!(
-                n["w"].as_f64().unwrap() > 0.0 && n["h"].as_f64().unwrap() > 0.0,
-                "{name}: a node of no size: {n}"
-            );
-        }
+        let laid_out = layout::layout(&r).nodes.len();
+        assert_eq!(
+            visible(&seen["nodes"]),
+            laid_out,
+            "{name}: nodes on screen: {nodes:?}"
+        );
         for rc in &r.root_causes {
             let id = rc.failure.to_string();
             assert!(
                 nodes.iter().any(|n| n["root"] == true
+                    && n["w"].as_f64().unwrap_or(0.0) > 0.0
                     && n["failures"]
                         .as_str()
                         .unwrap_or_default()
@@ -493,7 +505,7 @@ fn samples_read_right_in_a_real_browser() {
                 rc.id
             );
         }
-        pages.push(page);
+        pages.push((page, rows, milestones, laid_out));
     }
     // Markup from the input stays text on the rendered page.
     let hostile = write_html(dir.path(), "hostile", &hostile_report());
@@ -511,9 +523,28 @@ fn samples_read_right_in_a_real_browser() {
     assert_eq!(browser.run("return document.images.length;"), 0);
     // On a phone the page itself never scrolls sideways (wide pictures and tables scroll in their own box).
     browser.resize(390, 844);
-    for page in &pages {
+    for (page, rows, milestones, laid_out) in &pages {
         browser.open(page);
         let seen = browser.run(LOOK);
+        // The timeline drawn for a narrow screen: every bar and milestone still on screen.
+        assert_eq!(
+            visible(&seen["bars"]),
+            *rows,
+            "{}: bars on a phone",
+            page.display()
+        );
+        assert_eq!(
+            seen["milestones"].as_u64(),
+            Some(*milestones as u64),
+            "{}: milestones on a phone",
+            page.display()
+        );
+        let text = seen["text"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("Failed stack instances"),
+            "{}",
+            page.display()
+        );
         let (sw, iw) = (
             seen["scrollWidth"].as_f64().unwrap(),
             seen["innerWidth"].as_f64().unwrap(),

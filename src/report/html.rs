@@ -67,7 +67,7 @@ h3{font-size:1.05rem;margin:1.25rem 0 .4rem}
 h4{font-size:.95rem;margin:1rem 0 .3rem}
 .verdict{font-size:1.1rem;padding:.75rem 1rem;border-left:4px solid var(--red);background:var(--redbg);border-radius:4px}
 .verdict.clear{border-color:var(--green);background:#dafbe1}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.5rem 0}
+dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem;margin:.5rem 0}
 dl.facts dt{font-weight:600;color:var(--muted)}
 dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.85em}
@@ -111,9 +111,18 @@ svg .node.root rect{fill:var(--redbg);stroke:var(--red);stroke-width:2}
 svg .edge{fill:none;stroke:var(--grey);stroke-width:1.5}
 .legend span{display:inline-block;margin-right:1rem}
 .swatch{display:inline-block;width:.9em;height:.9em;vertical-align:-.1em;margin-right:.3em;border-radius:2px}
+.tl-narrow,.g-narrow{display:none}
+svg.graph.narrow{width:100%;height:auto}
+svg.timeline.narrow{width:100%;height:auto}
 footer{margin:2rem 0 1rem;color:var(--muted);font-size:.85rem}
-@media (max-width:40rem){main{padding:.6rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}body{font-size:14px}}
-@media print{body{font-size:11pt}main{max-width:none;padding:0}.scroll{overflow:visible}pre,pre.diff{white-space:pre-wrap;overflow:visible}article.root-cause{break-inside:avoid-page}svg{max-width:100%;height:auto}a{color:inherit}}
+@media (max-width:40rem){main{padding:.6rem}dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dd{margin-bottom:.4rem}body{font-size:14px}
+.tl-wide,.g-wide{display:none}.tl-narrow,.g-narrow{display:block}
+table.cards thead{display:none}table.cards,table.cards tbody,table.cards tr{display:block;width:100%}
+table.cards tr{border:1px solid var(--line);border-radius:4px;margin:.5rem 0;padding:.25rem 0}
+table.cards td{display:grid;grid-template-columns:6.5rem minmax(0,1fr);gap:.5rem;border:none;padding:.1rem .5rem;white-space:normal;min-width:0}
+table.cards td::before{content:attr(data-label);font-weight:600;color:var(--muted)}}
+@media print{.tl-wide{display:block}.tl-narrow,.g-narrow{display:none}
+svg.graph.narrow{width:100%;height:auto}body{font-size:11pt}main{max-width:none;padding:0}.scroll{overflow:visible}pre,pre.diff{white-space:pre-wrap;overflow:visible}article.root-cause{break-inside:avoid-page}svg{max-width:100%;height:auto}a{color:inherit}}
 "#;
 
 impl Reporter for Html {
@@ -264,10 +273,8 @@ fn root_cause(
         esc(&rc.id),
         group.len()
     );
-    let ids = match group.len() {
-        1 => esc(&rc.id),
-        n => format!("{}…{}", esc(&rc.id), esc(&group[n - 1].id)),
-    };
+    let ids: Vec<&str> = group.iter().map(|g| g.id.as_str()).collect();
+    let ids = esc(&crate::text::shorten(&ids, 4, 3, "root causes"));
     let _ = writeln!(
         s,
         "<h2><span class=\"rid\">{ids}</span> {}</h2>",
@@ -643,13 +650,13 @@ fn failed_instances(s: &mut String, fis: &[FailedInstance]) {
     if fis.len() <= MAX_INSTANCE_ROWS {
         let _ = writeln!(
             s,
-            "<details open><summary>{head}</summary>\n<div class=\"scroll\"><table>"
+            "<details open><summary>{head}</summary>\n<div class=\"scroll\"><table class=\"cards\">"
         );
         s.push_str("<thead><tr><th>Stack set</th><th>Account</th><th>Region</th><th>Status</th><th>Root cause</th><th>Reason</th></tr></thead>\n<tbody>\n");
         for f in fis {
             let _ = writeln!(
                 s,
-                "<tr><td class=\"nowrap\">{}</td><td class=\"account nowrap\">{}</td><td class=\"nowrap\">{}</td><td class=\"nowrap\">{}</td><td>{}</td><td class=\"reason\">{}</td></tr>",
+                "<tr><td class=\"nowrap\" data-label=\"Stack set\">{}</td><td class=\"account nowrap\" data-label=\"Account\">{}</td><td class=\"nowrap\" data-label=\"Region\">{}</td><td class=\"nowrap\" data-label=\"Status\">{}</td><td data-label=\"Root cause\">{}</td><td class=\"reason\" data-label=\"Reason\">{}</td></tr>",
                 opt(&f.stack_set),
                 esc(&f.account),
                 esc(&f.region),
@@ -675,14 +682,14 @@ fn failed_instances(s: &mut String, fis: &[FailedInstance]) {
         }
         let _ = writeln!(
             s,
-            "<details><summary>{head}, in {} kinds</summary>\n<div class=\"scroll\"><table>",
+            "<details><summary>{head}, in {} kinds</summary>\n<div class=\"scroll\"><table class=\"cards\">",
             groups.len()
         );
         s.push_str("<thead><tr><th>Count</th><th>Stack set</th><th>Region</th><th>Status</th><th>Root cause</th><th>Reason</th><th>Accounts</th></tr></thead>\n<tbody>\n");
         for ((set, region, status, root, reason), accts) in &groups {
             let _ = writeln!(
                 s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"reason\">{}</td><td class=\"accounts\">{}</td></tr>",
+                "<tr><td data-label=\"Count\">{}</td><td data-label=\"Stack set\">{}</td><td data-label=\"Region\">{}</td><td data-label=\"Status\">{}</td><td data-label=\"Root cause\">{}</td><td class=\"reason\" data-label=\"Reason\">{}</td><td class=\"accounts\" data-label=\"Accounts\">{}</td></tr>",
                 accts.len(),
                 set.map(esc).unwrap_or_else(|| "–".into()),
                 esc(region),
@@ -698,14 +705,55 @@ fn failed_instances(s: &mut String, fis: &[FailedInstance]) {
 
 // ---- the timeline ---------------------------------------------------------------------------------------
 
-const TL_LABEL: f64 = 250.0;
-const TL_CHART: f64 = 700.0;
-const TL_ROW: f64 = 24.0;
+/// How a timeline is drawn: labels beside the bars (wide screens, print), or above them (phones).
+#[derive(Clone, Copy)]
+struct Geometry {
+    class: &'static str,
+    width: f64,
+    /// Where the chart starts and how wide it is.
+    chart_x: f64,
+    chart_w: f64,
+    /// Height of a row, and where its bar sits in it.
+    row: f64,
+    bar_y: f64,
+    bar_h: f64,
+    /// Whether the label is on a line of its own above the bar.
+    stacked: bool,
+    ticks: i32,
+    label_chars: usize,
+}
+
+const WIDE: Geometry = Geometry {
+    class: "timeline wide",
+    width: 970.0,
+    chart_x: 250.0,
+    chart_w: 700.0,
+    row: 24.0,
+    bar_y: 5.0,
+    bar_h: 14.0,
+    stacked: false,
+    ticks: 4,
+    label_chars: 36,
+};
+
+const NARROW: Geometry = Geometry {
+    class: "timeline narrow",
+    width: 360.0,
+    chart_x: 10.0,
+    chart_w: 340.0,
+    row: 34.0,
+    bar_y: 17.0,
+    bar_h: 12.0,
+    stacked: true,
+    ticks: 2,
+    label_chars: 52,
+};
+
 const TL_TOP: f64 = 30.0;
 
-fn x_of(t: &Timeline, at: DateTime<Utc>) -> f64 {
+fn x_of(g: &Geometry, t: &Timeline, at: DateTime<Utc>) -> f64 {
     let span = (t.end - t.start).num_milliseconds().max(1) as f64;
-    TL_LABEL + (at - t.start).num_milliseconds() as f64 / span * TL_CHART
+    g.chart_x + (at - t.start).num_milliseconds() as f64 / span * g.chart_w
 }
 
 fn hms(t: DateTime<Utc>) -> String {
@@ -713,9 +761,6 @@ fn hms(t: DateTime<Utc>) -> String {
 }
 
 fn timeline_svg(s: &mut String, t: &Timeline) {
-    let rows: usize = t.sections.iter().map(|sec| sec.rows.len() + 1).sum();
-    let width = TL_LABEL + TL_CHART + 20.0;
-    let height = TL_TOP + rows as f64 * TL_ROW + 10.0;
     s.push_str("<section id=\"timeline\">\n<h2>Timeline</h2>\n");
     let _ = writeln!(
         s,
@@ -733,17 +778,39 @@ fn timeline_svg(s: &mut String, t: &Timeline) {
         }
     );
     s.push_str("<p class=\"legend\"><span><i class=\"swatch\" style=\"background:#c0392b\"></i>failed</span><span><i class=\"swatch\" style=\"background:#8c959f\"></i>cancelled</span><span><i class=\"swatch\" style=\"background:#2da44e\"></i>ok</span></p>\n");
+    // Two drawings of the same bars; the style sheet shows the one that fits the screen.
+    s.push_str("<div class=\"scroll tl-wide\">");
+    timeline_drawing(s, t, &WIDE);
+    s.push_str("</div>\n<div class=\"tl-narrow\">");
+    timeline_drawing(s, t, &NARROW);
+    s.push_str("</div>\n");
+    if t.sections
+        .iter()
+        .any(|sec| sec.rows.iter().any(|r| r.outcome == Outcome::Ok))
+    {
+        s.push_str(
+            "<p class=\"note\">Green bars: places whose events say the work succeeded.</p>\n",
+        );
+    }
+    s.push_str("</section>\n");
+}
+
+fn timeline_drawing(s: &mut String, t: &Timeline, g: &Geometry) {
+    let sections = t.sections.len() as f64;
+    let rows: usize = t.sections.iter().map(|sec| sec.rows.len()).sum();
+    let width = g.width;
+    let height = TL_TOP + sections * 24.0 + rows as f64 * g.row + 10.0;
     let _ = writeln!(
         s,
-        "<div class=\"scroll\"><svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"Timeline of the failed operations\">"
+        "<svg class=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"Timeline of the failed operations\">",
+        g.class
     );
-    // The axis: five ticks across the chart.
-    for i in 0..=4 {
-        let x = TL_LABEL + TL_CHART * f64::from(i) / 4.0;
-        let at = t.start + (t.end - t.start) * i / 4;
+    for i in 0..=g.ticks {
+        let x = g.chart_x + g.chart_w * f64::from(i) / f64::from(g.ticks);
+        let at = t.start + (t.end - t.start) * i / g.ticks;
         let anchor = match i {
             0 => "start",
-            4 => "end",
+            i if i == g.ticks => "end",
             _ => "middle",
         };
         let _ = writeln!(
@@ -760,14 +827,14 @@ fn timeline_svg(s: &mut String, t: &Timeline) {
             s,
             "<text class=\"section\" x=\"4\" y=\"{:.1}\" font-size=\"12\">{}<title>{}</title></text>",
             y + 16.0,
-            esc(&clip(&sec.stack_set, 80)),
+            esc(&clip(&sec.stack_set, if g.stacked { 52 } else { 80 })),
             esc(&sec.stack_set)
         );
-        y += TL_ROW;
+        y += 24.0;
         for row in &sec.rows {
             let label = row.label();
-            let x0 = x_of(t, row.start);
-            let w = (x_of(t, row.end) - x0).max(4.0);
+            let x0 = x_of(g, t, row.start);
+            let w = (x_of(g, t, row.end) - x0).max(4.0);
             let title = format!(
                 "{} · {}: {} from {} to {} ({} failure event{})",
                 sec.stack_set,
@@ -778,20 +845,24 @@ fn timeline_svg(s: &mut String, t: &Timeline) {
                 row.failures,
                 if row.failures == 1 { "" } else { "s" }
             );
+            let (lx, ly) = if g.stacked {
+                (g.chart_x, y + 12.0)
+            } else {
+                (14.0, y + 16.0)
+            };
             let _ = writeln!(
                 s,
-                "<g class=\"row\"><text x=\"14\" y=\"{:.1}\" font-size=\"12\">{}</text><rect class=\"bar {}\" data-outcome=\"{}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" rx=\"2\"><title>{}</title></rect>",
-                y + 16.0,
-                esc(&clip(&label, 36)),
+                "<g class=\"row\"><text x=\"{lx:.1}\" y=\"{ly:.1}\" font-size=\"12\">{}</text><rect class=\"bar {}\" data-outcome=\"{}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" rx=\"2\"><title>{}</title></rect>",
+                esc(&clip(&label, g.label_chars)),
                 row.outcome.as_str(),
                 row.outcome.as_str(),
-                y + 5.0,
-                TL_ROW - 10.0,
+                y + g.bar_y,
+                g.bar_h,
                 esc(&title)
             );
             for m in &row.milestones {
-                let x = x_of(t, m.at);
-                let cy = y + TL_ROW / 2.0;
+                let x = x_of(g, t, m.at);
+                let cy = y + g.bar_y + g.bar_h / 2.0;
                 let _ = writeln!(
                     s,
                     "<path class=\"milestone\" d=\"M{x:.1} {:.1} l6 6 l-6 6 l-6 -6 z\"><title>{} {} ({}) at {}</title></path>",
@@ -807,24 +878,15 @@ fn timeline_svg(s: &mut String, t: &Timeline) {
                     s,
                     "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#57606a\">+{}</text>",
                     (x0 + w + 8.0).min(width - 24.0),
-                    y + 16.0,
+                    y + g.bar_y + g.bar_h - 2.0,
                     row.more_milestones
                 );
             }
             s.push_str("</g>\n");
-            y += TL_ROW;
+            y += g.row;
         }
     }
-    s.push_str("</svg></div>\n");
-    if t.sections
-        .iter()
-        .any(|sec| sec.rows.iter().any(|r| r.outcome == Outcome::Ok))
-    {
-        s.push_str(
-            "<p class=\"note\">Green bars: places whose events say the work succeeded.</p>\n",
-        );
-    }
-    s.push_str("</section>\n");
+    s.push_str("</svg>");
 }
 
 fn duration(t: &Timeline) -> String {
@@ -842,16 +904,12 @@ const G_NODE_W: f64 = 210.0;
 const G_NODE_H: f64 = 72.0;
 const G_COL: f64 = 244.0;
 const G_ROW: f64 = 84.0;
-/// Characters of an 11px line that fit in a node (its viewport clips the rest).
-const G_CHARS: usize = 28;
 const G_PAD: f64 = 10.0;
 
 fn graph_svg(s: &mut String, l: &Layout<'_>) {
     if l.nodes.is_empty() {
         return;
     }
-    let width = G_PAD * 2.0 + (l.columns.max(1) - 1) as f64 * G_COL + G_NODE_W;
-    let height = G_PAD * 2.0 + (l.rows.max(1) - 1) as f64 * G_ROW + G_NODE_H;
     s.push_str("<section id=\"graph\">\n<h2>Causal graph</h2>\n");
     let _ = writeln!(
         s,
@@ -870,83 +928,137 @@ fn graph_svg(s: &mut String, l: &Layout<'_>) {
             String::new()
         }
     );
-    let _ = writeln!(
-        s,
-        "<div class=\"scroll\"><svg class=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"Causal graph\">"
-    );
-    let pos = |n: &layout::Node<'_>| {
+    // Two drawings of the same forest: columns left to right on a wide screen, an indented outline on a phone.
+    s.push_str("<div class=\"scroll g-wide\">");
+    graph_drawing(s, l, false);
+    s.push_str("</div>\n<div class=\"g-narrow\">");
+    graph_drawing(s, l, true);
+    s.push_str("</div>\n</section>\n");
+}
+
+/// Indentation per level of the phone's outline, and the deepest level indented.
+const G_INDENT: f64 = 18.0;
+const G_MAX_INDENT: usize = 6;
+const G_NARROW_W: f64 = 360.0;
+
+fn graph_drawing(s: &mut String, l: &Layout<'_>, narrow: bool) {
+    let (width, height) = if narrow {
         (
-            G_PAD + n.depth as f64 * G_COL,
-            G_PAD + f64::from(n.row) * G_ROW,
+            G_NARROW_W,
+            G_PAD * 2.0 + l.nodes.len() as f64 * (G_NODE_H + 12.0) - 12.0,
+        )
+    } else {
+        (
+            G_PAD * 2.0 + (l.columns.max(1) - 1) as f64 * G_COL + G_NODE_W,
+            G_PAD * 2.0 + (l.rows.max(1) - 1) as f64 * G_ROW + G_NODE_H,
         )
     };
-    for n in &l.nodes {
-        if let Some(p) = n.parent {
-            let (px, py) = pos(&l.nodes[p]);
-            let (x, y) = pos(n);
-            let (x1, y1, x2, y2) = (px + G_NODE_W, py + G_NODE_H / 2.0, x, y + G_NODE_H / 2.0);
-            let mid = (x1 + x2) / 2.0;
-            let _ = writeln!(
-                s,
-                "<path class=\"edge\" d=\"M{x1:.1} {y1:.1} C{mid:.1} {y1:.1} {mid:.1} {y2:.1} {x2:.1} {y2:.1}\"><title>{}</title></path>",
-                esc(n.link.unwrap_or("explains"))
-            );
-        }
-    }
-    for n in &l.nodes {
-        let (x, y) = pos(n);
-        let f = n.first();
-        let ids: Vec<String> = n.failures.iter().map(|f| f.id.to_string()).collect();
-        let accounts = distinct(n.failures.iter().map(|f| f.account.as_deref()));
-        let regions = distinct(n.failures.iter().map(|f| f.region.as_deref()));
-        let head = if n.failures.len() == 1 {
-            format!("{} {}", f.id, f.what())
+    let _ = writeln!(
+        s,
+        "<svg class=\"graph{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"Causal graph\">",
+        if narrow { " narrow" } else { " wide" }
+    );
+    // Where node i goes, and how wide it is.
+    let place = |i: usize| -> (f64, f64, f64) {
+        let n = &l.nodes[i];
+        if narrow {
+            // The nodes are in depth-first order: the outline's order.
+            let x = G_PAD + n.depth.min(G_MAX_INDENT) as f64 * G_INDENT;
+            (
+                x,
+                G_PAD + i as f64 * (G_NODE_H + 12.0),
+                G_NARROW_W - G_PAD - x,
+            )
         } else {
-            format!("{}× {}", n.failures.len(), f.what())
+            (
+                G_PAD + n.depth as f64 * G_COL,
+                G_PAD + f64::from(n.row) * G_ROW,
+                G_NODE_W,
+            )
+        }
+    };
+    for (i, n) in l.nodes.iter().enumerate() {
+        let Some(p) = n.parent else { continue };
+        let (px, py, pw) = place(p);
+        let (x, y, _) = place(i);
+        let d = if narrow {
+            format!(
+                "M{:.1} {:.1} V{:.1} H{x:.1}",
+                px + 9.0,
+                py + G_NODE_H,
+                y + G_NODE_H / 2.0
+            )
+        } else {
+            let (x1, y1, y2) = (px + pw, py + G_NODE_H / 2.0, y + G_NODE_H / 2.0);
+            let mid = (x1 + x) / 2.0;
+            format!("M{x1:.1} {y1:.1} C{mid:.1} {y1:.1} {mid:.1} {y2:.1} {x:.1} {y2:.1}")
         };
-        let second = match (&f.root_cause, n.is_root()) {
-            (Some(r), true) => format!("{} · root cause {r}", f.category),
-            _ => format!("{} · {}", f.category, f.status),
-        };
-        let acct = match accounts.len() {
-            0 => "-".to_owned(),
-            1 => accounts[0].to_owned(),
-            k => format!("{k} accounts"),
-        };
-        let place = format!(
-            "{acct} · {}",
-            match regions.len() {
-                0 => "-".to_owned(),
-                1 => regions[0].to_owned(),
-                k => format!("{k} Regions"),
-            }
-        );
-        let title = format!(
-            "{} · {} · {}: {}",
-            crate::text::shorten(&ids, 6, 5, "failures"),
-            f.stack_set.as_deref().unwrap_or("-"),
-            place,
-            if f.message.is_empty() {
-                "(no status reason)"
-            } else {
-                &f.message
-            }
-        );
-        // Each node's text sits in a viewport of its own, which clips what would spill out of the box.
         let _ = writeln!(
             s,
-            "<g class=\"node{}\" data-failures=\"{}\"><title>{}</title><rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{G_NODE_W:.0}\" height=\"{G_NODE_H:.0}\" rx=\"4\"/><svg x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.0}\" height=\"{G_NODE_H:.0}\"><text x=\"8\" y=\"17\" font-size=\"12\" font-weight=\"600\">{}</text><text x=\"8\" y=\"33\" font-size=\"11\">{}</text><text x=\"8\" y=\"49\" font-size=\"11\" fill=\"#57606a\">{}</text><text x=\"8\" y=\"64\" font-size=\"11\" fill=\"#57606a\">{}</text></svg></g>",
-            if n.is_root() { " root" } else { "" },
-            esc(&ids.join(" ")),
-            esc(&clip(&title, 400)),
-            G_NODE_W - 4.0,
-            esc(&clip(&head, G_CHARS - 2)),
-            esc(&clip(&second, G_CHARS)),
-            esc(&clip(f.stack_set.as_deref().unwrap_or("-"), G_CHARS)),
-            esc(&clip(&place, G_CHARS)),
+            "<path class=\"edge\" d=\"{d}\"><title>{}</title></path>",
+            esc(n.link.unwrap_or("explains"))
         );
     }
-    s.push_str("</svg></div>\n</section>\n");
+    for (i, n) in l.nodes.iter().enumerate() {
+        let (x, y, w) = place(i);
+        node_svg(s, n, x, y, w);
+    }
+    s.push_str("</svg>");
+}
+
+fn node_svg(s: &mut String, n: &layout::Node<'_>, x: f64, y: f64, w: f64) {
+    // About 6.7 px per character of 11 px monospace.
+    let chars = (((w - 16.0) / 6.7) as usize).max(8);
+    let f = n.first();
+    let ids: Vec<String> = n.failures.iter().map(|f| f.id.to_string()).collect();
+    let accounts = distinct(n.failures.iter().map(|f| f.account.as_deref()));
+    let regions = distinct(n.failures.iter().map(|f| f.region.as_deref()));
+    let head = if n.failures.len() == 1 {
+        format!("{} {}", f.id, f.what())
+    } else {
+        format!("{}× {}", n.failures.len(), f.what())
+    };
+    let second = match (&f.root_cause, n.is_root()) {
+        (Some(r), true) => format!("{} · root cause {r}", f.category),
+        _ => format!("{} · {}", f.category, f.status),
+    };
+    let acct = match accounts.len() {
+        0 => "-".to_owned(),
+        1 => accounts[0].to_owned(),
+        k => format!("{k} accounts"),
+    };
+    let place = format!(
+        "{acct} · {}",
+        match regions.len() {
+            0 => "-".to_owned(),
+            1 => regions[0].to_owned(),
+            k => format!("{k} Regions"),
+        }
+    );
+    let title = format!(
+        "{} · {} · {}: {}",
+        crate::text::shorten(&ids, 6, 5, "failures"),
+        f.stack_set.as_deref().unwrap_or("-"),
+        place,
+        if f.message.is_empty() {
+            "(no status reason)"
+        } else {
+            &f.message
+        }
+    );
+    // The node's text sits in a viewport of its own, which clips what would spill out of the box.
+    let _ = writeln!(
+        s,
+        "<g class=\"node{}\" data-failures=\"{}\"><title>{}</title><rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{G_NODE_H:.0}\" rx=\"4\"/><svg x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{G_NODE_H:.0}\"><text x=\"8\" y=\"17\" font-size=\"12\" font-weight=\"600\">{}</text><text x=\"8\" y=\"33\" font-size=\"11\">{}</text><text x=\"8\" y=\"49\" font-size=\"11\" fill=\"#57606a\">{}</text><text x=\"8\" y=\"64\" font-size=\"11\" fill=\"#57606a\">{}</text></svg></g>",
+        if n.is_root() { " root" } else { "" },
+        esc(&ids.join(" ")),
+        esc(&clip(&title, 400)),
+        w - 4.0,
+        esc(&clip(&head, chars.saturating_sub(2))),
+        esc(&clip(&second, chars)),
+        esc(&clip(f.stack_set.as_deref().unwrap_or("-"), chars)),
+        esc(&clip(&place, chars)),
+    );
 }
 
 #[cfg(test)]
@@ -1007,7 +1119,12 @@ mod tests {
         let small = render(&r);
         assert!(small
             .contains("<details open><summary>5 failed stack instances in 5 accounts</summary>"));
-        assert_eq!(small.matches("<td class=\"account nowrap\">").count(), 5);
+        assert_eq!(
+            small
+                .matches("<td class=\"account nowrap\" data-label=\"Account\">")
+                .count(),
+            5
+        );
         r.failed_instances = (0..100)
             .map(|n| instance(n, if n < 90 { "FAILED" } else { "CANCELLED" }))
             .collect();
@@ -1015,7 +1132,7 @@ mod tests {
         assert!(big.contains(
             "<details><summary>100 failed stack instances in 100 accounts, in 2 kinds</summary>"
         ));
-        assert_eq!(big.matches("<tr><td>").count(), 2);
+        assert_eq!(big.matches("<tr><td data-label=\"Count\">").count(), 2);
         // Every account is still there, once.
         for n in 0..100 {
             assert_eq!(big.matches(&format!("{:012}", n)).count(), 1, "{n}");
