@@ -263,7 +263,7 @@ impl Drop for Browser {
 
 /// What a person sees: the page's text, and the size on screen of the pictures' parts.
 const LOOK: &str = r#"
-const size = e => { const b = e.getBoundingClientRect(); return {w: b.width, h: b.height}; };
+const size = e => { const b = e.getBoundingClientRect(); return {w: b.width, h: b.height, right: b.right}; };
 return {
   text: document.body.innerText,
   commands: [...document.querySelectorAll('pre.cmd code')].map(e => e.textContent),
@@ -539,6 +539,22 @@ fn samples_read_right_in_a_real_browser() {
             "{}: milestones on a phone",
             page.display()
         );
+        // And the causal graph as an outline that fits the screen: every node on it, none off its right edge.
+        assert_eq!(
+            visible(&seen["nodes"]),
+            *laid_out,
+            "{}: nodes on a phone",
+            page.display()
+        );
+        let iw = seen["innerWidth"].as_f64().unwrap();
+        for n in seen["nodes"].as_array().unwrap() {
+            let w = n["w"].as_f64().unwrap_or(0.0);
+            assert!(
+                w == 0.0 || n["right"].as_f64().unwrap_or(f64::MAX) <= iw + 1.0,
+                "{}: a node off the screen: {n}",
+                page.display()
+            );
+        }
         let text = seen["text"].as_str().unwrap_or_default();
         assert!(
             text.contains("Failed stack instances"),
@@ -565,4 +581,40 @@ fn samples_read_right_in_a_real_browser() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// The 1,000-account synthetic organisation: the page stays a ticket attachment, not a dump — alike bars,
+/// nodes and instances collapse, and every failed account is still in it.
+#[test]
+fn html_of_the_1k_organisation_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::synth::SynthConfig {
+        accounts: 1000,
+        ..Default::default()
+    };
+    crate::synth::generate(&cfg, dir.path()).unwrap();
+    let r = Report::new(&diagnose(&[dir.path().to_str().unwrap()]));
+    let mut out = Vec::new();
+    report::reporter(Format::Html).render(&r, &mut out).unwrap();
+    let html = String::from_utf8(out).unwrap();
+    let t = timeline::timeline(&r).unwrap();
+    let rows: usize = t.sections.iter().map(|s| s.rows.len()).sum();
+    let l = layout::layout(&r);
+    eprintln!(
+        "1k organisation: {} failures, {} failed instances, {} root causes; {} bytes of HTML, {} timeline rows of {} places, {} graph nodes",
+        r.failures.len(),
+        r.failed_instances.len(),
+        r.root_causes.len(),
+        html.len(),
+        rows,
+        t.places,
+        l.nodes.len()
+    );
+    assert!(t.collapsed && rows <= timeline::MAX_ROWS, "{rows} rows");
+    assert!(l.collapsed && l.nodes.len() <= layout::MAX_NODES);
+    // 62 KB today; the bound leaves room for wording, not for one row per failure (which would be ~400 KB).
+    assert!(html.len() < 150_000, "{} bytes", html.len());
+    for fi in &r.failed_instances {
+        assert!(html.contains(&fi.account), "{} missing", fi.account);
+    }
 }

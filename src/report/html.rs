@@ -394,8 +394,11 @@ fn root_cause(
     if !others.is_empty() {
         let _ = writeln!(
             s,
-            "<details><summary>The fix of each of the other {} root causes of this block</summary>",
-            others.len()
+            "<details><summary>{}</summary>",
+            match others.len() {
+                1 => "The fix of the other root cause of this block".to_owned(),
+                n => format!("The fix of each of the other {n} root causes of this block"),
+            }
         );
         for o in others.iter().take(MAX_OTHER_FIXES) {
             let _ = writeln!(
