@@ -31,6 +31,7 @@ fn snapshots_of_every_format_for_every_scenario() {
             (Format::Table, "table"),
             (Format::Json, "json"),
             (Format::Markdown, "md"),
+            (Format::Html, "html"),
             (Format::Mermaid, "mermaid"),
             (Format::Dot, "dot"),
         ] {

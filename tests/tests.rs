@@ -5,6 +5,7 @@ mod common;
 #[path = "support/synth.rs"]
 mod synth;
 
+mod browser;
 mod cli;
 mod corpus;
 mod fuzz_regressions;

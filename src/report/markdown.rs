@@ -74,7 +74,7 @@ impl Reporter for Markdown {
         for g in &r.root_cause_groups {
             root_cause(out, r, g, &children)?;
         }
-        if let Some(gantt) = timeline(r) {
+        if let Some(gantt) = super::timeline::gantt(r) {
             writeln!(out, "\n## Timeline\n")?;
             writeln!(out, "```mermaid\n{gantt}```")?;
         }
@@ -89,11 +89,6 @@ impl Reporter for Markdown {
         }
         Ok(())
     }
-}
-
-/// The Mermaid timeline of the failed operations, when the evidence has times.
-fn timeline(_r: &Report) -> Option<String> {
-    None
 }
 
 /// The evidence table: a row per failure (narrow: where, what, status, cause), or per kind of failure at scale.

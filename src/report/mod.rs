@@ -1,19 +1,24 @@
 //! Report: one model of the diagnosis, rendered many ways.
 //!
 //! Takes a [`Diagnosis`]; gives a [`Report`] — the JSON contract (`stackset-doctor/report/v1`) — and renders
-//! it as a terminal table, JSON, Markdown (a support-ticket attachment), Mermaid or Graphviz dot. Every
-//! renderer writes to `&mut dyn Write`; text from the input is sanitised (terminal control characters) or
-//! escaped (Markdown, Mermaid, dot) by the renderer that prints it.
+//! it as a terminal table, JSON, Markdown (a support-ticket attachment), a self-contained HTML page, Mermaid or
+//! Graphviz dot. Every renderer writes to `&mut dyn Write`; text from the input is sanitised (terminal control
+//! characters) or escaped (Markdown, HTML, Mermaid, dot) by the renderer that prints it. `timeline` (the failed
+//! operations in time) and `layout` (the best-cause forest placed in columns and rows) are the models the
+//! pictures draw.
 
 pub mod console;
 pub mod dot;
 pub mod graph_view;
+pub mod html;
 pub mod json;
+pub mod layout;
 pub mod markdown;
 pub mod mermaid;
 pub mod model;
 pub mod steps;
 pub mod table;
+pub mod timeline;
 
 use std::io::{self, Write};
 
@@ -25,6 +30,8 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    /// One self-contained page (docs/report-html.md).
+    Html,
     Mermaid,
     Dot,
 }
@@ -87,6 +94,7 @@ pub fn reporter_with(format: Format, opts: Options) -> Box<dyn Reporter> {
         Format::Table => Box::new(table::Table { opts }),
         Format::Json => Box::new(json::Json),
         Format::Markdown => Box::new(markdown::Markdown),
+        Format::Html => Box::new(html::Html),
         Format::Mermaid => Box::new(mermaid::Mermaid { opts }),
         Format::Dot => Box::new(dot::Dot { opts }),
     }

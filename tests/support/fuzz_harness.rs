@@ -83,6 +83,7 @@ pub fn offline(data: &[u8]) {
         Format::Table,
         Format::Json,
         Format::Markdown,
+        Format::Html,
         Format::Mermaid,
         Format::Dot,
     ] {
