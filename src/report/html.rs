@@ -1000,12 +1000,19 @@ mod tests {
 
     #[test]
     fn commands_in_steps_are_code_blocks_and_the_rest_stays_escaped() {
+        // Commands that end the step leave the sentence for blocks of their own.
         let h = step_html(
-            "Retry <now>: `aws cloudformation update-stack-instances --stack-set-name a<b` (add `--call-as X`).",
+            "Retry <now> (add `--call-as X`): `aws cloudformation update-stack-instances --stack-set-name a<b`.",
         );
         assert_eq!(
             h,
-            "Retry &lt;now&gt;: <pre class=\"cmd\"><code>aws cloudformation update-stack-instances --stack-set-name a&lt;b</code></pre> (add <code>--call-as X</code>)."
+            "Retry &lt;now&gt; (add <code>--call-as X</code>):<pre class=\"cmd\"><code>aws cloudformation update-stack-instances --stack-set-name a&lt;b</code></pre>"
+        );
+        // One mid-sentence stays there as code, and is a block too.
+        let h = step_html("Run `aws sts get-caller-identity` first.");
+        assert_eq!(
+            h,
+            "Run <code>aws sts get-caller-identity</code> first.<pre class=\"cmd\"><code>aws sts get-caller-identity</code></pre>"
         );
         // An unpaired backtick is prose.
         assert_eq!(step_html("a ` b <"), "a ` b &lt;");

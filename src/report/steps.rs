@@ -30,13 +30,20 @@ pub fn is_command(code: &str) -> bool {
 /// middle of a sentence stays there as code, and is listed as well.
 pub fn split(text: &str) -> Step<'_> {
     let mut pieces = Vec::new();
+    let parts = text.split('`').count();
+    let mut at = 0;
     for (i, part) in text.split('`').enumerate() {
-        // An odd number of backticks leaves the last part unpaired: text, not code.
-        let code = i % 2 == 1 && text.split('`').count() > i + 1;
+        let start = at;
+        at += part.len() + 1;
+        if i % 2 == 1 && i + 1 == parts {
+            // An odd number of backticks leaves the last one unpaired: it and what follows are text.
+            pieces.push(Piece::Text(&text[start - 1..]));
+            continue;
+        }
         if part.is_empty() {
             continue;
         }
-        pieces.push(if code {
+        pieces.push(if i % 2 == 1 {
             Piece::Code(part)
         } else {
             Piece::Text(part)
@@ -132,7 +139,7 @@ mod tests {
                 Piece::Text("add to the "),
                 Piece::Code("ArnNotLike"),
                 Piece::Text(" list; it's "),
-                Piece::Text("odd")
+                Piece::Text("`odd")
             ]
         );
     }

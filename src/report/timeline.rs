@@ -426,6 +426,7 @@ pub(crate) mod tests {
                 examined: Default::default(),
             },
             root_causes: Vec::new(),
+            root_cause_groups: Vec::new(),
             failures,
             failed_instances: Vec::new(),
             links: Vec::new(),
