@@ -26,7 +26,6 @@ pub struct Html;
 pub const MAX_INSTANCE_ROWS: usize = 30;
 /// Beyond this many items a chain is cut short (the JSON report has everything).
 const MAX_CHAIN_ITEMS: usize = 60;
-/// Root causes in one alike block whose own fixes are listed.
 
 /// Text for HTML, in element content and in quoted attribute values alike: `& < > " '` as character references,
 /// control characters and bidirectional overrides removed (line breaks become spaces).
