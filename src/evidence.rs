@@ -432,6 +432,79 @@ pub struct Evidence {
     /// Stack events read, successful ones included (only failures are kept): evidence that stacks were seen.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stack_events_read: u64,
+    /// CloudTrail events that carry an error, from the windows of failing stacks (docs/cloudtrail.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trail_events: Vec<TrailEvent>,
+    /// Every CloudTrail search made: where, when, how far it got. With `coverage` (searches that could not be
+    /// made), what tells "looked and found nothing" from "could not look".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trail_lookups: Vec<TrailLookup>,
+}
+
+/// A CloudTrail event, as far as explaining a failure needs: the call, its error, who made it, what it was about.
+/// From `LookupEvents` (`aws cloudtrail lookup-events`, whose `CloudTrailEvent` is the record as a JSON string) or a
+/// trail's log record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrailEvent {
+    /// `eventID`.
+    pub event_id: String,
+    /// `eventTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<DateTime<Utc>>,
+    /// `eventSource`, e.g. `s3.amazonaws.com`.
+    pub event_source: String,
+    /// `eventName`: the API action, e.g. `PutBucketPublicAccessBlock`.
+    pub event_name: String,
+    /// `recipientAccountId` (else `userIdentity.accountId`): the account the call was made in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// `awsRegion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// `userIdentity.arn`: for an assumed role, the session (`arn:aws:sts::…:assumed-role/ROLE/SESSION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_arn: Option<String>,
+    /// `userIdentity.sessionContext.sessionIssuer.arn`: the role behind a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_issuer_arn: Option<String>,
+    /// `userIdentity.invokedBy`: the service that made the call on the caller's behalf
+    /// (`cloudformation.amazonaws.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
+    /// `sourceIPAddress`: for calls a service makes, the service's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    /// What the call was about: the ARNs and names of `resources[]` (`Resources[]` in `lookup-events`), then the
+    /// string values of `requestParameters` (bucket, role and function names, ARNs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// One CloudTrail search, in one account and Region.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrailLookup {
+    pub account: String,
+    pub region: String,
+    /// The window searched (docs/cloudtrail.md#window).
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The lookup attribute, as `Key=Value` (LookupEvents takes one), when one narrowed the search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// Pages read.
+    pub pages: u32,
+    /// Events kept (those with an error, made on CloudFormation's behalf).
+    pub events: usize,
+    /// False when the page bound stopped the search before its end: events may have been missed.
+    pub complete: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -485,22 +558,41 @@ pub struct CollectionStats {
 
 impl Evidence {
     pub fn extend(&mut self, other: Evidence) {
-        self.stack_sets.extend(other.stack_sets);
-        self.operations.extend(other.operations);
-        self.operation_results.extend(other.operation_results);
-        self.stack_instances.extend(other.stack_instances);
-        self.stacks.extend(other.stacks);
-        self.stack_events.extend(other.stack_events);
-        self.policies.extend(other.policies);
-        self.coverage.extend(other.coverage);
+        // Every field by name (no `..`): a field added to the model does not compile until it is merged here.
+        let Evidence {
+            stack_sets,
+            operations,
+            operation_results,
+            stack_instances,
+            stacks,
+            stack_events,
+            policies,
+            coverage,
+            organization,
+            account_paths,
+            quick_setup,
+            automation_executions,
+            stack_events_read,
+            trail_events,
+            trail_lookups,
+        } = other;
+        self.stack_sets.extend(stack_sets);
+        self.operations.extend(operations);
+        self.operation_results.extend(operation_results);
+        self.stack_instances.extend(stack_instances);
+        self.stacks.extend(stacks);
+        self.stack_events.extend(stack_events);
+        self.policies.extend(policies);
+        self.coverage.extend(coverage);
         if self.organization.is_none() {
-            self.organization = other.organization;
+            self.organization = organization;
         }
-        self.account_paths.extend(other.account_paths);
-        self.quick_setup.extend(other.quick_setup);
-        self.automation_executions
-            .extend(other.automation_executions);
-        self.stack_events_read += other.stack_events_read;
+        self.account_paths.extend(account_paths);
+        self.quick_setup.extend(quick_setup);
+        self.automation_executions.extend(automation_executions);
+        self.stack_events_read += stack_events_read;
+        self.trail_events.extend(trail_events);
+        self.trail_lookups.extend(trail_lookups);
     }
 
     /// Fill in what one record implies about another: a stack's stack set from its events, an operation

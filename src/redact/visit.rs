@@ -6,7 +6,7 @@ use crate::evidence::{
     AccountPath, AutoDeployment, AutomationExecution, AutomationStep, CoverageNote,
     DeploymentTargets, Evidence, HookInvocation, Operation, OperationPreferences, OperationResult,
     OrgPolicy, Organization, Parameter, QuickSetupManager, QuickSetupStatus, SourceRef, Stack,
-    StackEvent, StackInstance, StackSet, Validation,
+    StackEvent, StackInstance, StackSet, TrailEvent, TrailLookup, Validation,
 };
 
 /// Visits every string of an evidence record.
@@ -45,6 +45,14 @@ impl Strings for u64 {
     fn strings(&mut self, _: &mut dyn FnMut(&mut String)) {}
 }
 
+impl Strings for u32 {
+    fn strings(&mut self, _: &mut dyn FnMut(&mut String)) {}
+}
+
+impl Strings for usize {
+    fn strings(&mut self, _: &mut dyn FnMut(&mut String)) {}
+}
+
 impl Strings for bool {
     fn strings(&mut self, _: &mut dyn FnMut(&mut String)) {}
 }
@@ -66,7 +74,8 @@ macro_rules! every_field {
 every_field! {
     Evidence {
         stack_sets, operations, operation_results, stack_instances, stacks, stack_events, policies, coverage,
-        organization, account_paths, quick_setup, automation_executions, stack_events_read,
+        organization, account_paths, quick_setup, automation_executions, stack_events_read, trail_events,
+        trail_lookups,
     }
     SourceRef { file, pointer }
     StackSet {
@@ -110,4 +119,9 @@ every_field! {
     QuickSetupStatus { status_type, status, message, last_updated }
     AutomationExecution { execution_id, document_name, status, started, failure_message, failed_steps, source }
     AutomationStep { name, action, status, failure_message }
+    TrailEvent {
+        event_id, event_time, event_source, event_name, account, region, error_code, error_message, principal_arn,
+        session_issuer_arn, invoked_by, source_ip, resources, source,
+    }
+    TrailLookup { account, region, start, end, attribute, pages, events, complete }
 }
