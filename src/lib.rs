@@ -28,6 +28,7 @@ pub mod scp;
 pub mod template;
 pub mod text;
 pub mod trace;
+pub mod trail;
 pub mod vocabulary;
 pub mod wildcard;
 
