@@ -573,13 +573,7 @@ fn samples_read_right_in_a_real_browser() {
 /// nodes and instances collapse, and every failed account is still in it.
 #[test]
 fn html_of_the_1k_organisation_stays_small() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = crate::synth::SynthConfig {
-        accounts: 1000,
-        ..Default::default()
-    };
-    crate::synth::generate(&cfg, dir.path()).unwrap();
-    let r = Report::new(&diagnose(&[dir.path().to_str().unwrap()]));
+    let r = Report::new(&crate::common::diagnose_organisation(1000));
     let mut out = Vec::new();
     report::reporter(Format::Html).render(&r, &mut out).unwrap();
     let html = String::from_utf8(out).unwrap();

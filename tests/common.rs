@@ -15,6 +15,18 @@ pub fn diagnose(paths: &[&str]) -> Diagnosis {
     stackset_doctor::diagnose(&loaded.evidence, &catalog, loaded.warnings)
 }
 
+/// The synthetic organisation (tests/support/synth.rs) of `accounts` accounts, written to a scratch folder and
+/// diagnosed.
+pub fn diagnose_organisation(accounts: usize) -> Diagnosis {
+    let dir = tempfile::tempdir().expect("scratch folder");
+    let cfg = crate::synth::SynthConfig {
+        accounts,
+        ..Default::default()
+    };
+    crate::synth::generate(&cfg, dir.path()).expect("organisation written");
+    diagnose(&[dir.path().to_str().expect("utf-8 path")])
+}
+
 pub fn render(d: &Diagnosis, format: Format) -> String {
     render_with(d, format, report::Options::default())
 }

@@ -140,13 +140,7 @@ const MARKDOWN_LIMIT: usize = 60_000;
 
 #[test]
 fn markdown_of_a_thousand_accounts_stays_compact() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = crate::synth::SynthConfig {
-        accounts: 1000,
-        ..Default::default()
-    };
-    crate::synth::generate(&cfg, dir.path()).unwrap();
-    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    let d = crate::common::diagnose_organisation(1000);
     assert!(d.failures.len() > 100, "{}", d.failures.len());
     let md = render_with(&d, Format::Markdown, Options::default());
     assert!(
@@ -192,13 +186,7 @@ fn commands_are_in_code_blocks_and_backticks_are_code() {
 
 #[test]
 fn alike_root_causes_get_one_retry_covering_all_of_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = crate::synth::SynthConfig {
-        accounts: 700,
-        ..Default::default()
-    };
-    crate::synth::generate(&cfg, dir.path()).unwrap();
-    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    let d = crate::common::diagnose_organisation(700);
     let json: serde_json::Value =
         serde_json::from_str(&render_with(&d, Format::Json, Options::default())).unwrap();
     let groups = json["root_cause_groups"].as_array().unwrap();

@@ -150,13 +150,7 @@ fn tolerance_rollout_from_saved_cli_output() {
 fn organisation_diagram_collapses_to_a_few_nodes() {
     use stackset_doctor::report::graph_view::{View, MAX_NODES};
     use stackset_doctor::report::{Options, Report};
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = crate::synth::SynthConfig {
-        accounts: 1000,
-        ..Default::default()
-    };
-    crate::synth::generate(&cfg, dir.path()).unwrap();
-    let d = diagnose(&[dir.path().to_str().unwrap()]);
+    let d = crate::common::diagnose_organisation(1000);
     let report = Report::new(&d);
     let view = View::new(&report, &Options::default());
     assert!(

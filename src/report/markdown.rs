@@ -208,10 +208,7 @@ fn root_cause(
     let Some(&rc) = members.first() else {
         return Ok(());
     };
-    let ids = match members.len() {
-        1 => rc.id.clone(),
-        n => format!("{}…{} ({n} alike)", rc.id, members[n - 1].id),
-    };
+    let ids = g.label();
     writeln!(
         out,
         "\n## Root cause {ids}: {}\n",

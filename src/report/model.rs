@@ -710,6 +710,17 @@ pub fn group_alike(items: Vec<&FailureOut>) -> Vec<Vec<&FailureOut>> {
     groups
 }
 
+impl RootCauseGroup {
+    /// The group's ids for a heading: `R2`, or `R2…R4 (3 alike)`.
+    pub fn label(&self) -> String {
+        match self.root_causes.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [first, .., last] => format!("{first}…{last} ({} alike)", self.root_causes.len()),
+        }
+    }
+}
+
 impl Report {
     /// The root causes of a group, in order.
     pub fn members(&self, g: &RootCauseGroup) -> Vec<&RootCauseOut> {

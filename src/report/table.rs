@@ -407,10 +407,7 @@ fn root_cause(
     let Some(&rc) = group.first() else {
         return Ok(());
     };
-    let ids = match group.len() {
-        1 => rc.id.clone(),
-        n => format!("{}…{} ({n} alike)", rc.id, group[n - 1].id),
-    };
+    let ids = g.label();
     let title = sanitize(
         rc.title
             .as_deref()
