@@ -73,6 +73,7 @@ dl.facts dt{font-weight:600;color:var(--muted)}
 dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.85em}
 code{background:var(--soft);padding:.05em .3em;border-radius:3px;overflow-wrap:anywhere}
+ul.links li{overflow-wrap:anywhere}
 pre{background:var(--soft);border:1px solid var(--line);border-radius:4px;padding:.6rem .75rem;margin:.4rem 0}
 pre code{background:none;padding:0;font-size:inherit}
 pre.cmd{white-space:pre-wrap;overflow-wrap:anywhere}
@@ -361,6 +362,7 @@ fn root_cause(
         }
     }
     fix(s, rc, g);
+    links(s, rc);
     s.push_str("</article>\n");
 }
 
@@ -444,6 +446,36 @@ fn step_html(step: &str) -> String {
         let _ = write!(o, "<pre class=\"cmd\"><code>{}</code></pre>", esc(c.trim()));
     }
     o
+}
+
+/// The console pages and the documentation of a root cause, as links (only `https:` addresses).
+fn links(s: &mut String, rc: &RootCauseOut) {
+    let console = rc
+        .console
+        .iter()
+        .map(|l| (l.label.as_str(), l.url.as_str()));
+    let docs = rc
+        .remediation
+        .references
+        .iter()
+        .map(|u| (u.as_str(), u.as_str()));
+    let items: Vec<(&str, &str)> = console
+        .chain(docs)
+        .filter(|(_, u)| u.starts_with("https://"))
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    s.push_str("<h3>Links</h3>\n<ul class=\"links\">\n");
+    for (label, url) in items {
+        let _ = writeln!(
+            s,
+            "<li><a href=\"{}\" rel=\"noreferrer\">{}</a></li>",
+            esc(url),
+            esc(label)
+        );
+    }
+    s.push_str("</ul>\n");
 }
 
 fn steps_list(s: &mut String, steps: &[&str]) {
