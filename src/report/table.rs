@@ -775,7 +775,8 @@ fn node(
         head
     };
     out.line(&format!("{first}{head}"))?;
-    let detail = clip_to(&sanitize(&format!("{place}: {msg}")), room);
+    // The message first: at narrow widths the place (also in the table) is what gets clipped.
+    let detail = clip_to(&sanitize(&format!("{msg} · {place}")), room);
     let detail = out.paint(Tone::Dim, &detail);
     out.line(&format!("{rest}  {detail}"))
 }
