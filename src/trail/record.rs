@@ -126,7 +126,11 @@ fn request_values(v: &Value, out: &mut Vec<String>) {
             }
         }
         Value::Array(a) => a.iter().for_each(|x| request_values(x, out)),
-        Value::Object(o) => o.values().for_each(|x| request_values(x, out)),
+        // S3 records its endpoint and XML namespace among the parameters: neither names a resource.
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "Host" | "xmlns"))
+            .for_each(|(_, x)| request_values(x, out)),
         _ => {}
     }
 }
@@ -161,7 +165,8 @@ mod tests {
             "requestParameters": {
                 "bucketName": "do-not-delete-ssm-diagnosis",
                 "publicAccessBlock": "",
-                "PublicAccessBlockConfiguration": {"BlockPublicAcls": true},
+                "Host": "do-not-delete-ssm-diagnosis.s3.ap-northeast-1.amazonaws.com",
+                "PublicAccessBlockConfiguration": {"xmlns": "http://s3.amazonaws.com/doc/2006-03-01/", "BlockPublicAcls": true},
                 "policy": "{\"Version\":\"2012-10-17\"}"
             },
             "eventID": "4c3b2a19-0000-4000-8000-000000000001",
@@ -194,7 +199,8 @@ mod tests {
             Some("arn:aws:iam::121212121212:role/stacksets-exec-1234abcd")
         );
         assert_eq!(e.invoked_by.as_deref(), Some(CLOUDFORMATION));
-        // The resource's ARN, then the names in the request; no empty value, no boolean, no policy document.
+        // The resource's ARN, then the names in the request; no empty value, no boolean, no policy document, no
+        // endpoint or namespace.
         assert_eq!(
             e.resources,
             [
