@@ -1136,7 +1136,11 @@ async fn an_empty_window_is_a_complete_search_with_nothing_found() {
         // The window: 5 minutes before the first failure (the role, T0 + 20) to 2 after the last: in the stack's
         // Region the rollback (T0 + 30); in us-east-1, where only the IAM role's calls are, the role.
         assert_eq!(l.start.timestamp(), T0 + 20 - 300, "{l:?}");
-        let last = if l.region == "us-east-1" { T0 + 20 } else { T0 + 30 };
+        let last = if l.region == "us-east-1" {
+            T0 + 20
+        } else {
+            T0 + 30
+        };
         assert_eq!(l.end.timestamp(), last + 120, "{l:?}");
     }
     // Long ago: no note that events may still arrive.

@@ -163,8 +163,17 @@ impl Ctx<'_> {
             }
             ev.trail_lookups.extend(f.lookup);
         }
+        // Searches finish in any order: the bundle lists them, and their events in time order, by account and Region.
         ev.trail_lookups
             .sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        ev.trail_events.sort_by(|a, b| {
+            (&a.account, &a.region, a.event_time, &a.event_id).cmp(&(
+                &b.account,
+                &b.region,
+                b.event_time,
+                &b.event_id,
+            ))
+        });
     }
 
     /// One search, its pages in sequence (LookupEvents answers about 2 requests a second per account and Region;
