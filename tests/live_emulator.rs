@@ -749,7 +749,7 @@ fn the_reference_case_brings_the_calls_behind_its_failures_from_cloudtrail() {
         .any(|r| r == "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab"));
     assert!(deny.event_time.is_some() && deny.source.is_some());
     // One search per failing account and Region, and one in us-east-1 per account with a failed IAM role.
-    let lookups: Vec<(&str, &str, Option<&str>, u32, usize, bool)> = ev
+    let lookups: Vec<Lookup> = ev
         .trail_lookups
         .iter()
         .map(|l| {
@@ -864,3 +864,6 @@ fn a_vague_access_denied_comes_with_the_explicit_scp_deny_from_cloudtrail() {
     );
     assert_eq!(c.stats.calls.get("CloudTrail:LookupEvents"), Some(&2));
 }
+
+/// A CloudTrail search as the bundle records it: account, Region, attribute, pages, events kept, complete.
+type Lookup<'a> = (&'a str, &'a str, Option<&'a str>, u32, usize, bool);

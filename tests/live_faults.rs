@@ -1009,7 +1009,7 @@ async fn cloudtrail_throttling_is_retried_and_the_events_arrive() {
         ev.coverage
     );
     // Four searches (two accounts, each in its Region and in us-east-1), one page each; five attempts.
-    let lookups: Vec<(&str, &str, Option<&str>, u32, usize, bool)> = ev
+    let lookups: Vec<Lookup> = ev
         .trail_lookups
         .iter()
         .map(|l| {
@@ -1206,3 +1206,6 @@ async fn no_cloudtrail_makes_no_search() {
     assert!(c.evidence.trail_lookups.is_empty());
     assert!(!c.evidence.stack_events.is_empty());
 }
+
+/// A CloudTrail search as the bundle records it: account, Region, attribute, pages, events kept, complete.
+type Lookup<'a> = (&'a str, &'a str, Option<&'a str>, u32, usize, bool);
