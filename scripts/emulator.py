@@ -597,6 +597,11 @@ class Scenario:
         self.stack_sets: dict[str, dict[str, Any]] = {}
         # (account, stack id) -> {"stack_set", "events" (newest first)}
         self.stacks: dict[tuple[str, str], dict[str, Any]] = {}
+        # (account, region) -> CloudTrail records (the JSON of one event each), for LookupEvents
+        self.trail: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def add_trail(self, record: dict[str, Any]) -> None:
+        self.trail.setdefault((record["recipientAccountId"], record["awsRegion"]), []).append(record)
 
     def add_stack_set(self, described: dict, summary: dict, op_summary: dict, op_described: dict,
                       results: list[dict], instances: list[dict]) -> None:
@@ -635,11 +640,115 @@ def saved_events(qs_id: str, kind: str, account: str) -> list[dict[str, Any]]:
     return read_sample(rel, qs_id)["StackEvents"]
 
 
+CFN = "cloudformation.amazonaws.com"
+
+
+def trail_record(account: str, region: str, when: datetime, source: str, name: str, *, role: str, session: str,
+                 by_cloudformation: bool = True, error: tuple[str, str] | None = None,
+                 request: dict[str, Any] | None = None, resources: list[tuple[str, str]] = (),
+                 read_only: bool = False) -> dict[str, Any]:
+    """A CloudTrail record as AWS writes it for a call made by an assumed role (CloudFormation's execution role
+    when `by_cloudformation`, which then names CloudFormation as invoker and source). `resources`: (type, ARN)."""
+    key = "ASIA" + det_uuid("key", account, role).replace("-", "")[:16].upper()
+    identity: dict[str, Any] = {
+        "type": "AssumedRole",
+        "principalId": f"AROA{det_uuid('role', account, role).replace('-', '')[:17].upper()}:{session}",
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+        "accountId": account,
+        "accessKeyId": key,
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "principalId": f"AROA{det_uuid('role', account, role).replace('-', '')[:17].upper()}",
+                              "arn": f"arn:aws:iam::{account}:role/{role}", "accountId": account, "userName": role},
+            "attributes": {"creationDate": (when - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           "mfaAuthenticated": "false"},
+        },
+    }
+    if by_cloudformation:
+        identity["invokedBy"] = CFN
+    record: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "userIdentity": identity,
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": CFN if by_cloudformation else "203.0.113.24",
+        "userAgent": CFN if by_cloudformation else "aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.0 os/macos",
+    }
+    if error:
+        record["errorCode"], record["errorMessage"] = error
+    record.update({
+        "requestParameters": request,
+        "responseElements": None,
+        "requestID": det_uuid("request", account, name, when.isoformat()).replace("-", "")[:16].upper(),
+        "eventID": det_uuid("trail-event", account, region, name, when.isoformat()),
+        "readOnly": read_only,
+        "resources": [{"accountId": account, "type": ty, "ARN": arn} for ty, arn in resources],
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    })
+    return record
+
+
+def scp_deny_message(reason: str) -> str:
+    """The service's own message inside a handler's reason: `Resource handler returned message: "<this> (Service:`."""
+    m = re.search(r'Resource handler returned message: "(.*?) \(Service: ', reason)
+    return m.group(1) if m else reason
+
+
+def seed_da_trail(sc: Scenario, events: list[dict[str, Any]]) -> None:
+    """The DA account's CloudTrail around its failure: the S3 call the SCP denied (with the stack event's own
+    message), the execution role's successful CreateBucket before it, a person's denied call on the same bucket (not
+    CloudFormation's), and a call half an hour later (outside any window of the failure)."""
+    failed = next(e for e in events if e["ResourceType"] == "AWS::S3::Bucket" and e["ResourceStatus"] == "CREATE_FAILED")
+    role, session = re.search(r"assumed-role/([^/]+)/([^ ]+) is not", failed["ResourceStatusReason"]).groups()
+    bucket = failed["PhysicalResourceId"]
+    arn = f"arn:aws:s3:::{bucket}"
+    at = ts(failed["Timestamp"])
+    params = {"bucketName": bucket, "Host": f"{bucket}.s3.{REGION}.amazonaws.com", "publicAccessBlock": "",
+              "PublicAccessBlockConfiguration": {"xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
+                                                 "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                                 "BlockPublicPolicy": True, "RestrictPublicBuckets": True}}
+    s3 = "s3.amazonaws.com"
+    sc.add_trail(trail_record(ADMIN, REGION, at - timedelta(seconds=0.6), s3, "PutBucketPublicAccessBlock",
+                              role=role, session=session, request=params, resources=[("AWS::S3::Bucket", arn)],
+                              error=("AccessDenied", scp_deny_message(failed["ResourceStatusReason"]))))
+    sc.add_trail(trail_record(ADMIN, REGION, at - timedelta(seconds=2.4), s3, "CreateBucket", role=role,
+                              session=session, request={"bucketName": bucket, "Host": f"{bucket}.s3.{REGION}.amazonaws.com"},
+                              resources=[("AWS::S3::Bucket", arn)]))
+    sc.add_trail(trail_record(ADMIN, REGION, at - timedelta(seconds=40), s3, "PutBucketPublicAccessBlock",
+                              role="Admin", session="alice@example.com", by_cloudformation=False, request=params,
+                              resources=[("AWS::S3::Bucket", arn)],
+                              error=("AccessDenied", "Access Denied")))
+    sc.add_trail(trail_record(ADMIN, REGION, at + timedelta(minutes=30), s3, "PutBucketPublicAccessBlock",
+                              role=role, session=session, request=params, resources=[("AWS::S3::Bucket", arn)],
+                              error=("AccessDenied", "Access Denied")))
+
+
+def seed_ta_trail(sc: Scenario, account: str, events: list[dict[str, Any]]) -> None:
+    """A TA account's CloudTrail: IAM's CreateRole that failed on the invalid principal. IAM is a global service, so
+    the event is in us-east-1's history, not in the stack's Region."""
+    failed = next(e for e in events if e["ResourceType"] == "AWS::IAM::Role" and e["ResourceStatus"] == "CREATE_FAILED")
+    m = re.search(r'Resource handler returned message: "(Invalid principal in policy: .*?) \(Service: ',
+                  failed["ResourceStatusReason"])
+    role = f"stacksets-exec-{det_uuid('exec', account).replace('-', '')[:32]}"
+    name = (failed["PhysicalResourceId"] or json.loads(failed.get("ResourceProperties") or "{}").get("RoleName")
+            or failed["LogicalResourceId"])
+    sc.add_trail(trail_record(account, "us-east-1", ts(failed["Timestamp"]) - timedelta(seconds=0.4),
+                              "iam.amazonaws.com", "CreateRole", role=role, session=det_uuid("session", account)[:8],
+                              request={"roleName": name, "assumeRolePolicyDocument": "{\"Version\":\"2012-10-17\"}"},
+                              error=("MalformedPolicyDocumentException", m.group(1) if m else "Invalid principal")))
+
+
 def build_reference(qs_id: str = "abcde", with_ta: bool = True) -> Scenario:
     sc = Scenario("reference", qs_id)
     da = saved_stack_set(qs_id, "DA")
     sc.add_stack_set(*da)
-    sc.add_stack(ADMIN, da[0]["StackSetName"], saved_events(qs_id, "DA", ADMIN))
+    da_events = saved_events(qs_id, "DA", ADMIN)
+    sc.add_stack(ADMIN, da[0]["StackSetName"], da_events)
+    seed_da_trail(sc, da_events)
     if not with_ta:
         return sc
     sc.members = list(REFERENCE_MEMBERS)
@@ -648,6 +757,7 @@ def build_reference(qs_id: str = "abcde", with_ta: bool = True) -> Scenario:
     # Only 232323232323's events were saved. The other two failed accounts ran the same template at the
     # same time (MaxConcurrentCount 3): their histories are that one, a fraction of a second later.
     saved = saved_events(qs_id, "TA", "232323232323")
+    seed_ta_trail(sc, "232323232323", saved)
     for n, inst in enumerate(i for i in ta[5] if i.get("StackId")):
         events = saved if inst["Account"] == "232323232323" else replay_events(
             saved, inst["StackId"], timedelta(milliseconds=437 * n))
@@ -896,6 +1006,136 @@ def build_edge() -> Scenario:
     return sc
 
 
+VAGUE_SET = "bucket-baseline"
+VAGUE_T0 = datetime(2025, 3, 14, 2, 30, 0, 120000, tzinfo=timezone.utc)
+VAGUE_TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Description: Shared artifacts bucket in every account, public access blocked
+Resources:
+  ArtifactsBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub artifacts-${AWS::AccountId}-${AWS::Region}
+      PublicAccessBlockConfiguration:
+        BlockPublicAcls: true
+        BlockPublicPolicy: true
+        IgnorePublicAcls: true
+        RestrictPublicBuckets: true
+"""
+
+
+def build_vague() -> Scenario:
+    """A member account whose stack event says only `Access Denied` (S3's old message form, no policy type) while its
+    CloudTrail holds the same call with the explicit SCP deny: the root's SCP denies s3:PutBucketPublicAccessBlock to
+    every principal but its exemptions, the stack set's execution role among those denied. One stack set, one failed
+    and one healthy account."""
+    sc = Scenario("vague-deny", "vague")
+    sc.members = list(REFERENCE_MEMBERS)
+    failed, healthy = "232323232323", "565656565656"
+    set_id = f"{VAGUE_SET}:{det_uuid('stack-set', VAGUE_SET)}"
+    described = {
+        "StackSetName": VAGUE_SET, "StackSetId": set_id, "Description": "Shared artifacts bucket in every account",
+        "Status": "ACTIVE", "TemplateBody": VAGUE_TEMPLATE, "Parameters": [], "Capabilities": [], "Tags": [],
+        "StackSetARN": f"arn:aws:cloudformation:{REGION}:{ADMIN}:stackset/{set_id}",
+        "AutoDeployment": {"Enabled": False}, "PermissionModel": "SERVICE_MANAGED",
+        "OrganizationalUnitIds": [ROOT_ID], "Regions": [REGION], "ManagedExecution": {"Active": True},
+    }
+    summary = {k: described[k] for k in ("StackSetName", "StackSetId", "Description", "Status", "AutoDeployment",
+                                          "PermissionModel", "ManagedExecution")}
+    summary["DriftStatus"] = "NOT_CHECKED"
+    op_id = det_uuid("operation", VAGUE_SET, "create")
+    prefs = {"RegionConcurrencyType": "SEQUENTIAL", "RegionOrder": [REGION], "FailureToleranceCount": 0,
+             "MaxConcurrentCount": 2, "ConcurrencyMode": "STRICT_FAILURE_TOLERANCE"}
+
+    def stack_id(account: str) -> str:
+        return (f"arn:aws:cloudformation:{REGION}:{account}:stack/StackSet-{VAGUE_SET}-"
+                f"{det_uuid('stack-name', VAGUE_SET, account)}/{det_uuid('stack', VAGUE_SET, account)}")
+
+    bucket = f"artifacts-{failed}-{REGION}"
+    request_id = "8F3C2B1A0D9E7F65"
+    vague = (f"Resource handler returned message: \"Access Denied (Service: Amazon S3; Status Code: 403; Error Code: "
+             f"AccessDenied; Request ID: {request_id}; S3 Extended Request ID: "
+             f"{det_uuid('s3-ext', failed).replace('-', '')}; Proxy: null)\" (RequestToken: "
+             f"{det_uuid('token', VAGUE_SET, failed)}, HandlerErrorCode: AccessDenied)")
+    reason = f"ResourceLogicalId:ArtifactsBucket, ResourceType:AWS::S3::Bucket, ResourceStatusReason:{vague}"
+    results = [
+        {"Account": failed, "Region": REGION, "Status": "FAILED", "StatusReason": reason,
+         "AccountGateResult": {"Status": "SKIPPED"}, "OrganizationalUnitId": ROOT_ID},
+        {"Account": healthy, "Region": REGION, "Status": "SUCCEEDED",
+         "AccountGateResult": {"Status": "SKIPPED"}, "OrganizationalUnitId": ROOT_ID},
+    ]
+    operations = [{"OperationId": op_id, "StackSetId": set_id, "Action": "CREATE", "Status": "FAILED",
+                   "OperationPreferences": prefs, "DeploymentTargets": {"OrganizationalUnitIds": [ROOT_ID],
+                                                                         "AccountFilterType": "NONE"},
+                   "RetainStacks": False, "CreationTimestamp": VAGUE_T0,
+                   "EndTimestamp": VAGUE_T0 + timedelta(minutes=2, seconds=41.3),
+                   "StatusDetails": {"FailedStackInstancesCount": 1}, "Results": results}]
+    instances = []
+    for account, status, detailed, why in [(failed, "OUTDATED", "FAILED", reason),
+                                           (healthy, "CURRENT", "SUCCEEDED", None)]:
+        i = {"StackSetId": set_id, "Region": REGION, "Account": account, "Status": status,
+             "StackInstanceStatus": {"DetailedStatus": detailed}, "OrganizationalUnitId": ROOT_ID,
+             "DriftStatus": "NOT_CHECKED", "LastOperationId": op_id, "StackId": stack_id(account)}
+        if why:
+            i["StatusReason"] = why
+        instances.append(i)
+    sc.stack_sets[VAGUE_SET] = {"described": described, "summary": summary, "operations": operations,
+                                "instances": instances}
+
+    def history(account: str, start: datetime, spec: list[tuple]) -> list[dict[str, Any]]:
+        sid = stack_id(account)
+        name = stack_name_of(sid)
+        out = []
+        for dt, logical, rtype, status, why, physical in spec:
+            at = start + timedelta(seconds=dt)
+            logical = logical or name
+            e = {"StackId": sid, "StackName": name, "LogicalResourceId": logical, "ResourceType": rtype,
+                 "PhysicalResourceId": sid if logical == name else physical, "Timestamp": at.isoformat(),
+                 "ResourceStatus": status,
+                 "EventId": det_uuid(sid, logical, status, dt) if logical == name else f"{logical}-{status}-{iso_ms(at)}"}
+            if why:
+                e["ResourceStatusReason"] = why
+            out.append(e)
+        return out[::-1]
+
+    stack_t, bucket_t = "AWS::CloudFormation::Stack", "AWS::S3::Bucket"
+    start = VAGUE_T0 + timedelta(seconds=19.8)
+    sc.add_stack(failed, VAGUE_SET, history(failed, start, [
+        (0.0, None, stack_t, "CREATE_IN_PROGRESS", "User Initiated", None),
+        (2.2, "ArtifactsBucket", bucket_t, "CREATE_IN_PROGRESS", None, ""),
+        (3.5, "ArtifactsBucket", bucket_t, "CREATE_IN_PROGRESS", "Resource creation Initiated", bucket),
+        (27.9, "ArtifactsBucket", bucket_t, "CREATE_FAILED", vague, bucket),
+        (28.4, None, stack_t, "ROLLBACK_IN_PROGRESS",
+         "The following resource(s) failed to create: [ArtifactsBucket]. Rollback requested by user.", None),
+        (31.0, "ArtifactsBucket", bucket_t, "DELETE_COMPLETE", None, bucket),
+        (31.6, None, stack_t, "ROLLBACK_COMPLETE", None, None),
+    ]))
+    sc.add_stack(healthy, VAGUE_SET, history(healthy, start + timedelta(seconds=0.3), [
+        (0.0, None, stack_t, "CREATE_IN_PROGRESS", "User Initiated", None),
+        (2.0, "ArtifactsBucket", bucket_t, "CREATE_IN_PROGRESS", None, ""),
+        (23.1, "ArtifactsBucket", bucket_t, "CREATE_COMPLETE", None, f"artifacts-{healthy}-{REGION}"),
+        (23.6, None, stack_t, "CREATE_COMPLETE", None, None),
+    ]))
+    role = f"stacksets-exec-{det_uuid('exec', failed).replace('-', '')[:32]}"
+    session = det_uuid("session", VAGUE_SET, failed)[:8]
+    arn = f"arn:aws:s3:::{bucket}"
+    denied = (f"User: arn:aws:sts::{failed}:assumed-role/{role}/{session} is not authorized to perform: "
+              f"s3:PutBucketPublicAccessBlock on resource: \"{arn}\" with an explicit deny in a service control policy")
+    params = {"bucketName": bucket, "Host": f"{bucket}.s3.{REGION}.amazonaws.com", "publicAccessBlock": "",
+              "PublicAccessBlockConfiguration": {"xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
+                                                 "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                                 "BlockPublicPolicy": True, "RestrictPublicBuckets": True}}
+    # The handler retried the denied call with back-off before it gave up: the first attempt is 20 s before the
+    # stack event, within the window's 5 minutes.
+    for dt in (4.1, 11.6, 26.8):
+        sc.add_trail(trail_record(failed, REGION, start + timedelta(seconds=dt), "s3.amazonaws.com",
+                                  "PutBucketPublicAccessBlock", role=role, session=session, request=params,
+                                  resources=[(bucket_t, arn)], error=("AccessDenied", denied)))
+    sc.add_trail(trail_record(failed, REGION, start + timedelta(seconds=3.6), "s3.amazonaws.com", "CreateBucket",
+                              role=role, session=session, request={"bucketName": bucket},
+                              resources=[(bucket_t, arn)]))
+    return sc
+
+
 # ==================================================================================================
 # Seeding moto's backends directly (no API calls: fast at scale, and free to set any state).
 # ==================================================================================================
@@ -1123,21 +1363,84 @@ def _wire(o: Any, timestamps: Callable[[datetime], Any]) -> Any:
     return o
 
 
+TRAIL_PAGE = 50  # LookupEvents' MaxResults maximum (and default); --trail-page-size serves smaller pages
+LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource",
+               "AccessKeyId")
+
+
+def lookup_event(record: dict[str, Any]) -> dict[str, Any]:
+    """One entry of LookupEvents' `Events`: the record's summary fields, and the record itself as a JSON string.
+    `Username` is what CloudTrail shows for the caller: an assumed role's session name, else the user's name."""
+    identity = record.get("userIdentity") or {}
+    username = identity.get("userName") or identity.get("arn", "").rsplit("/", 1)[-1] or None
+    event = {
+        "EventId": record["eventID"],
+        "EventName": record["eventName"],
+        "ReadOnly": "true" if record.get("readOnly") else "false",
+        "AccessKeyId": identity.get("accessKeyId"),
+        "EventTime": ts(record["eventTime"]),
+        "EventSource": record["eventSource"],
+        "Username": username,
+        "Resources": [{"ResourceType": r.get("type"), "ResourceName": r.get("ARN")} for r in record.get("resources") or []],
+        "CloudTrailEvent": json.dumps(record, separators=(",", ":")),
+    }
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def lookup_events(records: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+    """LookupEvents over one account's records in one Region: at most one lookup attribute, the time range (both
+    ends included), newest first, pages of MaxResults (1-50, default 50) with an opaque NextToken."""
+    attributes = body.get("LookupAttributes") or []
+    if len(attributes) > 1:
+        raise ApiError(400, "InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
+    events = [lookup_event(r) for r in records]
+    for a in attributes:
+        key, value = a.get("AttributeKey"), a.get("AttributeValue")
+        if key not in LOOKUP_KEYS or value is None:
+            raise ApiError(400, "InvalidLookupAttributesException", f"Invalid lookup attribute key: {key}")
+        if key in ("ResourceType", "ResourceName"):
+            events = [e for e in events if any(r.get(key) == value for r in e.get("Resources", []))]
+        else:
+            events = [e for e in events if e.get(key) == value]
+
+    def when(name: str) -> datetime | None:
+        v = body.get(name)
+        return None if v is None else datetime.fromtimestamp(float(v), tz=timezone.utc)
+
+    start, end = when("StartTime"), when("EndTime")
+    if start and end and start > end:
+        raise ApiError(400, "InvalidTimeRangeException", "Start time must be before end time.")
+    events = [e for e in events if (start is None or e["EventTime"] >= start) and (end is None or e["EventTime"] <= end)]
+    events.sort(key=lambda e: e["EventTime"], reverse=True)
+    size = body.get("MaxResults", TRAIL_PAGE)
+    if not isinstance(size, int) or not 1 <= size <= 50:
+        raise ApiError(400, "InvalidMaxResultsException", "MaxResults must be between 1 and 50.")
+    page, token = paginate(events, min(size, TRAIL_PAGE), body.get("NextToken"), limit=50, default=TRAIL_PAGE,
+                           error=lambda m: ApiError(400, "InvalidNextTokenException", m))
+    return {"Events": page, **({"NextToken": token} if token else {})}
+
+
 class Middleware:
-    """Serves Quick Setup and Automation executions, and hands every other request to moto. Requests
-    are told apart by the SigV4 credential scope's service name and by X-Amz-Target, as moto does."""
+    """Serves Quick Setup, Automation executions and CloudTrail's LookupEvents, and hands every other request to
+    moto. Requests are told apart by the SigV4 credential scope's service name and by X-Amz-Target, as moto does."""
 
     AUTOMATION = ("AmazonSSM.DescribeAutomationExecutions", "AmazonSSM.GetAutomationExecution")
+    # botocore sends the model's targetPrefix (com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101), the Rust SDK
+    # the service shape's name alone (CloudTrail_20131101); CloudTrail takes both.
+    LOOKUP_EVENTS = ("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+                     "CloudTrail_20131101.LookupEvents")
 
-    def __init__(self, moto_app: Callable, manager: dict[str, Any] | None, execution: dict[str, Any] | None):
+    def __init__(self, moto_app: Callable, manager: dict[str, Any] | None, execution: dict[str, Any] | None,
+                 trail: dict[tuple[str, str], list[dict[str, Any]]] | None = None):
         self.moto_app, self.manager, self.execution = moto_app, manager, execution
+        self.trail = trail or {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         scope = SIGV4_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if scope and scope.group(3) == "ssm-quicksetup":
             rest_json = True  # rest-json: ISO 8601 timestamps, errors named in a header
-        elif target in self.AUTOMATION:
+        elif target in self.AUTOMATION or target in self.LOOKUP_EVENTS:
             rest_json = False  # json 1.1: epoch-second timestamps, errors named in the body
         else:
             return self.moto_app(environ, start_response)
@@ -1156,6 +1459,10 @@ class Middleware:
             if rest_json:
                 payload = _wire(self.quick_setup(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body,
                                                  home), iso_ms)
+            elif target in self.LOOKUP_EVENTS:
+                # The caller's account (an assumed role's keys are the role's account) and the signed Region.
+                where = (get_account_id_from(scope.group(1)), scope.group(2)) if scope else (ADMIN, REGION)
+                payload = _wire(lookup_events(self.trail.get(where, []), body), lambda t: t.timestamp())
             else:
                 payload = _wire(self.automation(target.split(".", 1)[1], body, home), lambda t: t.timestamp())
             status = 200
@@ -1221,15 +1528,17 @@ def stdin_tells_parent_exit() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global EVENTS_PAGE, DESCRIBE_EVENTS
+    global EVENTS_PAGE, DESCRIBE_EVENTS, TRAIL_PAGE
     p = argparse.ArgumentParser(prog="emulator.sh run", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--scenario", choices=("reference", "scale", "edge"), default="reference")
+    p.add_argument("--scenario", choices=("reference", "scale", "edge", "vague-deny"), default="reference")
     p.add_argument("--accounts", type=int, help="scale: member accounts, one stack instance each (default 1000)")
     p.add_argument("--failed", type=int, help="scale: how many of those instances failed (default 5)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: the OS picks a free one)")
     p.add_argument("--events-page-size", type=int, default=EVENTS_PAGE, metavar="N",
                    help="DescribeStackEvents page size (default 100); a small one exercises pagination")
+    p.add_argument("--trail-page-size", type=int, default=TRAIL_PAGE, metavar="N",
+                   help="LookupEvents page size at most (default 50, its maximum); a small one exercises NextToken")
     p.add_argument("--without-describe-events", action="store_true",
                    help="answer DescribeEvents with InvalidAction, as an endpoint that does not have it")
     p.add_argument("--ignore-stdin", action="store_true", help="do not stop when stdin reaches EOF")
@@ -1244,19 +1553,23 @@ def main(argv: list[str] | None = None) -> None:
     if args.events_page_size < 1:
         p.error("--events-page-size must be at least 1")
     EVENTS_PAGE = args.events_page_size
+    if not 1 <= args.trail_page_size <= 50:
+        p.error("--trail-page-size must be between 1 and 50")
+    TRAIL_PAGE = args.trail_page_size
     DESCRIBE_EVENTS = not args.without_describe_events
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
 
     started = time.monotonic()
-    sc = {"reference": build_reference, "edge": build_edge}.get(args.scenario, lambda: build_scale(accounts, failed))()
+    sc = {"reference": build_reference, "edge": build_edge, "vague-deny": build_vague}.get(
+        args.scenario, lambda: build_scale(accounts, failed))()
     scp_id = seed_organization(sc.members)
     seed_cloudformation(sc)
-    # The edge scenario has no Quick Setup: no configuration manager, no Automation execution.
-    manager, execution = quick_setup_data(sc) if sc.name != "edge" else (None, None)
+    # The edge and vague-deny scenarios have no Quick Setup: no configuration manager, no Automation execution.
+    manager, execution = quick_setup_data(sc) if sc.name not in ("edge", "vague-deny") else (None, None)
     moto_app = DomainDispatcherApplication(create_backend_app)
     for service in ("cloudformation", "sts", "organizations", "ssm", "iam"):  # not on each one's first request
         moto_app.app_instances[service] = create_backend_app(service)
-    server = make_server(args.host, args.port, Middleware(moto_app, manager, execution), threaded=True)
+    server = make_server(args.host, args.port, Middleware(moto_app, manager, execution, sc.trail), threaded=True)
     host, port = server.server_address[:2]
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     log(f"scenario {sc.name} seeded in {time.monotonic() - started:.1f} s: caller (delegated admin) {ADMIN}, "

@@ -344,6 +344,38 @@ fn a_thousand_instances_with_five_failed_cost_calls_per_failure_not_per_instance
             .unwrap_or(0)
             <= 10
     );
+    // CloudTrail: one search per account and Region with failure events (and one in us-east-1 per account with a
+    // failed IAM resource), one page each here: 6 accounts, not 1,000 instances or their events.
+    let mut searched: std::collections::BTreeSet<(String, String)> =
+        std::collections::BTreeSet::new();
+    for e in &collected.evidence.stack_events {
+        let (Some(a), Some(r)) = (e.account.clone(), e.region.clone()) else {
+            continue;
+        };
+        if e.resource_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("AWS::IAM::"))
+        {
+            searched.insert((a.clone(), "us-east-1".into()));
+        }
+        searched.insert((a, r));
+    }
+    assert_eq!(searched.len(), 12, "{searched:?}");
+    let lookups: std::collections::BTreeSet<(String, String)> = collected
+        .evidence
+        .trail_lookups
+        .iter()
+        .map(|l| (l.account.clone(), l.region.clone()))
+        .collect();
+    assert_eq!(lookups, searched);
+    assert_eq!(
+        collected
+            .stats
+            .calls
+            .get("CloudTrail:LookupEvents")
+            .copied(),
+        Some(searched.len() as u64)
+    );
 }
 
 /// Collect in-process against an emulator at `url`, as the delegated admin with a member role.
@@ -652,3 +684,186 @@ fn edge_cases_diagnose_with_the_suspended_account_and_no_all_clear() {
         report["summary"]["examined"]
     );
 }
+
+/// The reference case's CloudTrail (scripts/EMULATOR.md): the DA's SCP-denied `PutBucketPublicAccessBlock` is in the
+/// bundle for 121212121212 in ap-northeast-1, with the SCP's message; the TA's `CreateRole` for 232323232323 in
+/// us-east-1 (IAM's events are there); calls that were not CloudFormation's, did not fail, or fall outside the
+/// window are not. Every search is recorded, complete.
+#[test]
+fn the_reference_case_brings_the_calls_behind_its_failures_from_cloudtrail() {
+    let emu = Emulator::start(&["--trail-page-size", "1"]);
+    let c = collect_at(
+        &emu.url,
+        &["AWS-QuickSetup-SSM-DA-abcde", "AWS-QuickSetup-SSM-TA-abcde"],
+    );
+    let ev = &c.evidence;
+    let kept: Vec<(&str, &str, &str, &str)> = ev
+        .trail_events
+        .iter()
+        .map(|e| {
+            (
+                e.account.as_deref().unwrap_or_default(),
+                e.region.as_deref().unwrap_or_default(),
+                e.event_name.as_str(),
+                e.error_code.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (
+                "121212121212",
+                "ap-northeast-1",
+                "PutBucketPublicAccessBlock",
+                "AccessDenied"
+            ),
+            (
+                "232323232323",
+                "us-east-1",
+                "CreateRole",
+                "MalformedPolicyDocumentException"
+            ),
+        ],
+        "{:#?}",
+        ev.coverage
+    );
+    let deny = &ev.trail_events[0];
+    // The same message the DA stack event carries inside its handler's envelope.
+    let message = deny.error_message.as_deref().unwrap_or_default();
+    assert!(
+        message.ends_with("with an explicit deny in a service control policy"),
+        "{message}"
+    );
+    assert!(ev.stack_events.iter().any(|e| e
+        .status_reason
+        .as_deref()
+        .is_some_and(|r| r.contains(message))));
+    assert_eq!(
+        deny.principal_arn.as_deref(),
+        Some("arn:aws:sts::121212121212:assumed-role/stacksets-exec-1234abcd/efgh5678")
+    );
+    assert!(deny
+        .resources
+        .iter()
+        .any(|r| r == "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab"));
+    assert!(deny.event_time.is_some() && deny.source.is_some());
+    // One search per failing account and Region, and one in us-east-1 per account with a failed IAM role.
+    let lookups: Vec<Lookup> = ev
+        .trail_lookups
+        .iter()
+        .map(|l| {
+            (
+                l.account.as_str(),
+                l.region.as_str(),
+                l.attribute.as_deref(),
+                l.pages,
+                l.events,
+                l.complete,
+            )
+        })
+        .collect();
+    let s3 = Some("EventSource=s3.amazonaws.com");
+    let iam = Some("EventSource=iam.amazonaws.com");
+    let writes = Some("ReadOnly=false");
+    // Pages of 1: the DA's window holds the denied call, CloudFormation's CreateBucket and a person's denied call.
+    assert_eq!(
+        lookups,
+        [
+            ("121212121212", "ap-northeast-1", s3, 3, 1, true),
+            ("121212121212", "us-east-1", iam, 1, 0, true),
+            ("232323232323", "ap-northeast-1", writes, 1, 0, true),
+            ("232323232323", "us-east-1", iam, 1, 1, true),
+            ("343434343434", "ap-northeast-1", writes, 1, 0, true),
+            ("343434343434", "us-east-1", iam, 1, 0, true),
+            ("454545454545", "ap-northeast-1", writes, 1, 0, true),
+            ("454545454545", "us-east-1", iam, 1, 0, true),
+        ]
+    );
+    assert_eq!(c.stats.calls.get("CloudTrail:LookupEvents"), Some(&10));
+    assert!(
+        ev.coverage.iter().all(|n| !n.reason.contains("cloudtrail")),
+        "{:#?}",
+        ev.coverage
+    );
+}
+
+/// `--scenario vague-deny`: the stack event says only `Access Denied`; the bundle holds CloudTrail's explicit SCP
+/// deny of the same call in the same account and Region, found through the member role.
+#[test]
+fn a_vague_access_denied_comes_with_the_explicit_scp_deny_from_cloudtrail() {
+    let emu = Emulator::start(&["--scenario", "vague-deny", "--trail-page-size", "2"]);
+    let c = collect_at(&emu.url, &["bucket-baseline"]);
+    let ev = &c.evidence;
+    let failed = ev
+        .stack_events
+        .iter()
+        .find(|e| e.status == "CREATE_FAILED")
+        .expect("the bucket's failure");
+    let reason = failed.status_reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains(
+            "Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied;"
+        ),
+        "{reason}"
+    );
+    assert!(!reason.contains("service control policy"), "{reason}");
+    assert_eq!(failed.account.as_deref(), Some("232323232323"));
+    // The three denied attempts, not the CreateBucket that succeeded; in time order.
+    assert_eq!(ev.trail_events.len(), 3, "{:#?}", ev.trail_events);
+    for e in &ev.trail_events {
+        assert_eq!(
+            (e.account.as_deref(), e.region.as_deref()),
+            (Some("232323232323"), Some("ap-northeast-1"))
+        );
+        assert_eq!(
+            (e.event_source.as_str(), e.event_name.as_str()),
+            ("s3.amazonaws.com", "PutBucketPublicAccessBlock")
+        );
+        assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
+        let m = e.error_message.as_deref().unwrap_or_default();
+        assert!(
+            m.contains("s3:PutBucketPublicAccessBlock")
+                && m.ends_with("with an explicit deny in a service control policy"),
+            "{m}"
+        );
+        assert!(
+            e.session_issuer_arn
+                .as_deref()
+                .is_some_and(|a| a.contains(":role/stacksets-exec-")),
+            "{e:?}"
+        );
+        assert!(
+            e.resources
+                .iter()
+                .any(|r| r == "arn:aws:s3:::artifacts-232323232323-ap-northeast-1"),
+            "{e:?}"
+        );
+        // Within the failure's window.
+        let t = e.event_time.expect("time");
+        assert!(
+            t <= failed.timestamp && failed.timestamp - t < chrono::Duration::minutes(5),
+            "{t}"
+        );
+    }
+    assert!(ev
+        .trail_events
+        .windows(2)
+        .all(|w| w[0].event_time < w[1].event_time));
+    // One search, paged with NextToken (4 events in the window at 2 a page), complete; none for the healthy account.
+    assert_eq!(ev.trail_lookups.len(), 1, "{:?}", ev.trail_lookups);
+    let l = &ev.trail_lookups[0];
+    assert_eq!(
+        (l.account.as_str(), l.region.as_str()),
+        ("232323232323", "ap-northeast-1")
+    );
+    assert_eq!(l.attribute.as_deref(), Some("EventSource=s3.amazonaws.com"));
+    assert_eq!((l.pages, l.events, l.complete), (2, 3, true));
+    assert!(
+        l.start <= failed.timestamp - chrono::Duration::minutes(5) && l.end >= failed.timestamp
+    );
+    assert_eq!(c.stats.calls.get("CloudTrail:LookupEvents"), Some(&2));
+}
+
+/// A CloudTrail search as the bundle records it: account, Region, attribute, pages, events kept, complete.
+type Lookup<'a> = (&'a str, &'a str, Option<&'a str>, u32, usize, bool);

@@ -1,6 +1,6 @@
 //! Live collection under faults, with the real SDK clients and `aws-smithy-mocks` answering for AWS:
 //! throttling then success, AccessDenied on assume-role in one account, a call that never answers, and the
-//! read-only guard. Each test checks what the bundle's coverage says and that the diagnosis still comes out.
+//! read-only guard; CloudTrail throttled, refused in one account, and empty. Each test checks what the bundle's coverage says and that the diagnosis still comes out.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_cloudformation as cfn;
 use aws_sdk_cloudformation::types as ct;
+use aws_sdk_cloudtrail as ctrail;
 use aws_sdk_organizations as orgs;
 use aws_sdk_sts as sts;
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
@@ -356,9 +357,9 @@ impl aws_smithy_async::time::TimeSource for TokioClock {
     }
 }
 
-fn clock() -> TokioClock {
+fn clock(wall: std::time::SystemTime) -> TokioClock {
     TokioClock {
-        wall: std::time::SystemTime::now(),
+        wall,
         start: tokio::time::Instant::now(),
     }
 }
@@ -368,12 +369,25 @@ async fn run(
     hang_on: Option<&'static str>,
     member_role: Option<&str>,
 ) -> (Collected, Sdk) {
+    run_at(rules, hang_on, member_role, std::time::SystemTime::now()).await
+}
+
+/// As `run`, with the SDK's clock starting at `wall`. CloudTrail searches that no rule of `rules` answers find
+/// nothing (an empty page).
+async fn run_at(
+    rules: Vec<Rule>,
+    hang_on: Option<&'static str>,
+    member_role: Option<&str>,
+    wall: std::time::SystemTime,
+) -> (Collected, Sdk) {
     let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
     if hang_on.is_some() {
         // Unanswered calls go on to the (hanging) HTTP client.
         interceptor = interceptor.allow_passthrough();
     }
-    for r in &rules {
+    let nothing_in_cloudtrail = mock!(ctrail::Client::lookup_events)
+        .then_output(|| ctrail::operation::lookup_events::LookupEventsOutput::builder().build());
+    for r in rules.iter().chain([&nothing_in_cloudtrail]) {
         interceptor = interceptor.with_rule(r);
     }
     let mock_http = aws_smithy_mocks::create_mock_http_client();
@@ -394,7 +408,7 @@ async fn run(
             "test",
         ))
         .http_client(http)
-        .time_source(clock())
+        .time_source(clock(wall))
         .retry_config(
             RetryConfig::adaptive()
                 .with_max_attempts(3)
@@ -826,3 +840,372 @@ async fn the_guard_refuses_a_mutating_call_before_it_is_sent() {
     // (The mock's own interceptor still saw the call; the HTTP client never did.)
     assert_eq!(sdk.log.attempts(), 0, "nothing was sent");
 }
+
+// ---- CloudTrail (docs/cloudtrail-collection.md). Both failing accounts' IAM role failed in REGION: each gets a
+// ---- search there (writes only: the stack's own events and a global service's resource) and one in us-east-1
+// ---- (IAM's event source), over its own window. MEMBER's failures are 200 s after DENIED's, so the windows (and
+// ---- the requests' StartTime) tell the accounts apart.
+
+const MEMBER_SHIFT: i64 = 200;
+
+/// The stacks' events as `events_rule`'s, MEMBER's `MEMBER_SHIFT` seconds later (all within the operation's window).
+fn staggered_events_rule() -> Rule {
+    mock!(cfn::Client::describe_stack_events).then_compute_output(|r| {
+        let id = r.stack_name().unwrap_or_default().to_owned();
+        let shift = if id.contains(MEMBER) { MEMBER_SHIFT } else { 0 };
+        let name = format!("StackSet-{SET}-4d1c9b2a-7e6f-4a5b-8c9d-0e1f2a3b4c5d");
+        let ev = |n: i64, logical: &str, ty: &str, status: ct::ResourceStatus, reason: Option<&str>| {
+            ct::StackEvent::builder()
+                .stack_id(&id)
+                .stack_name(&name)
+                .event_id(format!("e{n}"))
+                .logical_resource_id(logical)
+                .resource_type(ty)
+                .timestamp(ts(T0 + shift + n))
+                .resource_status(status)
+                .set_resource_status_reason(reason.map(str::to_owned))
+                .build()
+        };
+        cfn::operation::describe_stack_events::DescribeStackEventsOutput::builder()
+            .stack_events(ev(30, &name, "AWS::CloudFormation::Stack", ct::ResourceStatus::RollbackInProgress,
+                Some("The following resource(s) failed to create: [CrossAccountRole]. Rollback requested by user.")))
+            .stack_events(ev(20, "CrossAccountRole", "AWS::IAM::Role", ct::ResourceStatus::CreateFailed, Some(INVALID_PRINCIPAL)))
+            .build()
+    })
+}
+
+/// The StartTime of `account`'s searches: 5 minutes before its first failure event.
+fn window_start(account: &str) -> i64 {
+    T0 + 20 - 300 + if account == MEMBER { MEMBER_SHIFT } else { 0 }
+}
+
+fn searches_of(
+    account: &'static str,
+) -> impl Fn(&ctrail::operation::lookup_events::LookupEventsInput) -> bool {
+    move |r| r.start_time().map(|t| t.secs()) == Some(window_start(account))
+}
+
+fn attribute(r: &ctrail::operation::lookup_events::LookupEventsInput) -> Option<(String, String)> {
+    r.lookup_attributes().first().map(|a| {
+        (
+            a.attribute_key().as_str().to_owned(),
+            a.attribute_value().to_owned(),
+        )
+    })
+}
+
+/// IAM's CreateRole that CloudFormation's execution role made in `account`, failed on the invalid principal, and
+/// the same call by someone else (not kept).
+fn create_role_events(account: &str) -> ctrail::operation::lookup_events::LookupEventsOutput {
+    let record = |id: &str, role: &str, invoked_by: Option<&str>| {
+        let mut identity = serde_json::json!({
+            "type": "AssumedRole",
+            "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/s1"),
+            "accountId": account,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{account}:role/{role}")}},
+        });
+        if let Some(by) = invoked_by {
+            identity["invokedBy"] = by.into();
+        }
+        serde_json::json!({
+            "eventVersion": "1.09",
+            "userIdentity": identity,
+            "eventTime": "2025-03-10T05:10:19Z",
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "CreateRole",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": invoked_by.unwrap_or("198.51.100.4"),
+            "errorCode": "MalformedPolicyDocumentException",
+            "errorMessage": "Invalid principal in policy: \"AWS\":\"arn:aws:iam::111111111111:role/app-central-role\"",
+            "requestParameters": {"roleName": "app-cross-account"},
+            "eventID": id,
+            "recipientAccountId": account,
+        })
+        .to_string()
+    };
+    let event = |id: &str, role: &str, by: Option<&str>| {
+        ctrail::types::Event::builder()
+            .event_id(id)
+            .event_name("CreateRole")
+            .event_source("iam.amazonaws.com")
+            .event_time(ts(T0 + 19))
+            .resources(
+                ctrail::types::Resource::builder()
+                    .resource_type("AWS::IAM::Role")
+                    .resource_name("app-cross-account")
+                    .build(),
+            )
+            .cloud_trail_event(record(id, role, by))
+            .build()
+    };
+    ctrail::operation::lookup_events::LookupEventsOutput::builder()
+        .events(event(
+            &format!("cfn-{account}"),
+            "stacksets-exec-7f3e",
+            Some("cloudformation.amazonaws.com"),
+        ))
+        .events(event(&format!("someone-{account}"), "ci-deployer", None))
+        .build()
+}
+
+fn iam_search(r: &ctrail::operation::lookup_events::LookupEventsInput) -> bool {
+    attribute(r) == Some(("EventSource".into(), "iam.amazonaws.com".into()))
+}
+
+const CLOUDTRAIL_THROTTLED: &str =
+    "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}";
+
+#[tokio::test(start_paused = true)]
+async fn cloudtrail_throttling_is_retried_and_the_events_arrive() {
+    let mut rules = admin_rules();
+    rules.push(staggered_events_rule());
+    rules.extend(org_denied());
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(results_rule());
+    rules.push(
+        mock!(ctrail::Client::lookup_events)
+            .match_requests(|r| searches_of(MEMBER)(r) && iam_search(r))
+            .sequence()
+            .http_status(400, Some(CLOUDTRAIL_THROTTLED.into()))
+            .http_status(400, Some(CLOUDTRAIL_THROTTLED.into()))
+            .output(|| create_role_events(MEMBER))
+            .build(),
+    );
+    let (c, sdk) = run(rules, None, Some("OrganizationAccountAccessRole")).await;
+    let ev = &c.evidence;
+    // MEMBER's CloudFormation call arrived after two throttled attempts; someone else's call was not kept.
+    let kept: Vec<(&str, Option<&str>, Option<&str>)> = ev
+        .trail_events
+        .iter()
+        .map(|e| {
+            (
+                e.event_id.as_str(),
+                e.account.as_deref(),
+                e.region.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [(
+            format!("cfn-{MEMBER}").as_str(),
+            Some(MEMBER),
+            Some("us-east-1")
+        )]
+    );
+    let e = &ev.trail_events[0];
+    assert_eq!(
+        e.error_code.as_deref(),
+        Some("MalformedPolicyDocumentException")
+    );
+    assert!(
+        e.resources.iter().any(|r| r == "app-cross-account"),
+        "{:?}",
+        e.resources
+    );
+    assert!(
+        ev.coverage.iter().all(|n| !n.reason.contains("cloudtrail")),
+        "{:#?}",
+        ev.coverage
+    );
+    // Four searches (two accounts, each in its Region and in us-east-1), one page each; five attempts.
+    let lookups: Vec<Lookup> = ev
+        .trail_lookups
+        .iter()
+        .map(|l| {
+            (
+                l.account.as_str(),
+                l.region.as_str(),
+                l.attribute.as_deref(),
+                l.pages,
+                l.events,
+                l.complete,
+            )
+        })
+        .collect();
+    assert_eq!(
+        lookups,
+        [
+            (DENIED, REGION, Some("ReadOnly=false"), 1, 0, true),
+            (
+                DENIED,
+                "us-east-1",
+                Some("EventSource=iam.amazonaws.com"),
+                1,
+                0,
+                true
+            ),
+            (MEMBER, REGION, Some("ReadOnly=false"), 1, 0, true),
+            (
+                MEMBER,
+                "us-east-1",
+                Some("EventSource=iam.amazonaws.com"),
+                1,
+                1,
+                true
+            ),
+        ]
+    );
+    assert_eq!(c.stats.calls.get("CloudTrail:LookupEvents"), Some(&4));
+    assert!(c.stats.attempts >= c.stats.total_calls + 2, "{:?}", c.stats);
+    assert!(sdk.log.refused().is_empty());
+    assert_diagnosis(&c);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cloudtrail_refused_in_one_account_is_a_note_naming_the_permission_and_the_other_account_is_searched(
+) {
+    let mut rules = admin_rules();
+    rules.push(staggered_events_rule());
+    rules.extend(org_denied());
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(results_rule());
+    rules.push(
+        mock!(ctrail::Client::lookup_events)
+            .match_requests(searches_of(DENIED))
+            .then_error(|| {
+                ctrail::operation::lookup_events::LookupEventsError::generic(
+                    ErrorMetadata::builder()
+                        .code("AccessDeniedException")
+                        .message(format!(
+                            "User: arn:aws:sts::{DENIED}:assumed-role/OrganizationAccountAccessRole/stackset-doctor is \
+                             not authorized to perform: cloudtrail:LookupEvents"
+                        ))
+                        .build(),
+                )
+            }),
+    );
+    rules.push(
+        mock!(ctrail::Client::lookup_events)
+            .match_requests(|r| searches_of(MEMBER)(r) && iam_search(r))
+            .then_output(|| create_role_events(MEMBER)),
+    );
+    let (c, _) = run(rules, None, Some("OrganizationAccountAccessRole")).await;
+    let ev = &c.evidence;
+    for region in [REGION, "us-east-1"] {
+        let note = ev
+            .coverage
+            .iter()
+            .find(|n| n.scope == format!("account {DENIED} ({region})"))
+            .unwrap_or_else(|| panic!("a note for {DENIED} in {region}: {:#?}", ev.coverage));
+        assert!(
+            note.reason
+                .starts_with("cloudtrail:LookupEvents: AccessDeniedException"),
+            "{}",
+            note.reason
+        );
+        assert!(note.reason.contains("not searched"), "{}", note.reason);
+        assert!(
+            note.reason.contains(
+                "allow cloudtrail:LookupEvents to the member role OrganizationAccountAccessRole"
+            ),
+            "{}",
+            note.reason
+        );
+    }
+    // DENIED could not be searched: no lookup recorded for it, so "not searched" is not "searched, nothing found".
+    assert!(
+        ev.trail_lookups.iter().all(|l| l.account == MEMBER),
+        "{:?}",
+        ev.trail_lookups
+    );
+    assert_eq!(ev.trail_lookups.len(), 2);
+    assert_eq!(ev.trail_events.len(), 1);
+    assert_eq!(ev.trail_events[0].account.as_deref(), Some(MEMBER));
+    // The rest of the evidence stands: both accounts' stack events, and the diagnosis.
+    for a in [DENIED, MEMBER] {
+        assert!(ev
+            .stack_events
+            .iter()
+            .any(|e| e.account.as_deref() == Some(a) && e.status == "CREATE_FAILED"));
+    }
+    assert_diagnosis(&c);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_window_is_a_complete_search_with_nothing_found() {
+    let mut rules = base_rules();
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(results_rule());
+    let (c, _) = run(rules, None, Some("OrganizationAccountAccessRole")).await;
+    let ev = &c.evidence;
+    assert!(ev.trail_events.is_empty());
+    assert_eq!(ev.trail_lookups.len(), 4, "{:?}", ev.trail_lookups);
+    for l in &ev.trail_lookups {
+        assert!(l.complete && l.pages == 1 && l.events == 0, "{l:?}");
+        // The window: 5 minutes before the first failure (the role, T0 + 20) to 2 after the last: in the stack's
+        // Region the rollback (T0 + 30); in us-east-1, where only the IAM role's calls are, the role.
+        assert_eq!(l.start.timestamp(), T0 + 20 - 300, "{l:?}");
+        let last = if l.region == "us-east-1" {
+            T0 + 20
+        } else {
+            T0 + 30
+        };
+        assert_eq!(l.end.timestamp(), last + 120, "{l:?}");
+    }
+    // Long ago: no note that events may still arrive.
+    assert!(
+        ev.coverage.iter().all(|n| !n.reason.contains("CloudTrail")),
+        "{:#?}",
+        ev.coverage
+    );
+    assert_diagnosis(&c);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_that_just_ended_says_events_may_still_arrive() {
+    let mut rules = base_rules();
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(results_rule());
+    // The SDK's clock: 10 minutes after the failures.
+    let wall = std::time::UNIX_EPOCH + Duration::from_secs((T0 + 30 + 600) as u64);
+    let (c, _) = run_at(rules, None, Some("OrganizationAccountAccessRole"), wall).await;
+    let notes: Vec<&str> = c
+        .evidence
+        .coverage
+        .iter()
+        .filter(|n| n.reason.contains("CloudTrail delivers events"))
+        .map(|n| n.scope.as_str())
+        .collect();
+    assert_eq!(notes.len(), 4, "{:#?}", c.evidence.coverage);
+    assert!(notes
+        .iter()
+        .all(|s| s.contains(DENIED) || s.contains(MEMBER)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_cloudtrail_makes_no_search() {
+    let mut rules = base_rules();
+    rules.push(assume_role_denied_in("999999999999"));
+    rules.push(results_rule());
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in &rules {
+        interceptor = interceptor.with_rule(r);
+    }
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            "AKIAEXAMPLE000000001",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .load()
+        .await;
+    let sdk = Sdk::from_config(config, vec![SharedInterceptor::new(interceptor)]).expect("sdk");
+    let opts = Options {
+        stack_sets: vec![SET.into()],
+        member_role: Some("OrganizationAccountAccessRole".into()),
+        cloudtrail: false,
+        ..Options::default()
+    };
+    let c = collect(&opts, &sdk).await.expect("collects");
+    assert_eq!(c.stats.calls.get("CloudTrail:LookupEvents"), None);
+    assert!(c.evidence.trail_lookups.is_empty());
+    assert!(!c.evidence.stack_events.is_empty());
+}
+
+/// A CloudTrail search as the bundle records it: account, Region, attribute, pages, events kept, complete.
+type Lookup<'a> = (&'a str, &'a str, Option<&'a str>, u32, usize, bool);

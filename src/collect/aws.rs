@@ -27,8 +27,9 @@ use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::error::Error;
 
-/// Every operation the tool may call, as `Service:Operation` (the SDK's own names). All are reads, but
-/// `STS:AssumeRole`, which only obtains read credentials in a member account. The README's IAM policy lists
+/// Every operation the tool may call, as `Service:Operation` (the SDK's own names). All are reads (CloudTrail's
+/// `LookupEvents` searches the event history), but `STS:AssumeRole`, which only obtains read credentials in a
+/// member account. The README's IAM policy lists
 /// the same set; a test checks both.
 pub const READ_ONLY_OPERATIONS: &[&str] = &[
     "STS:GetCallerIdentity",
@@ -51,6 +52,7 @@ pub const READ_ONLY_OPERATIONS: &[&str] = &[
     "SSM:DescribeAutomationExecutions",
     "SSM:GetAutomationExecution",
     "SSM QuickSetup:ListConfigurationManagers",
+    "CloudTrail:LookupEvents",
 ];
 
 /// How the SDK is set up: where credentials and the region come from, retries and timeouts.
@@ -209,6 +211,20 @@ impl Sdk {
             b = b.credentials_provider(c.clone());
         }
         aws_sdk_cloudformation::Client::from_conf(b.build())
+    }
+
+    /// CloudTrail in `region`, with a member account's credentials (None: the caller's own).
+    pub fn cloudtrail(
+        &self,
+        region: &str,
+        creds: Option<&Credentials>,
+    ) -> aws_sdk_cloudtrail::Client {
+        let mut b =
+            guarded_builder!(self, aws_sdk_cloudtrail).region(Region::new(region.to_owned()));
+        if let Some(c) = creds {
+            b = b.credentials_provider(c.clone());
+        }
+        aws_sdk_cloudtrail::Client::from_conf(b.build())
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
@@ -395,8 +411,9 @@ fn is_throttling(code: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// The allow-list holds reads only: every entry is a Describe/List/Get, or AssumeRole (which only
-    /// obtains credentials to read a member account's stack events).
+    /// The allow-list holds reads only: every entry is a Describe/List/Get, CloudTrail's LookupEvents (a search
+    /// of the event history), or AssumeRole (which only obtains credentials to read a member account's stack
+    /// events).
     #[test]
     fn allow_list_is_read_only() {
         for op in READ_ONLY_OPERATIONS {
@@ -405,7 +422,8 @@ mod tests {
                 ["Describe", "List", "Get"]
                     .iter()
                     .any(|p| name.starts_with(p))
-                    || *op == "STS:AssumeRole",
+                    || *op == "STS:AssumeRole"
+                    || *op == "CloudTrail:LookupEvents",
                 "{op} is not a read"
             );
         }
@@ -440,6 +458,7 @@ mod tests {
                     "Organizations" => "organizations",
                     "SSM" => "ssm",
                     "SSM QuickSetup" => "ssm-quicksetup",
+                    "CloudTrail" => "cloudtrail",
                     other => panic!("unknown service {other}"),
                 };
                 format!("{prefix}:{name}")

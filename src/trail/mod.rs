@@ -1,6 +1,9 @@
 //! CloudTrail: the calls behind a failure (docs/cloudtrail.md). What to search for (the window of a failing
 //! stack), and — in the stages that use it — which event explains which failure.
 
+pub mod record;
+pub mod sources;
+
 use chrono::{DateTime, Duration, Utc};
 
 /// How long before a stack's first failure event its failing call may have been made: a resource handler

@@ -12,7 +12,10 @@ use stackset_doctor::output::{self, Target};
 pub const HELP: &str = "Reads, never writes: the tool refuses any API call outside its read-only allow-list \
 (README: \"IAM permissions\"). Credentials and region come from the standard chain (environment, --profile, SSO, \
 instance role). Gaps (an account where the member role cannot be assumed, a throttled call that ran out of retries, \
-a timeout) are recorded in the bundle's coverage section and the collection goes on.\n\nExamples:\n  \
+a timeout) are recorded in the bundle's coverage section and the collection goes on. In each account and Region \
+with failing stacks, CloudTrail's event history is searched (cloudtrail:LookupEvents, through the member role) for \
+the failed calls CloudFormation made in the failures' window; --no-cloudtrail skips it, and a refused search is a \
+coverage note naming the permission.\n\nExamples:\n  \
 stackset-doctor collect --quick-setup --region ap-northeast-1 --call-as DELEGATED_ADMIN -o bundle.json\n  \
 stackset-doctor collect --stack-set my-set --operation-id 1a2b... --member-role OrganizationAccountAccessRole -o b.json\n  \
 stackset-doctor diagnose bundle.json";

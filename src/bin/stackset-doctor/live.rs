@@ -58,6 +58,10 @@ pub struct LiveArgs {
     /// Seconds to wait for one attempt of a call before retrying it.
     #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+    /// Do not search the failing accounts' CloudTrail event history (cloudtrail:LookupEvents) for the calls behind
+    /// the failures.
+    #[arg(long)]
+    pub no_cloudtrail: bool,
     /// Replace account ids, ARNs' account parts, request ids and tokens with consistent pseudonyms.
     #[arg(long)]
     pub redact: bool,
@@ -96,6 +100,7 @@ pub fn collect_live(a: &LiveArgs) -> Result<collect::live::Collected, Failure> {
         },
         member_role: a.member_role.clone(),
         concurrency: usize::from(a.concurrency),
+        cloudtrail: !a.no_cloudtrail,
         progress: io::stderr().is_terminal(),
     };
     let collected = rt.block_on(async {

@@ -21,7 +21,10 @@ use crate::vocabulary::status;
 
 impl Ctx<'_> {
     /// Credentials for a member account: none needed for the caller's own; else the member role, once.
-    async fn member_credentials(&self, account: &str) -> Result<Option<Credentials>, String> {
+    pub(super) async fn member_credentials(
+        &self,
+        account: &str,
+    ) -> Result<Option<Credentials>, String> {
         if account == self.caller_account {
             return Ok(None);
         }

@@ -14,6 +14,8 @@
 //! - `members`, from each failing stack's account (the caller's own, or through `--member-role`):
 //!   `DescribeStacks` and the failed events within the instance's operation's window (`DescribeEvents` with the
 //!   `FailedEvents` filter, else `DescribeStackEvents`), and `GetHookResult` for a failed hook whose reason was cut;
+//! - `trail`, in each account and Region with failing stacks (through the same credentials): `LookupEvents` over
+//!   the failures' window, keeping the failed calls CloudFormation made (docs/cloudtrail-collection.md);
 //! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root;
 //! - `quick_setup`, with `--quick-setup`: the configuration managers, the `AWS-QuickSetup-*` stack sets and the
 //!   Automation executions that did not succeed.
@@ -28,6 +30,7 @@ mod organizations;
 mod paging;
 mod quick_setup;
 mod stack_sets;
+mod trail;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
@@ -66,6 +69,11 @@ mod limits {
     pub const HOOK_REASON_MAX: usize = 1024;
     /// Hook results read in full per run.
     pub const HOOK_RESULTS: usize = 50;
+    /// Pages of one CloudTrail search read at most: 500 events at LookupEvents' page size, 5 s at its rate of 2
+    /// requests a second per account and Region (docs/cloudtrail-collection.md#pages).
+    pub const TRAIL_PAGES: usize = 10;
+    /// LookupEvents' largest page (its `MaxResults` maximum, also the default).
+    pub const TRAIL_PAGE_SIZE: i32 = 50;
 }
 
 /// Which role the caller plays for service-managed stack sets (the API's `CallAs`).
@@ -118,6 +126,9 @@ pub struct Options {
     pub member_role: Option<String>,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// Search each failing account and Region's CloudTrail event history for the calls behind the failures
+    /// (docs/cloudtrail-collection.md).
+    pub cloudtrail: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -132,6 +143,7 @@ impl Default for Options {
             call_as: CallAs::Auto,
             member_role: None,
             concurrency: 8,
+            cloudtrail: true,
             progress: false,
         }
     }
@@ -211,6 +223,10 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
         return Err(ctx.not_found(missing));
     }
 
+    if o.cloudtrail && !ev.stack_events.is_empty() {
+        ctx.step("searching CloudTrail in the failing accounts");
+        ctx.trail(&mut ev).await;
+    }
     let failing = failing_accounts(&ev);
     if !failing.is_empty() {
         ctx.step("reading SCPs/RCPs on the failing accounts' paths");
