@@ -418,6 +418,15 @@ fn decide(
         }
     }
     let present: Option<&[String]> = request_values.filter(|v| !v.is_empty());
+    if present.is_none() && req.unsettled_context {
+        return (
+            Tri::Unknown,
+            format!(
+                "cannot evaluate: {key} is not settled (whether the request carries it, and its value, cannot be told \
+                 before it is made)"
+            ),
+        );
+    }
     if op.family == Family::Null {
         return null(key, &values, present);
     }
