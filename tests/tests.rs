@@ -12,6 +12,7 @@ mod fuzz_regressions;
 mod invalid;
 mod layout;
 mod linking;
+mod preflight;
 mod live_emulator;
 mod live_faults;
 mod reference;

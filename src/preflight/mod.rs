@@ -530,5 +530,3 @@ pub fn recheck(plan: &Plan<'_>, data: &Data) -> (usize, usize, Vec<PredictedDeny
     (checked, resources, left)
 }
 
-#[cfg(test)]
-mod tests;

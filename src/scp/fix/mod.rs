@@ -169,12 +169,15 @@ pub fn fix_all(path: &OrgPath, reqs: &[Request]) -> Result<Fix, ScpError> {
             }
         }
         for n in more.neighbours {
-            // A neighbour that is one of the principals let through is not a neighbour.
-            if !ex.neighbours.contains(&n) && !reqs.iter().any(|r| r.principal_arn == n.1) {
+            if !ex.neighbours.contains(&n) {
                 ex.neighbours.push(n);
             }
         }
     }
+    // A neighbour that is one of the principals let through (the "other account" of one is a target of another)
+    // is not a neighbour.
+    ex.neighbours
+        .retain(|n| !reqs.iter().any(|r| r.principal_arn == n.1));
     let principals = reqs
         .iter()
         .map(|r| r.principal_arn.as_str())
