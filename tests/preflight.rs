@@ -8,7 +8,9 @@ use std::process::Command;
 
 use serde_json::Value;
 use stackset_doctor::classify::Catalog;
-use stackset_doctor::preflight::{self, data, input, Certainty, ExecutionRole, Group, Plan, Report};
+use stackset_doctor::preflight::{
+    self, data, input, Certainty, ExecutionRole, Group, Plan, Report,
+};
 use stackset_doctor::scp::{self, load_path, OrgPath};
 
 const SAMPLE: &str = "samples/quicksetup-scp-deny";
@@ -32,7 +34,11 @@ fn plan<'c>(
 ) -> Plan<'c> {
     let t = input::template_from_text(template_file, &read(template_file)).expect("template");
     let mut params = t.parameters;
-    params.extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    params.extend(
+        parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     Plan {
         stack_set: String::new(),
         template: t.template,
@@ -69,7 +75,13 @@ fn reference_case_predicts_the_public_access_block_deny_and_the_patch_clears_the
     let catalog = Catalog::builtin().unwrap();
     let d = data::builtin().unwrap();
     let path = path_of(&[&format!("{SAMPLE}/scp.json")]);
-    let p = plan(&catalog, &da_template(), path.clone(), &[("121212121212", "ap-northeast-1")], &[]);
+    let p = plan(
+        &catalog,
+        &da_template(),
+        path.clone(),
+        &[("121212121212", "ap-northeast-1")],
+        &[],
+    );
     let r = preflight::run(&p, d);
     assert_eq!(
         denies(&r),
@@ -81,8 +93,15 @@ fn reference_case_predicts_the_public_access_block_deny_and_the_patch_clears_the
     );
     let deny = &r.predicted_denies[0];
     assert_eq!(deny.account, "121212121212");
-    assert_eq!(deny.resource, "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab");
-    assert!(deny.statement.contains("DenyS3PublicAccessBlockChanges"), "{}", deny.statement);
+    assert_eq!(
+        deny.resource,
+        "arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab"
+    );
+    assert!(
+        deny.statement.contains("DenyS3PublicAccessBlockChanges"),
+        "{}",
+        deny.statement
+    );
     assert_eq!(deny.deny, "explicit");
     let patch = r.groups[0].patch.as_ref().expect("a patch");
     assert!(patch.proven && patch.clears == 1);
@@ -92,7 +111,13 @@ fn reference_case_predicts_the_public_access_block_deny_and_the_patch_clears_the
     );
     // On the patched SCP, nothing is denied.
     let patched = patch.fix.apply(&path);
-    let p2 = plan(&catalog, &da_template(), patched, &[("121212121212", "ap-northeast-1")], &[]);
+    let p2 = plan(
+        &catalog,
+        &da_template(),
+        patched,
+        &[("121212121212", "ap-northeast-1")],
+        &[],
+    );
     let r2 = preflight::run(&p2, d);
     assert!(r2.predicted_denies.is_empty(), "{:?}", denies(&r2));
     assert!(r2.unsettled.is_empty());
@@ -105,7 +130,13 @@ fn a_bucket_without_the_property_only_possibly_calls_the_action() {
     let d = data::builtin().unwrap();
     // The same SCP denies s3:PutBucketPublicAccessBlock; baseline.yaml's buckets set no PublicAccessBlockConfiguration.
     let path = path_of(&[&format!("{SAMPLE}/scp.json")]);
-    let p = plan(&catalog, &format!("{FIX}/baseline.yaml"), path, &[("343434343434", "eu-west-1")], &[]);
+    let p = plan(
+        &catalog,
+        &format!("{FIX}/baseline.yaml"),
+        path,
+        &[("343434343434", "eu-west-1")],
+        &[],
+    );
     let r = preflight::run(&p, d);
     let pab: Vec<_> = r
         .predicted_denies
@@ -117,7 +148,10 @@ fn a_bucket_without_the_property_only_possibly_calls_the_action() {
     // A possible deny gets no patch.
     assert!(r.groups[0].patch.is_none());
     // The unnamed bucket's name is generated, so its ARN is not known: a wildcard.
-    let scratch = pab.iter().find(|d| d.logical_id == "ScratchBucket").unwrap();
+    let scratch = pab
+        .iter()
+        .find(|d| d.logical_id == "ScratchBucket")
+        .unwrap();
     assert_eq!(scratch.resource, "*");
 }
 
@@ -126,7 +160,13 @@ fn an_ou_without_an_allow_and_an_rcp_condition_the_template_cannot_settle() {
     let catalog = Catalog::builtin().unwrap();
     let d = data::builtin().unwrap();
     let path = path_of(&[&format!("{FIX}/levels.json")]);
-    let p = plan(&catalog, &format!("{FIX}/baseline.yaml"), path, &[("343434343434", "eu-west-1")], &[]);
+    let p = plan(
+        &catalog,
+        &format!("{FIX}/baseline.yaml"),
+        path,
+        &[("343434343434", "eu-west-1")],
+        &[],
+    );
     let r = preflight::run(&p, d);
     let certain: Vec<_> = r
         .predicted_denies
@@ -134,18 +174,38 @@ fn an_ou_without_an_allow_and_an_rcp_condition_the_template_cannot_settle() {
         .filter(|d| d.certainty == Certainty::Certain)
         .map(|d| (d.logical_id.as_str(), d.action.as_str(), d.deny.as_str()))
         .collect();
-    assert!(certain.contains(&("AppFunction", "lambda:CreateFunction", "implicit")), "{certain:?}");
-    assert!(certain.contains(&("AuditBucket", "s3:PutBucketVersioning", "explicit")), "{certain:?}");
+    assert!(
+        certain.contains(&("AppFunction", "lambda:CreateFunction", "implicit")),
+        "{certain:?}"
+    );
+    assert!(
+        certain.contains(&("AuditBucket", "s3:PutBucketVersioning", "explicit")),
+        "{certain:?}"
+    );
     // iam:PassRole of the function's role is certain, and iam:* is allowed: not denied.
     assert!(!certain.iter().any(|c| c.1 == "iam:PassRole"));
     // The RCP's aws:PrincipalOrgID condition: the template cannot tell it.
-    let u: Vec<_> = r.unsettled.iter().map(|u| (u.logical_id.as_str(), u.action.as_str())).collect();
+    let u: Vec<_> = r
+        .unsettled
+        .iter()
+        .map(|u| (u.logical_id.as_str(), u.action.as_str()))
+        .collect();
     assert_eq!(u, [("Work", "sqs:CreateQueue")]);
-    assert!(r.unsettled[0].reasons[0].contains("aws:PrincipalOrgID"), "{:?}", r.unsettled[0].reasons);
+    assert!(
+        r.unsettled[0].reasons[0].contains("aws:PrincipalOrgID"),
+        "{:?}",
+        r.unsettled[0].reasons
+    );
     // The patch clears the explicit deny only, and says the implicit one needs an Allow.
     let g = &r.groups[0];
     assert_eq!(g.patch.as_ref().map(|p| p.clears), Some(1));
-    assert!(g.patch_notes.iter().any(|n| n.contains("lambda:CreateFunction")), "{:?}", g.patch_notes);
+    assert!(
+        g.patch_notes
+            .iter()
+            .any(|n| n.contains("lambda:CreateFunction")),
+        "{:?}",
+        g.patch_notes
+    );
 }
 
 #[test]
@@ -167,25 +227,53 @@ fn region_tags_and_resource_names_settle_what_they_can() {
     assert_eq!(
         denies(&us),
         [
-            ("Alerts".to_owned(), "sns:CreateTopic".to_owned(), Certainty::Certain),
-            ("AuditBucket".to_owned(), "s3:PutBucketTagging".to_owned(), Certainty::Certain),
+            (
+                "Alerts".to_owned(),
+                "sns:CreateTopic".to_owned(),
+                Certainty::Certain
+            ),
+            (
+                "AuditBucket".to_owned(),
+                "s3:PutBucketTagging".to_owned(),
+                Certainty::Certain
+            ),
         ]
     );
     // In an approved Region the topic passes.
     let eu = run("eu-west-1");
     assert_eq!(
         denies(&eu),
-        [("AuditBucket".to_owned(), "s3:PutBucketTagging".to_owned(), Certainty::Certain)]
+        [(
+            "AuditBucket".to_owned(),
+            "s3:PutBucketTagging".to_owned(),
+            Certainty::Certain
+        )]
     );
     // The tag condition cannot be told from the template (stack tags propagate); the scratch bucket's generated name
     // cannot be matched against audit-*.
-    let mut u: Vec<_> = eu.unsettled.iter().map(|u| (u.logical_id.as_str(), u.action.as_str())).collect();
+    let mut u: Vec<_> = eu
+        .unsettled
+        .iter()
+        .map(|u| (u.logical_id.as_str(), u.action.as_str()))
+        .collect();
     u.sort();
-    assert_eq!(u, [("AppLogs", "logs:CreateLogGroup"), ("ScratchBucket", "s3:PutBucketTagging")]);
+    assert_eq!(
+        u,
+        [
+            ("AppLogs", "logs:CreateLogGroup"),
+            ("ScratchBucket", "s3:PutBucketTagging")
+        ]
+    );
     let patch = us.groups[0].patch.as_ref().unwrap();
     assert_eq!(patch.clears, 2);
     let patched = patch.fix.apply(&path);
-    let p = plan(&catalog, &format!("{FIX}/baseline.yaml"), patched, &[("343434343434", "us-east-1")], &[("Retention", "30")]);
+    let p = plan(
+        &catalog,
+        &format!("{FIX}/baseline.yaml"),
+        patched,
+        &[("343434343434", "us-east-1")],
+        &[("Retention", "30")],
+    );
     assert!(preflight::run(&p, d).predicted_denies.is_empty());
 }
 
@@ -196,9 +284,18 @@ fn kms_rotation_is_certain_only_when_the_value_is_known_to_be_true() {
     let deny_rotation = r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoRotation","Effect":"Deny","Action":"kms:EnableKeyRotation","Resource":"*"}]}"#;
     let path = load_path(&[("p.json".into(), deny_rotation.into())]).unwrap();
     let certainty = |rotate: &str| {
-        let p = plan(&catalog, &format!("{FIX}/baseline.yaml"), path.clone(), &[("343434343434", "eu-west-1")], &[("Rotate", rotate)]);
+        let p = plan(
+            &catalog,
+            &format!("{FIX}/baseline.yaml"),
+            path.clone(),
+            &[("343434343434", "eu-west-1")],
+            &[("Rotate", rotate)],
+        );
         let r = preflight::run(&p, d);
-        r.predicted_denies.iter().find(|x| x.action == "kms:EnableKeyRotation").map(|x| x.certainty)
+        r.predicted_denies
+            .iter()
+            .find(|x| x.action == "kms:EnableKeyRotation")
+            .map(|x| x.certainty)
     };
     assert_eq!(certainty("true"), Some(Certainty::Certain));
     assert_eq!(certainty("false"), Some(Certainty::Possible));
@@ -209,19 +306,36 @@ fn accounts_sharing_a_path_are_one_group_and_every_account_is_reported() {
     let catalog = Catalog::builtin().unwrap();
     let d = data::builtin().unwrap();
     let path = path_of(&[&format!("{SAMPLE}/scp.json")]);
-    let targets = [("111111111111", "ap-northeast-1"), ("222222222222", "ap-northeast-1"), ("333333333333", "eu-west-1")];
+    let targets = [
+        ("111111111111", "ap-northeast-1"),
+        ("222222222222", "ap-northeast-1"),
+        ("333333333333", "eu-west-1"),
+    ];
     let p = plan(&catalog, &da_template(), path.clone(), &targets, &[]);
     let r = preflight::run(&p, d);
-    let mut accts: Vec<_> = r.predicted_denies.iter().map(|d| (d.account.as_str(), d.region.as_str())).collect();
+    let mut accts: Vec<_> = r
+        .predicted_denies
+        .iter()
+        .map(|d| (d.account.as_str(), d.region.as_str()))
+        .collect();
     accts.sort();
     assert_eq!(accts, targets);
     // Each account's own bucket name.
-    assert!(r.predicted_denies.iter().all(|d| d.resource.contains(&d.account) && d.resource.contains(&d.region)));
+    assert!(r
+        .predicted_denies
+        .iter()
+        .all(|d| d.resource.contains(&d.account) && d.resource.contains(&d.region)));
     // One patch exempts each account's role and clears all three.
     let patch = r.groups[0].patch.as_ref().unwrap();
     assert_eq!(patch.clears, 3);
     assert_eq!(patch.fix.added_values.len(), 3);
-    let p2 = plan(&catalog, &da_template(), patch.fix.apply(&path), &targets, &[]);
+    let p2 = plan(
+        &catalog,
+        &da_template(),
+        patch.fix.apply(&path),
+        &targets,
+        &[],
+    );
     assert!(preflight::run(&p2, d).predicted_denies.is_empty());
 }
 
@@ -230,15 +344,25 @@ fn the_data_covers_every_samples_template() {
     let catalog = Catalog::builtin().unwrap();
     let d = data::builtin().unwrap();
     let mut seen = 0;
-    for entry in walkdir::WalkDir::new("samples").into_iter().filter_map(Result::ok) {
+    for entry in walkdir::WalkDir::new("samples")
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         if entry.file_name() != "describe-stack-set.json" {
             continue;
         }
         let file = entry.path().display().to_string();
         let t = input::template_from_text(&file, &read(&file)).expect("sample template");
         for r in &t.template.resources {
-            let h = d.handlers.get(&r.resource_type).unwrap_or_else(|| panic!("{file}: {} not in the data", r.resource_type));
-            assert!(!h.create.is_empty(), "{file}: {} has no create permissions", r.resource_type);
+            let h = d
+                .handlers
+                .get(&r.resource_type)
+                .unwrap_or_else(|| panic!("{file}: {} not in the data", r.resource_type));
+            assert!(
+                !h.create.is_empty(),
+                "{file}: {} has no create permissions",
+                r.resource_type
+            );
             seen += 1;
         }
         let _ = &catalog;
@@ -251,14 +375,34 @@ fn the_bundle_mode_reads_template_targets_roles_and_paths_from_the_evidence() {
     let catalog = Catalog::builtin().unwrap();
     let d = data::builtin().unwrap();
     let loaded = stackset_doctor::collect::load_paths(&[SAMPLE.into()]).unwrap();
-    let (plans, _) = input::plans_from_evidence(&loaded.evidence, &catalog.resource_types, None).unwrap();
-    let da = plans.iter().find(|p| p.stack_set.ends_with("DA-abcde")).expect("DA plan");
+    let (plans, _) =
+        input::plans_from_evidence(&loaded.evidence, &catalog.resource_types, None).unwrap();
+    let da = plans
+        .iter()
+        .find(|p| p.stack_set.ends_with("DA-abcde"))
+        .expect("DA plan");
     // The failure message shows the account's real execution role.
-    assert_eq!(da.role.arn("aws", "121212121212"), "arn:aws:iam::121212121212:role/stacksets-exec-1234abcd");
+    assert_eq!(
+        da.role.arn("aws", "121212121212"),
+        "arn:aws:iam::121212121212:role/stacksets-exec-1234abcd"
+    );
     let r = preflight::run(da, d);
-    assert_eq!(denies(&r), [("DiagnosisBucket".to_owned(), "s3:PutBucketPublicAccessBlock".to_owned(), Certainty::Certain)]);
-    assert_eq!(r.predicted_denies[0].principal, "arn:aws:iam::121212121212:role/stacksets-exec-1234abcd");
-    let ta = plans.iter().find(|p| p.stack_set.ends_with("TA-abcde")).expect("TA plan");
+    assert_eq!(
+        denies(&r),
+        [(
+            "DiagnosisBucket".to_owned(),
+            "s3:PutBucketPublicAccessBlock".to_owned(),
+            Certainty::Certain
+        )]
+    );
+    assert_eq!(
+        r.predicted_denies[0].principal,
+        "arn:aws:iam::121212121212:role/stacksets-exec-1234abcd"
+    );
+    let ta = plans
+        .iter()
+        .find(|p| p.stack_set.ends_with("TA-abcde"))
+        .expect("TA plan");
     assert_eq!(ta.groups.len(), 1);
     assert!(preflight::run(ta, d).predicted_denies.is_empty());
 }
@@ -279,28 +423,92 @@ fn cli(args: &[&str]) -> (i32, String, String) {
 fn cli_exit_codes_and_json_contract() {
     let scp_file = format!("{SAMPLE}/scp.json");
     let da = da_template();
-    let (code, out, err) = cli(&["preflight", "--template", &da, "--policy", &scp_file, "--account", "121212121212", "--region", "ap-northeast-1", "-f", "json"]);
+    let (code, out, err) = cli(&[
+        "preflight",
+        "--template",
+        &da,
+        "--policy",
+        &scp_file,
+        "--account",
+        "121212121212",
+        "--region",
+        "ap-northeast-1",
+        "-f",
+        "json",
+    ]);
     assert_eq!(code, 3, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     let d = &v["predicted_denies"][0];
-    for k in ["account", "region", "logical_id", "resource_type", "action", "certainty", "statement"] {
-        assert!(d.get(k).is_some_and(|x| x.is_string()), "{k} missing in {d}");
+    for k in [
+        "account",
+        "region",
+        "logical_id",
+        "resource_type",
+        "action",
+        "certainty",
+        "statement",
+    ] {
+        assert!(
+            d.get(k).is_some_and(|x| x.is_string()),
+            "{k} missing in {d}"
+        );
     }
     assert_eq!(d["certainty"], "certain");
     assert_eq!(d["logical_id"], "DiagnosisBucket");
     // With the patched SCP written by `scp fix`, exit 0.
     let dir = tempfile::tempdir().unwrap();
     let patched = dir.path().join("patched.json");
-    let (code, _, err) = cli(&["scp", "fix", "--policy", &scp_file, "--principal", "arn:aws:iam::121212121212:role/stacksets-exec-00000000000000000000000000000000", "--action", "s3:PutBucketPublicAccessBlock", "--account", "121212121212", "--write", &patched.display().to_string()]);
+    let (code, _, err) = cli(&[
+        "scp",
+        "fix",
+        "--policy",
+        &scp_file,
+        "--principal",
+        "arn:aws:iam::121212121212:role/stacksets-exec-00000000000000000000000000000000",
+        "--action",
+        "s3:PutBucketPublicAccessBlock",
+        "--account",
+        "121212121212",
+        "--write",
+        &patched.display().to_string(),
+    ]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = cli(&["preflight", "--template", &da, "--policy", &patched.display().to_string(), "--account", "121212121212", "--region", "ap-northeast-1", "-f", "markdown"]);
+    let (code, out, err) = cli(&[
+        "preflight",
+        "--template",
+        &da,
+        "--policy",
+        &patched.display().to_string(),
+        "--account",
+        "121212121212",
+        "--region",
+        "ap-northeast-1",
+        "-f",
+        "markdown",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("No deny predicted"), "{out}");
     // Bad input names the file; a bad account is a usage error.
-    let (code, _, err) = cli(&["preflight", "--template", "Cargo.toml", "--policy", &scp_file, "--account", "121212121212"]);
+    let (code, _, err) = cli(&[
+        "preflight",
+        "--template",
+        "Cargo.toml",
+        "--policy",
+        &scp_file,
+        "--account",
+        "121212121212",
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("Cargo.toml"), "{err}");
-    let (code, _, _) = cli(&["preflight", "--template", &da, "--policy", &scp_file, "--account", "12"]);
+    let (code, _, _) = cli(&[
+        "preflight",
+        "--template",
+        &da,
+        "--policy",
+        &scp_file,
+        "--account",
+        "12",
+    ]);
     assert_eq!(code, 2);
     let (code, out, _) = cli(&["preflight", SAMPLE]);
     assert_eq!(code, 3);
@@ -319,7 +527,11 @@ fn input_text_is_sanitised_in_the_table() {
         types: &catalog.resource_types,
         parameters: HashMap::new(),
         role: ExecutionRole::service_managed(),
-        groups: vec![Group { label: "x".into(), path: path_of(&[&format!("{SAMPLE}/scp.json")]), targets: vec![("121212121212".into(), "us-east-1".into())] }],
+        groups: vec![Group {
+            label: "x".into(),
+            path: path_of(&[&format!("{SAMPLE}/scp.json")]),
+            targets: vec![("121212121212".into(), "us-east-1".into())],
+        }],
     };
     let reports = Report::merge(vec![preflight::run(&p, d)]);
     assert_eq!(reports.predicted_denies.len(), 1);

@@ -119,9 +119,12 @@ pub fn parse_permissions(
             continue;
         }
         let mut cols = line.split('\t');
-        let (Some(ty), Some(handler), actions, None) =
-            (cols.next(), cols.next(), cols.next().unwrap_or(""), cols.next())
-        else {
+        let (Some(ty), Some(handler), actions, None) = (
+            cols.next(),
+            cols.next(),
+            cols.next().unwrap_or(""),
+            cols.next(),
+        ) else {
             return Err(bad(
                 file,
                 n,
@@ -148,7 +151,8 @@ pub fn parse_permissions(
             other => return Err(bad(file, n, format!("unknown handler {other:?}"))),
         }
     }
-    let prov = prov.ok_or_else(|| bad(file, None, "no #meta line (cfn-lint version, date)".into()))?;
+    let prov =
+        prov.ok_or_else(|| bad(file, None, "no #meta line (cfn-lint version, date)".into()))?;
     Ok((prov, out))
 }
 
@@ -201,8 +205,8 @@ pub fn builtin() -> Result<&'static Data, Error> {
     DATA.get_or_init(|| {
         let (provenance, handlers) =
             parse_permissions(PERMISSIONS_FILE, PERMISSIONS_TEXT).map_err(|e| e.to_string())?;
-        let rules = parse_rules(PROPERTIES_FILE, PROPERTIES_TEXT, &handlers)
-            .map_err(|e| e.to_string())?;
+        let rules =
+            parse_rules(PROPERTIES_FILE, PROPERTIES_TEXT, &handlers).map_err(|e| e.to_string())?;
         Ok(Data {
             provenance,
             handlers,
@@ -227,8 +231,14 @@ mod tests {
         assert!(d.provenance.cfn_lint.starts_with("1."));
         assert!(d.handlers.len() > 1000, "{}", d.handlers.len());
         let b = &d.handlers["AWS::S3::Bucket"];
-        assert_eq!(b.create.first().map(String::as_str), Some("s3:CreateBucket"));
-        assert!(b.create.iter().any(|a| a == "s3:PutBucketPublicAccessBlock"));
+        assert_eq!(
+            b.create.first().map(String::as_str),
+            Some("s3:CreateBucket")
+        );
+        assert!(b
+            .create
+            .iter()
+            .any(|a| a == "s3:PutBucketPublicAccessBlock"));
         for ty in [
             "AWS::S3::Bucket",
             "AWS::IAM::Role",
@@ -245,11 +255,16 @@ mod tests {
     #[test]
     fn bad_permission_lines_name_the_file_and_line() {
         let e = parse_permissions("p.tsv", "AWS::S3::Bucket\tcreate\ts3:A\n").unwrap_err();
-        assert!(e.to_string().contains("p.tsv") && e.to_string().contains("#meta"), "{e}");
+        assert!(
+            e.to_string().contains("p.tsv") && e.to_string().contains("#meta"),
+            "{e}"
+        );
         let meta = "#meta\tcfn-lint=1\tregion=r\tschema-date=d\tmade=m\n";
-        let e = parse_permissions("p.tsv", &format!("{meta}AWS::S3::Bucket\tcreate\tnope\n")).unwrap_err();
+        let e = parse_permissions("p.tsv", &format!("{meta}AWS::S3::Bucket\tcreate\tnope\n"))
+            .unwrap_err();
         assert!(e.to_string().starts_with("p.tsv:2"), "{e}");
-        let e = parse_permissions("p.tsv", &format!("{meta}AWS::S3::Bucket\tmake\ts3:A\n")).unwrap_err();
+        let e = parse_permissions("p.tsv", &format!("{meta}AWS::S3::Bucket\tmake\ts3:A\n"))
+            .unwrap_err();
         assert!(e.to_string().contains("unknown handler"), "{e}");
         let (p, h) = parse_permissions("p.tsv", &format!("{meta}AWS::X::Y\tnone\t\n")).unwrap();
         assert_eq!(p.cfn_lint, "1");
@@ -259,7 +274,11 @@ mod tests {
     #[test]
     fn a_mapped_action_the_handler_does_not_list_is_refused() {
         let meta = "#meta\tcfn-lint=1\tregion=r\tschema-date=d\tmade=m\n";
-        let (_, h) = parse_permissions("p", &format!("{meta}AWS::S3::Bucket\tcreate\ts3:CreateBucket\n")).unwrap();
+        let (_, h) = parse_permissions(
+            "p",
+            &format!("{meta}AWS::S3::Bucket\tcreate\ts3:CreateBucket\n"),
+        )
+        .unwrap();
         let ok = r#"{"about":"","types":{"AWS::S3::Bucket":{"base":["s3:CreateBucket"]}}}"#;
         assert!(parse_rules("m.json", ok, &h).is_ok());
         let bad = r#"{"about":"","types":{"AWS::S3::Bucket":{"base":["s3:CreateBucket"],"properties":[{"property":"Tags","actions":["s3:PutBucketTagging"]}]}}}"#;
@@ -267,6 +286,9 @@ mod tests {
         assert!(e.to_string().contains("s3:PutBucketTagging"), "{e}");
         let unknown = r#"{"about":"","types":{"AWS::S3::Nope":{"base":["s3:X"]}}}"#;
         assert!(parse_rules("m.json", unknown, &h).is_err());
-        assert!(parse_rules("m.json", "{", &h).unwrap_err().to_string().starts_with("m.json:"));
+        assert!(parse_rules("m.json", "{", &h)
+            .unwrap_err()
+            .to_string()
+            .starts_with("m.json:"));
     }
 }

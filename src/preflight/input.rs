@@ -35,7 +35,10 @@ pub fn template_from_text(label: &str, text: &str) -> Result<TemplateInput, Erro
         if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
             if let Some(ss) = v.get("StackSet").filter(|s| s.is_object()) {
                 let body = ss["TemplateBody"].as_str().ok_or_else(|| {
-                    bad(label, "describe-stack-set output without a TemplateBody".into())
+                    bad(
+                        label,
+                        "describe-stack-set output without a TemplateBody".into(),
+                    )
                 })?;
                 let template = Template::parse(body)
                     .map_err(|e| bad(label, format!("StackSet.TemplateBody: {e}")))?;
@@ -104,7 +107,10 @@ pub fn parameters(given: &[String]) -> Result<HashMap<String, String>, Error> {
 }
 
 /// The execution role a stack set's permission model names.
-pub fn role_for(permission_model: Option<&str>, execution_role_name: Option<&str>) -> ExecutionRole {
+pub fn role_for(
+    permission_model: Option<&str>,
+    execution_role_name: Option<&str>,
+) -> ExecutionRole {
     if permission_model.is_some_and(|m| m.eq_ignore_ascii_case("SELF_MANAGED")) {
         ExecutionRole::self_managed(execution_role_name)
     } else {
@@ -114,7 +120,8 @@ pub fn role_for(permission_model: Option<&str>, execution_role_name: Option<&str
 
 /// The execution roles the evidence shows per account (`assumed-role/stacksets-exec-…/` in a failure message).
 fn seen_roles(evidence: &Evidence, stack_set: &str, prefix: &str) -> BTreeMap<String, String> {
-    let Ok(re) = Regex::new(r"arn:[a-z-]+:sts::(\d{12}):assumed-role/([A-Za-z0-9+=,.@_-]+)/") else {
+    let Ok(re) = Regex::new(r"arn:[a-z-]+:sts::(\d{12}):assumed-role/([A-Za-z0-9+=,.@_-]+)/")
+    else {
         return BTreeMap::new();
     };
     let mut out = BTreeMap::new();
@@ -169,12 +176,14 @@ pub fn plans_from_evidence<'t>(
             .map(|s| s.file.clone())
             .unwrap_or_else(|| ss.name.clone());
         let Some(body) = ss.template_body.as_deref() else {
-            notes.push(format!("{}: no template in the evidence (describe-stack-set gives it)", ss.name));
+            notes.push(format!(
+                "{}: no template in the evidence (describe-stack-set gives it)",
+                ss.name
+            ));
             continue;
         };
-        let template = Template::parse(body).map_err(|e| {
-            bad(&label, format!("stack set {}: TemplateBody: {e}", ss.name))
-        })?;
+        let template = Template::parse(body)
+            .map_err(|e| bad(&label, format!("stack set {}: TemplateBody: {e}", ss.name)))?;
         let mut targets: Vec<(String, String)> = evidence
             .stack_instances
             .iter()
@@ -184,7 +193,10 @@ pub fn plans_from_evidence<'t>(
         targets.sort();
         targets.dedup();
         if targets.is_empty() {
-            notes.push(format!("{}: no stack instance in the evidence, so no target to check", ss.name));
+            notes.push(format!(
+                "{}: no stack instance in the evidence, so no target to check",
+                ss.name
+            ));
             continue;
         }
         let mut role = match role_override {
@@ -193,7 +205,10 @@ pub fn plans_from_evidence<'t>(
                 seen: BTreeMap::new(),
                 why: "given with --execution-role".into(),
             },
-            None => role_for(ss.permission_model.as_deref(), ss.execution_role_name.as_deref()),
+            None => role_for(
+                ss.permission_model.as_deref(),
+                ss.execution_role_name.as_deref(),
+            ),
         };
         if role_override.is_none() && role.name.starts_with("stacksets-exec-") {
             role.seen = seen_roles(evidence, &ss.name, "stacksets-exec-");

@@ -288,10 +288,9 @@ pub fn statement_of(v: &Verdict) -> Option<(String, &'static str)> {
             ),
             "explicit",
         )),
-        Verdict::ImplicitDeny { level_name, .. } => Some((
-            format!("no SCP Allow at level {level_name}"),
-            "implicit",
-        )),
+        Verdict::ImplicitDeny { level_name, .. } => {
+            Some((format!("no SCP Allow at level {level_name}"), "implicit"))
+        }
         _ => None,
     }
 }
@@ -529,4 +528,3 @@ pub fn recheck(plan: &Plan<'_>, data: &Data) -> (usize, usize, Vec<PredictedDeny
         .collect();
     (checked, resources, left)
 }
-

@@ -142,7 +142,8 @@ pub fn needs(scope: &Scope<'_>, data: &Data) -> (Vec<Need>, Vec<Unknown>) {
             unknown.push(Unknown {
                 logical_id: r.logical_id.clone(),
                 resource_type: r.resource_type.clone(),
-                reason: "a custom resource: what its function calls is its own, under its own role".into(),
+                reason: "a custom resource: what its function calls is its own, under its own role"
+                    .into(),
             });
             continue;
         }
@@ -177,7 +178,8 @@ pub fn needs(scope: &Scope<'_>, data: &Data) -> (Vec<Need>, Vec<Unknown>) {
                 None => (
                     Certainty::Possible,
                     if rules.is_some() {
-                        "listed by the create handler; no property of this resource settles it".to_owned()
+                        "listed by the create handler; no property of this resource settles it"
+                            .to_owned()
                     } else {
                         "listed by the create handler; this type has no property map, so none is settled"
                             .to_owned()
@@ -210,7 +212,13 @@ fn certain_actions(
     let mut out: Vec<(String, String, Option<String>)> = rules
         .base
         .iter()
-        .map(|a| (a.clone(), "the create handler always calls it".to_owned(), None))
+        .map(|a| {
+            (
+                a.clone(),
+                "the create handler always calls it".to_owned(),
+                None,
+            )
+        })
         .collect();
     for p in &rules.properties {
         let Some(v) = at(&r.properties, &p.property).filter(|v| !no_value(v)) else {

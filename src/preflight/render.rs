@@ -75,7 +75,8 @@ fn accounts_shown(accounts: &[String]) -> String {
 fn denies_by_row(
     denies: &[&PredictedDeny],
 ) -> Vec<(String, String, String, Certainty, String, Vec<String>)> {
-    let mut rows: BTreeMap<(Certainty, String, String, String, String), Vec<String>> = BTreeMap::new();
+    let mut rows: BTreeMap<(Certainty, String, String, String, String), Vec<String>> =
+        BTreeMap::new();
     for d in denies {
         rows.entry((
             d.certainty,
@@ -124,7 +125,11 @@ fn text(r: &Report, md: bool) -> String {
         group(&mut o, r, gi, g, md);
     }
     if !r.not_checked.is_empty() {
-        o.push_str(if md { "\n### Not checked\n\n" } else { "\n  Not checked:\n" });
+        o.push_str(if md {
+            "\n### Not checked\n\n"
+        } else {
+            "\n  Not checked:\n"
+        });
         for u in &r.not_checked {
             o.push_str(&format!(
                 "{}{} ({}): {}\n",
@@ -136,7 +141,11 @@ fn text(r: &Report, md: bool) -> String {
         }
     }
     for n in &r.notes {
-        o.push_str(&format!("{}note: {}\n", if md { "\n- " } else { "  " }, e(n)));
+        o.push_str(&format!(
+            "{}note: {}\n",
+            if md { "\n- " } else { "  " },
+            e(n)
+        ));
     }
     o.push('\n');
     o
@@ -155,7 +164,11 @@ fn group(o: &mut String, r: &Report, gi: usize, g: &GroupReport, md: bool) {
     } else {
         o.push_str(&format!("\n  {}\n", e(&head)));
     }
-    let denies: Vec<&PredictedDeny> = r.predicted_denies.iter().filter(|d| d.group == gi).collect();
+    let denies: Vec<&PredictedDeny> = r
+        .predicted_denies
+        .iter()
+        .filter(|d| d.group == gi)
+        .collect();
     let unsettled: Vec<&Unsettled> = r.unsettled.iter().filter(|d| d.group == gi).collect();
     if denies.is_empty() {
         o.push_str(&format!(
@@ -201,7 +214,11 @@ fn group(o: &mut String, r: &Report, gi: usize, g: &GroupReport, md: bool) {
                 .or_insert((u.certainty, 0));
             entry.1 += 1;
         }
-        o.push_str(if md { "\nUnsettled (the template does not tell):\n\n" } else { "    unsettled (the template does not tell):\n" });
+        o.push_str(if md {
+            "\nUnsettled (the template does not tell):\n\n"
+        } else {
+            "    unsettled (the template does not tell):\n"
+        });
         for ((l, a, why), (c, n)) in by {
             o.push_str(&format!(
                 "{}{} {} ({}, {} targets): {}\n",
@@ -225,7 +242,11 @@ fn group(o: &mut String, r: &Report, gi: usize, g: &GroupReport, md: bool) {
             o.push_str(&format!("{}{}\n", if md { "- " } else { "      " }, e(w)));
         }
         for w in &p.fix.warnings {
-            o.push_str(&format!("{}warning: {}\n", if md { "- " } else { "      " }, e(w)));
+            o.push_str(&format!(
+                "{}warning: {}\n",
+                if md { "- " } else { "      " },
+                e(w)
+            ));
         }
         for pp in &p.fix.patches {
             let fits = if pp.size.fits { "fits" } else { "does NOT fit" };
@@ -237,7 +258,10 @@ fn group(o: &mut String, r: &Report, gi: usize, g: &GroupReport, md: bool) {
                 pp.size.limit
             ));
             if md {
-                o.push_str(&format!("\n```diff\n{}\n```\n", sanitize_lines(&pp.diff).replace("```", "`\u{200b}``")));
+                o.push_str(&format!(
+                    "\n```diff\n{}\n```\n",
+                    sanitize_lines(&pp.diff).replace("```", "`\u{200b}``")
+                ));
             } else {
                 for line in sanitize_lines(&pp.diff).lines() {
                     o.push_str(&format!("        {line}\n"));

@@ -154,18 +154,35 @@ impl<'e> EvidencePolicies<'e> {
             .map(|(p, t)| (p.clone(), *t))
             .unzip();
         if let Some(mut path) = org_path(self.evidence, &scps, &scp_at, Some(account)) {
-            let nodes = self.evidence.account_paths.iter().find(|p| p.account == account);
+            let nodes = self
+                .evidence
+                .account_paths
+                .iter()
+                .find(|p| p.account == account);
             let nodes: Vec<&String> = nodes
-                .map(|p| p.parents.iter().rev().chain(std::iter::once(&p.account)).collect())
+                .map(|p| {
+                    p.parents
+                        .iter()
+                        .rev()
+                        .chain(std::iter::once(&p.account))
+                        .collect()
+                })
                 .unwrap_or_default();
             for (level, node) in path.levels.iter_mut().zip(nodes) {
                 level.policies.extend(
                     all.iter()
-                        .filter(|(p, t)| p.kind == scp::PolicyKind::Rcp && t.iter().any(|t| t == node))
+                        .filter(|(p, t)| {
+                            p.kind == scp::PolicyKind::Rcp && t.iter().any(|t| t == node)
+                        })
                         .map(|(p, _)| p.clone()),
                 );
             }
-            let label = path.levels.iter().map(|l| l.name.clone()).collect::<Vec<_>>().join(" → ");
+            let label = path
+                .levels
+                .iter()
+                .map(|l| l.name.clone())
+                .collect::<Vec<_>>()
+                .join(" → ");
             return Ok((path, label));
         }
         if all.is_empty() {
@@ -174,10 +191,17 @@ impl<'e> EvidencePolicies<'e> {
         let path = scp::OrgPath {
             levels: all
                 .iter()
-                .map(|(p, _)| scp::Level { name: p.label.clone(), policies: vec![p.clone()] })
+                .map(|(p, _)| scp::Level {
+                    name: p.label.clone(),
+                    policies: vec![p.clone()],
+                })
                 .collect(),
             assumed_full_access: true,
-            management_account: self.evidence.organization.as_ref().and_then(|o| o.management_account.clone()),
+            management_account: self
+                .evidence
+                .organization
+                .as_ref()
+                .and_then(|o| o.management_account.clone()),
         };
         let label = format!(
             "{} (where each is attached is not in the evidence: FullAWSAccess assumed at each level)",

@@ -102,7 +102,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
                         .collect::<Vec<_>>()
                         .join(", "),
                 ),
-                reason: "no stack set with a template (describe-stack-set) and instances to check".into(),
+                reason: "no stack set with a template (describe-stack-set) and instances to check"
+                    .into(),
             }
             .into());
         }
@@ -124,7 +125,9 @@ fn file_plan<'c>(
     let path = stackset_doctor::scp::load_path(&read_policy_files(&args.policies)?)?;
     let account = args.account.clone().unwrap_or_default();
     if !stackset_doctor::ids::is_account_id(account.trim()) {
-        return Err(usage(&format!("--account {account:?} is not a 12-digit account id")));
+        return Err(usage(&format!(
+            "--account {account:?} is not a 12-digit account id"
+        )));
     }
     let region = args.region.clone().unwrap_or_else(|| "us-east-1".into());
     let mut parameters = t.parameters;
