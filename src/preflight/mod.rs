@@ -419,10 +419,13 @@ fn run_group(
             for (n, v) in needs.iter().zip(&verdicts) {
                 checked.insert((n.logical_id.clone(), n.action.to_ascii_lowercase()));
                 resources.insert(n.logical_id.clone());
+                if v.is_allowed() {
+                    continue;
+                }
                 for account in &members {
                     let resource = shown_resource(n, account, region);
-                    let principal = plan.role.arn(partition_of(region), account);
                     if let Some((statement, deny)) = statement_of(v) {
+                        let principal = plan.role.arn(partition_of(region), account);
                         denies += 1;
                         report.predicted_denies.push(PredictedDeny {
                             stack_set: plan.stack_set.clone(),

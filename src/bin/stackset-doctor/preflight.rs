@@ -116,7 +116,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
 
 fn file_plan<'c>(
     args: &Args,
-    template: &PathBuf,
+    template: &std::path::Path,
     catalog: &'c Catalog,
 ) -> Result<Plan<'c>, Failure> {
     let label = template.display().to_string();
