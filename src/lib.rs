@@ -21,6 +21,7 @@ pub mod graph;
 pub mod ids;
 pub mod json;
 pub mod output;
+pub mod preflight;
 pub mod redact;
 pub mod report;
 pub mod schema;

@@ -14,6 +14,7 @@ mod layout;
 mod linking;
 mod live_emulator;
 mod live_faults;
+mod preflight;
 mod reference;
 mod regressions;
 mod rule_catalog;

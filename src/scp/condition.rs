@@ -418,6 +418,15 @@ fn decide(
         }
     }
     let present: Option<&[String]> = request_values.filter(|v| !v.is_empty());
+    if present.is_none() && req.unsettled_context {
+        return (
+            Tri::Unknown,
+            format!(
+                "cannot evaluate: {key} is not settled (whether the request carries it, and its value, cannot be told \
+                 before it is made)"
+            ),
+        );
+    }
     if op.family == Family::Null {
         return null(key, &values, present);
     }
@@ -558,6 +567,41 @@ fn with_values(op: &Op, key: &str, values: &[String], rvs: &[String]) -> (Tri, S
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unsettled_context_makes_a_missing_key_unknown() {
+        let req = Request::new("arn:aws:iam::1:role/R", "s3:X");
+        let vals = json!("o-1");
+        assert_eq!(
+            evaluate("StringNotEquals", "aws:PrincipalOrgID", &vals, &req, true).result,
+            Tri::Yes
+        );
+        let open = req.clone().with_unsettled_context();
+        let c = evaluate("StringNotEquals", "aws:PrincipalOrgID", &vals, &open, true);
+        assert_eq!(c.result, Tri::Unknown);
+        assert!(c.why.contains("not settled"), "{}", c.why);
+        assert_eq!(
+            evaluate("Null", "aws:RequestTag/o", &json!("true"), &open, true).result,
+            Tri::Unknown
+        );
+        // A key the request has, and the principal's ARN, are still evaluated.
+        let open = open.with_context("aws:PrincipalOrgID", "o-1");
+        assert_eq!(
+            evaluate("StringNotEquals", "aws:PrincipalOrgID", &vals, &open, true).result,
+            Tri::No
+        );
+        assert_eq!(
+            evaluate(
+                "ArnLike",
+                "aws:PrincipalArn",
+                &json!("arn:aws:iam::1:role/R"),
+                &open,
+                true
+            )
+            .result,
+            Tri::Yes
+        );
+    }
 
     fn req() -> Request {
         Request::new("arn:aws:iam::111122223333:role/R", "s3:GetObject")

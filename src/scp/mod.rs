@@ -22,11 +22,14 @@ mod semantics_tests;
 
 pub use condition::{ConditionResult, Tri};
 pub use error::{exit, ScpError};
+pub(crate) use eval::evaluate_brief;
 pub use eval::{
     evaluate, Evaluation, LevelResult, PolicyRef, StatementRef, StatementResult, Verdict,
     RCP_SERVICES,
 };
-pub use fix::{exemption, fix, Exemption, Expect, Fix, PolicyPatch, ProofCase, StatementChange};
+pub use fix::{
+    exemption, fix, fix_all, Exemption, Expect, Fix, PolicyPatch, ProofCase, StatementChange,
+};
 pub use input::{request, RequestSpec};
 pub use policy::{load_path, Level, OrgPath, Policy, PolicyKind};
 

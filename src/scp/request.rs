@@ -20,6 +20,11 @@ pub struct Request {
     pub account: Option<String>,
     /// Condition context keys (names compared ignoring case) to values; multi-valued keys allowed.
     pub context: BTreeMap<String, Vec<String>>,
+    /// True when a key missing from `context` is unsettled (the request will have some value, or none, that the
+    /// caller cannot tell, as for a deployment not yet made) rather than absent: a condition on it cannot be
+    /// evaluated. `scp check` leaves it false (missing means absent); preflight sets it (docs/preflight.md#unsettled).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unsettled_context: bool,
 }
 
 impl Request {
@@ -34,6 +39,7 @@ impl Request {
             resource: None,
             account: None,
             context: BTreeMap::new(),
+            unsettled_context: false,
         }
     }
 
@@ -44,6 +50,12 @@ impl Request {
 
     pub fn with_account(mut self, account: &str) -> Request {
         self.account = Some(account.trim().to_owned());
+        self
+    }
+
+    /// Keys missing from the context are unsettled, not absent (see [`Request::unsettled_context`]).
+    pub fn with_unsettled_context(mut self) -> Request {
+        self.unsettled_context = true;
         self
     }
 

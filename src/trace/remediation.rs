@@ -142,6 +142,73 @@ impl<'e> EvidencePolicies<'e> {
             .map(Vec::as_slice)
             .map_err(Clone::clone)
     }
+
+    /// The SCPs and RCPs that govern `account`, as one path (for preflight): its real levels when the evidence
+    /// holds its place in the organization (every level with an SCP, RCPs beside them), else each policy as its own
+    /// level with `FullAWSAccess` assumed, as the fix's evaluation reads loose evidence. The label says which.
+    pub fn account_path(&self, account: &str) -> Result<(scp::OrgPath, String), String> {
+        let all = self.all()?;
+        let (scps, scp_at): (Vec<scp::Policy>, Vec<&[String]>) = all
+            .iter()
+            .filter(|(p, _)| p.kind == scp::PolicyKind::Scp)
+            .map(|(p, t)| (p.clone(), *t))
+            .unzip();
+        if let Some(mut path) = org_path(self.evidence, &scps, &scp_at, Some(account)) {
+            let nodes = self
+                .evidence
+                .account_paths
+                .iter()
+                .find(|p| p.account == account);
+            let nodes: Vec<&String> = nodes
+                .map(|p| {
+                    p.parents
+                        .iter()
+                        .rev()
+                        .chain(std::iter::once(&p.account))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (level, node) in path.levels.iter_mut().zip(nodes) {
+                level.policies.extend(
+                    all.iter()
+                        .filter(|(p, t)| {
+                            p.kind == scp::PolicyKind::Rcp && t.iter().any(|t| t == node)
+                        })
+                        .map(|(p, _)| p.clone()),
+                );
+            }
+            let label = path
+                .levels
+                .iter()
+                .map(|l| l.name.clone())
+                .collect::<Vec<_>>()
+                .join(" → ");
+            return Ok((path, label));
+        }
+        if all.is_empty() {
+            return Err("no service or resource control policy in the evidence".into());
+        }
+        let path = scp::OrgPath {
+            levels: all
+                .iter()
+                .map(|(p, _)| scp::Level {
+                    name: p.label.clone(),
+                    policies: vec![p.clone()],
+                })
+                .collect(),
+            assumed_full_access: true,
+            management_account: self
+                .evidence
+                .organization
+                .as_ref()
+                .and_then(|o| o.management_account.clone()),
+        };
+        let label = format!(
+            "{} (where each is attached is not in the evidence: FullAWSAccess assumed at each level)",
+            path.levels.iter().map(|l| l.name.clone()).collect::<Vec<_>>().join(", ")
+        );
+        Ok((path, label))
+    }
 }
 
 pub fn build(

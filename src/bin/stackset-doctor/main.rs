@@ -7,6 +7,7 @@ mod diagnose;
 mod explain;
 mod failure;
 mod live;
+mod preflight;
 mod rules;
 mod schema;
 mod scp;
@@ -37,9 +38,11 @@ stackset-doctor collect --stack-set my-set -o evidence.json --redact\n  \
 aws cloudformation describe-stack-events --stack-name S --output json | \\\n    stackset-doctor diagnose -\n  \
 stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  \
 stackset-doctor explain 'Resource creation cancelled'\n  \
-stackset-doctor rules list\n\n\
+stackset-doctor rules list\n  \
+stackset-doctor preflight --template t.yaml --policy scp.json --account 121212121212\n\n\
 Exit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 \
-failures, some root cause matched no rule; 5 no failure found, but evidence is missing (not an all-clear)."
+failures, some root cause matched no rule; 5 no failure found, but evidence is missing (not an all-clear). \
+`scp check`/`scp fix` and `preflight` use 3 for \"denied\" (see their --help)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,6 +65,10 @@ enum Command {
     /// Evaluate a request against SCPs/RCPs, or propose a proven exemption.
     #[command(subcommand)]
     Scp(scp::Command),
+    /// Predict which actions of a template the SCPs/RCPs will deny, per target account, before deploying; with
+    /// one proven patch for the certain denies.
+    #[command(after_help = preflight::HELP)]
+    Preflight(preflight::Args),
     /// Print the JSON Schema of the report or of the evidence bundle, to validate them in automation.
     #[command(after_help = schema::HELP)]
     Schema(schema::Args),
@@ -82,6 +89,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
         Command::Explain(args) => explain::run(args, out),
         Command::Rules(c) => rules::run(c, out),
         Command::Scp(c) => scp::run(c, out),
+        Command::Preflight(args) => preflight::run(args, out),
         Command::Schema(args) => schema::run(args, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -76,11 +76,12 @@ pub fn run(cmd: Command, out: &mut dyn Write) -> Result<i32, Failure> {
     }
 }
 
-/// The policies, read as every other input is (bounded, UTF-8 or UTF-16), and the request.
-fn prepare(a: &RequestArgs) -> Result<(scp::OrgPath, scp::Request), Failure> {
+/// Policy files (`-` for stdin, once), read as every other input is (bounded, UTF-8 or UTF-16): (label, text).
+/// `preflight` reads its `--policy` files the same way.
+pub fn read_policy_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>, Failure> {
     let mut files = Vec::new();
     let mut stdin_used = false;
-    for p in &a.policies {
+    for p in paths {
         let (label, bytes) = if p == Path::new("-") {
             if stdin_used {
                 return Err(ScpError::Invalid {
@@ -103,6 +104,12 @@ fn prepare(a: &RequestArgs) -> Result<(scp::OrgPath, scp::Request), Failure> {
         let text = text::decode(&label, &bytes)?;
         files.push((label, text));
     }
+    Ok(files)
+}
+
+/// The policies and the request.
+fn prepare(a: &RequestArgs) -> Result<(scp::OrgPath, scp::Request), Failure> {
+    let files = read_policy_files(&a.policies)?;
     let spec = RequestSpec {
         principal: a.principal.clone(),
         action: a.action.clone(),

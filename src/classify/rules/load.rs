@@ -16,6 +16,12 @@ use crate::vocabulary::{Category, Layer, Role, Topology};
 
 pub(super) static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
 
+/// A file of the embedded `rules/` folder as text, by its path inside it (`preflight/properties.json`): data
+/// other stages read is embedded once, with the catalog.
+pub fn builtin_text(path: &str) -> Option<&'static str> {
+    BUILTIN.get_file(path)?.contents_utf8()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {

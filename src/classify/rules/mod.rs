@@ -18,6 +18,7 @@ use crate::vocabulary::{Category, Layer, Role, Topology};
 mod decide;
 mod doc;
 mod load;
+pub use load::builtin_text;
 mod prefilter;
 mod template;
 

@@ -8,6 +8,8 @@ mod exemption;
 mod patch;
 mod proof;
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -113,30 +115,109 @@ impl Fix {
 
 /// Propose and prove the patch that lets `req` through the explicit deny it meets.
 pub fn fix(path: &OrgPath, req: &Request) -> Result<Fix, ScpError> {
-    let before = verdict(path, req);
-    match &before {
-        Verdict::Allowed | Verdict::NotAffected { .. } => {
-            return Err(ScpError::NothingToFix(format!("the request is already {}", before.summary())))
-        }
-        Verdict::ImplicitDeny { level_name, .. } => {
-            return Err(ScpError::NoPatch(format!(
-                "level {level_name} has no SCP Allow that matches the request; an exemption in a Deny cannot fix that: \
-                 attach FullAWSAccess (or an Allow for {}) at that level",
-                req.action
-            )))
-        }
-        Verdict::CannotEvaluate { reasons } => return Err(ScpError::CannotEvaluate(reasons.join("; "))),
-        Verdict::ExplicitDeny { .. } => {}
+    fix_all(path, std::slice::from_ref(req))
+}
+
+/// Why `req` cannot be patched with an exemption (already allowed, an implicit deny, not evaluable), or None for
+/// an explicit deny.
+fn unpatchable(path: &OrgPath, req: &Request) -> Option<ScpError> {
+    match verdict(path, req) {
+        Verdict::ExplicitDeny { .. } => None,
+        before @ (Verdict::Allowed | Verdict::NotAffected { .. }) => Some(ScpError::NothingToFix(format!(
+            "the request is already {}",
+            before.summary()
+        ))),
+        Verdict::ImplicitDeny { level_name, .. } => Some(ScpError::NoPatch(format!(
+            "level {level_name} has no SCP Allow that matches the request; an exemption in a Deny cannot fix that: \
+             attach FullAWSAccess (or an Allow for {}) at that level",
+            req.action
+        ))),
+        Verdict::CannotEvaluate { reasons } => Some(ScpError::CannotEvaluate(reasons.join("; "))),
     }
-    let ex = exemption(req)?;
-    let must_allow: Vec<(String, Request)> =
-        std::iter::once(("the denied request is now allowed".to_owned(), req.clone()))
-            .chain(
-                ex.also_allowed
-                    .iter()
-                    .map(|(d, arn)| (d.clone(), req.for_principal(arn, req.account.clone()))),
-            )
-            .collect();
+}
+
+/// One patch that lets every request in `reqs` through the explicit denies they meet (preflight's certain denies:
+/// several actions, several principals), proven as [`fix`] proves one: each request now passes, and the neighbours
+/// of every principal stay denied. Every request must be explicitly denied; the first is the fix's `request`.
+pub fn fix_all(path: &OrgPath, reqs: &[Request]) -> Result<Fix, ScpError> {
+    let Some(req) = reqs.first() else {
+        return Err(ScpError::NothingToFix("no request to let through".into()));
+    };
+    if let Some(e) = reqs.iter().find_map(|r| unpatchable(path, r)) {
+        return Err(e);
+    }
+    let before = verdict(path, req);
+    let mut ex = exemption(req)?;
+    for other in &reqs[1..] {
+        if other.principal_arn == req.principal_arn {
+            continue;
+        }
+        let more = exemption(other)?;
+        for v in more.values {
+            if !ex.values.contains(&v) {
+                ex.values.push(v);
+            }
+        }
+        for w in more.warnings {
+            if !ex.warnings.contains(&w) {
+                ex.warnings.push(w);
+            }
+        }
+        for a in more.also_allowed {
+            if !ex.also_allowed.contains(&a) {
+                ex.also_allowed.push(a);
+            }
+        }
+        for n in more.neighbours {
+            if !ex.neighbours.contains(&n) {
+                ex.neighbours.push(n);
+            }
+        }
+    }
+    // A neighbour that is one of the principals let through (the "other account" of one is a target of another)
+    // is not a neighbour.
+    ex.neighbours
+        .retain(|n| !reqs.iter().any(|r| r.principal_arn == n.1));
+    let principals = reqs
+        .iter()
+        .map(|r| r.principal_arn.as_str())
+        .collect::<BTreeSet<_>>()
+        .len();
+    if principals > 1 {
+        ex.why = format!(
+            "{} The same for the other {} principals: their patterns are listed too.",
+            ex.why,
+            principals - 1
+        );
+    }
+    let mut must_allow: Vec<(String, Request)> = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let d = if i == 0 {
+                "the denied request is now allowed".to_owned()
+            } else {
+                format!(
+                    "{} by {}{} is now allowed",
+                    r.action,
+                    r.principal_arn,
+                    r.resource
+                        .as_deref()
+                        .map(|x| format!(" on {x}"))
+                        .unwrap_or_default()
+                )
+            };
+            (d, r.clone())
+        })
+        .collect();
+    for (d, arn) in &ex.also_allowed {
+        let acct = crate::ids::Arn::parse(arn).map(|p| p.account.to_owned());
+        let base = reqs
+            .iter()
+            .find(|r| r.principal_account() == acct)
+            .unwrap_or(req);
+        must_allow.push((d.clone(), base.for_principal(arn, base.account.clone())));
+    }
     let patched = patch::patch_denying_statements(path, &must_allow, &ex.values)?;
     let documents = patch::documents(path, &patched);
     let proof = proof::prove(path, req, &ex, &must_allow, &patched);

@@ -1,0 +1,254 @@
+//! What a preflight reads: a template file (a template, or `describe-stack-set` output holding one), or a bundle
+//! whose stack sets carry their templates, targets (instances) and each account's SCP/RCP path
+//! (docs/preflight.md#inputs). Bad input is an error naming the file.
+
+use std::collections::{BTreeMap, HashMap};
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::{ExecutionRole, Group, Plan};
+use crate::error::{Error, Location};
+use crate::evidence::Evidence;
+use crate::template::{ResourceTypes, Template};
+use crate::trace::remediation::EvidencePolicies;
+
+/// A template and the parameter values it came with (a `describe-stack-set`'s `Parameters`).
+pub struct TemplateInput {
+    pub template: Template,
+    pub parameters: HashMap<String, String>,
+    /// From `describe-stack-set`: the stack set's name, permission model and execution role name.
+    pub stack_set: Option<(String, Option<String>, Option<String>)>,
+}
+
+fn bad(label: &str, reason: String) -> Error {
+    Error::BadValue {
+        location: Location::file(label),
+        reason,
+    }
+}
+
+/// A template file's text: a template (YAML or JSON), or `describe-stack-set` output (its `TemplateBody`).
+pub fn template_from_text(label: &str, text: &str) -> Result<TemplateInput, Error> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
+            if let Some(ss) = v.get("StackSet").filter(|s| s.is_object()) {
+                let body = ss["TemplateBody"].as_str().ok_or_else(|| {
+                    bad(
+                        label,
+                        "describe-stack-set output without a TemplateBody".into(),
+                    )
+                })?;
+                let template = Template::parse(body)
+                    .map_err(|e| bad(label, format!("StackSet.TemplateBody: {e}")))?;
+                let parameters = ss["Parameters"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|p| {
+                                Some((
+                                    p["ParameterKey"].as_str()?.to_owned(),
+                                    p["ParameterValue"].as_str()?.to_owned(),
+                                ))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let name = ss["StackSetName"].as_str().unwrap_or_default().to_owned();
+                let str_of = |k: &str| ss[k].as_str().map(str::to_owned);
+                return checked(
+                    label,
+                    TemplateInput {
+                        template,
+                        parameters,
+                        stack_set: Some((
+                            name,
+                            str_of("PermissionModel"),
+                            str_of("ExecutionRoleName"),
+                        )),
+                    },
+                );
+            }
+        }
+    }
+    let template = Template::parse(text).map_err(|e| bad(label, format!("not a template: {e}")))?;
+    checked(
+        label,
+        TemplateInput {
+            template,
+            parameters: HashMap::new(),
+            stack_set: None,
+        },
+    )
+}
+
+fn checked(label: &str, t: TemplateInput) -> Result<TemplateInput, Error> {
+    if t.template.resources.is_empty() {
+        return Err(bad(
+            label,
+            "the template has no Resources (each needs a Type)".into(),
+        ));
+    }
+    Ok(t)
+}
+
+/// `KEY=VALUE` parameter values from the command line.
+pub fn parameters(given: &[String]) -> Result<HashMap<String, String>, Error> {
+    given
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                .ok_or_else(|| bad("--parameter", format!("{kv:?} is not KEY=VALUE")))
+        })
+        .collect()
+}
+
+/// The execution role a stack set's permission model names.
+pub fn role_for(
+    permission_model: Option<&str>,
+    execution_role_name: Option<&str>,
+) -> ExecutionRole {
+    if permission_model.is_some_and(|m| m.eq_ignore_ascii_case("SELF_MANAGED")) {
+        ExecutionRole::self_managed(execution_role_name)
+    } else {
+        ExecutionRole::service_managed()
+    }
+}
+
+/// The execution roles the evidence shows per account (`assumed-role/stacksets-exec-…/` in a failure message).
+fn seen_roles(evidence: &Evidence, stack_set: &str, prefix: &str) -> BTreeMap<String, String> {
+    let Ok(re) = Regex::new(r"arn:[a-z-]+:sts::(\d{12}):assumed-role/([A-Za-z0-9+=,.@_-]+)/")
+    else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    let reasons = evidence
+        .stack_instances
+        .iter()
+        .filter(|i| i.stack_set.as_deref() == Some(stack_set))
+        .filter_map(|i| i.status_reason.as_deref())
+        .chain(
+            evidence
+                .stack_events
+                .iter()
+                .filter(|e| e.stack_set.as_deref() == Some(stack_set))
+                .filter_map(|e| e.status_reason.as_deref()),
+        );
+    for r in reasons {
+        for c in re.captures_iter(r) {
+            if c[2].starts_with(prefix) {
+                out.insert(c[1].to_owned(), c[2].to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// One plan per stack set of the bundle that has a template and instances; what was left out, and why.
+pub fn plans_from_evidence<'t>(
+    evidence: &Evidence,
+    types: &'t ResourceTypes,
+    role_override: Option<&str>,
+) -> Result<(Vec<Plan<'t>>, Vec<String>), Error> {
+    let policies = EvidencePolicies::new(evidence);
+    let mut plans = Vec::new();
+    let mut notes = Vec::new();
+    for ss in &evidence.stack_sets {
+        // The same stack set can be recorded twice (list-stack-sets and describe-stack-set): the one with the
+        // template counts.
+        let has_template = |n: &str| {
+            evidence
+                .stack_sets
+                .iter()
+                .any(|s| s.name == n && s.template_body.is_some())
+        };
+        if plans.iter().any(|p: &Plan<'_>| p.stack_set == ss.name)
+            || (ss.template_body.is_none() && has_template(&ss.name))
+        {
+            continue;
+        }
+        let label = ss
+            .source
+            .as_ref()
+            .map(|s| s.file.clone())
+            .unwrap_or_else(|| ss.name.clone());
+        let Some(body) = ss.template_body.as_deref() else {
+            notes.push(format!(
+                "{}: no template in the evidence (describe-stack-set gives it)",
+                ss.name
+            ));
+            continue;
+        };
+        let template = Template::parse(body)
+            .map_err(|e| bad(&label, format!("stack set {}: TemplateBody: {e}", ss.name)))?;
+        let mut targets: Vec<(String, String)> = evidence
+            .stack_instances
+            .iter()
+            .filter(|i| i.stack_set.as_deref() == Some(ss.name.as_str()))
+            .map(|i| (i.account.clone(), i.region.clone()))
+            .collect();
+        targets.sort();
+        targets.dedup();
+        if targets.is_empty() {
+            notes.push(format!(
+                "{}: no stack instance in the evidence, so no target to check",
+                ss.name
+            ));
+            continue;
+        }
+        let mut role = match role_override {
+            Some(n) => ExecutionRole {
+                name: n.to_owned(),
+                seen: BTreeMap::new(),
+                why: "given with --execution-role".into(),
+            },
+            None => role_for(
+                ss.permission_model.as_deref(),
+                ss.execution_role_name.as_deref(),
+            ),
+        };
+        if role_override.is_none() && role.name.starts_with("stacksets-exec-") {
+            role.seen = seen_roles(evidence, &ss.name, "stacksets-exec-");
+            if !role.seen.is_empty() {
+                role.why.push_str("; where the evidence shows an account's own role (in a failure message), that one");
+            }
+        }
+        // Group the targets by the path their account's policies form.
+        let mut groups: Vec<(String, Group)> = Vec::new();
+        for (account, region) in targets {
+            let (path, path_label) = policies
+                .account_path(&account)
+                .map_err(|e| bad(&label, format!("account {account}: {e}")))?;
+            let key = serde_json::to_string(&path).unwrap_or_default();
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, g)) => g.targets.push((account, region)),
+                None => groups.push((
+                    key,
+                    Group {
+                        label: path_label,
+                        path,
+                        targets: vec![(account, region)],
+                    },
+                )),
+            }
+        }
+        let mut parameters: HashMap<String, String> = ss
+            .parameters
+            .iter()
+            .filter_map(|p| Some((p.key.clone(), p.value.clone()?)))
+            .collect();
+        parameters.retain(|_, v| !v.is_empty());
+        plans.push(Plan {
+            stack_set: ss.name.clone(),
+            template,
+            types,
+            parameters,
+            role,
+            groups: groups.into_iter().map(|(_, g)| g).collect(),
+        });
+    }
+    Ok((plans, notes))
+}
