@@ -22,3 +22,4 @@ mod scale;
 mod schema;
 mod scp;
 mod shapes;
+mod trail;
