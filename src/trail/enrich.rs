@@ -204,20 +204,14 @@ fn searched(
         } else {
             (
                 SearchState::Incomplete,
-                Some(
-                    "the search stopped before its end (its page bound, or a listing cut by NextToken): \
-                     events may be missing"
-                        .into(),
-                )
+                Some("the search stopped before its end: events may be missing".into()),
             )
         };
     }
     if has_events {
         return (
             SearchState::Incomplete,
-            Some(format!(
-                "events of {account} in {region} are in the evidence, but no search covering the window"
-            )),
+            Some("events of this account and Region, but no search of the window".to_owned()),
         );
     }
     let note = notes
@@ -226,11 +220,7 @@ fn searched(
         .or_else(|| notes.iter().find(|n| n.contains(account)));
     let reason = match note {
         Some(n) => n.clone(),
-        None => format!(
-            "no CloudTrail search of {account} in {region} is in the evidence: collect with the member role \
-             (it needs cloudtrail:LookupEvents), or save `aws cloudtrail lookup-events --region {region}` \
-             output of that account beside the rest"
-        ),
+        None => "no search of this account and Region in the evidence".to_owned(),
     };
     (SearchState::CouldNotLook, Some(reason))
 }
