@@ -218,8 +218,7 @@ impl Linker {
             .filter(|o| Some(o.operation_id.as_str()) != f.operation_id.as_deref());
         let before = others
             .clone()
-            .filter(|o| at_or_before(o.created, f.timestamp, Duration::zero()))
-            .last();
+            .rfind(|o| at_or_before(o.created, f.timestamp, Duration::zero()));
         let Some(holder) = before.or_else(|| others.clone().next()) else {
             return false;
         };

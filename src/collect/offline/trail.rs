@@ -18,10 +18,13 @@ const MAX_PARAMETER_LEN: usize = 512;
 /// How deep `requestParameters` is walked.
 const MAX_DEPTH: usize = 8;
 
+/// The first and last event time of an account and Region, and the events kept.
+type Seen = (DateTime<Utc>, DateTime<Utc>, usize);
+
 /// What one file's CloudTrail records covered, per account and Region: the span of their times and the events kept.
 #[derive(Debug, Default)]
 pub(super) struct Span {
-    places: BTreeMap<(String, String), (DateTime<Utc>, DateTime<Utc>, usize)>,
+    places: BTreeMap<(String, String), Seen>,
     /// A listing cut short (`NextToken`): the search did not reach its end.
     pub(super) cut: bool,
 }
