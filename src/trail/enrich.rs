@@ -67,7 +67,12 @@ pub fn enrich(failures: &mut [Failure], evidence: &Evidence, catalog: &Catalog) 
                     .filter(|e| matching::on_behalf_of_cloudformation(e, role)),
             );
         }
-        let found = matching::best(&Names::of(f), at, &candidates);
+        // Most failures have no candidate: their properties are not parsed.
+        let found = if candidates.is_empty() {
+            None
+        } else {
+            matching::best(&Names::of(f), at, &candidates)
+        };
         let (state, reason) = searched(
             &account,
             &region,

@@ -82,7 +82,13 @@ pub fn window(first: DateTime<Utc>, last: DateTime<Utc>) -> (DateTime<Utc>, Date
     } else {
         (last, first)
     };
-    (a - BEFORE, b + AFTER)
+    // Checked: a timestamp at the edge of the representable range (a bundle may hold one) saturates.
+    (
+        a.checked_sub_signed(BEFORE)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        b.checked_add_signed(AFTER)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )
 }
 
 /// Whether a search that ended at `end` may still be missing events at `now` (CloudTrail delivers late).
@@ -102,5 +108,8 @@ mod tests {
         assert_eq!(b, t("2025-03-10T05:14:45Z"));
         assert!(may_be_incomplete(b, t("2025-03-10T05:20:00Z")));
         assert!(!may_be_incomplete(b, t("2025-03-10T06:00:00Z")));
+        // At the edge of the range the window saturates instead of overflowing.
+        let (a, b) = window(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        assert_eq!((a, b), (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC));
     }
 }
