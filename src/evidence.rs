@@ -439,6 +439,9 @@ pub struct Evidence {
     /// made), what tells "looked and found nothing" from "could not look".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trail_lookups: Vec<TrailLookup>,
+    /// CloudTrail events read, those without an error included (only events with an error are kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub trail_events_read: u64,
 }
 
 /// A CloudTrail event, as far as explaining a failure needs: the call, its error, who made it, what it was about.
@@ -575,6 +578,7 @@ impl Evidence {
             stack_events_read,
             trail_events,
             trail_lookups,
+            trail_events_read,
         } = other;
         self.stack_sets.extend(stack_sets);
         self.operations.extend(operations);
@@ -593,6 +597,7 @@ impl Evidence {
         self.stack_events_read += stack_events_read;
         self.trail_events.extend(trail_events);
         self.trail_lookups.extend(trail_lookups);
+        self.trail_events_read += trail_events_read;
     }
 
     /// Fill in what one record implies about another: a stack's stack set from its events, an operation

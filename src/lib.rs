@@ -4,10 +4,10 @@
 //! The pipeline, one module per stage, data flowing one way:
 //!
 //! ```text
-//! collect ──► evidence ──► classify ──► graph ──► trace ──► report
-//! (saved CLI   (plain       (unwrap +    (who        (root causes,  (table, json,
-//!  JSON, ...)   model)       rule match)  explains    chains, fixes) markdown, mermaid, dot)
-//!                                         whom)
+//! collect ──► evidence ──► classify ──► trail ──► graph ──► trace ──► report
+//! (saved CLI   (plain       (unwrap +    (the call   (who        (root causes,  (table, json,
+//!  JSON, ...)   model)       rule match)  behind a    explains    chains, fixes) markdown, mermaid, dot)
+//!                                         failure)    whom)
 //! ```
 //!
 //! Which module owns which concept, and where a new rule, input shape, output format or AWS call goes:
@@ -37,10 +37,11 @@ use classify::Catalog;
 use evidence::Evidence;
 use trace::Diagnosis;
 
-/// Run every stage after collection: classify, graph, trace. `warnings` are the collection's (files skipped, records
+/// Run every stage after collection: classify, enrich with CloudTrail (`trail::enrich`), graph, trace. `warnings` are the collection's (files skipped, records
 /// ignored); the diagnosis carries them to the report.
 pub fn diagnose(evidence: &Evidence, catalog: &Catalog, warnings: Vec<String>) -> Diagnosis {
-    let (failures, benign) = classify::extract_failures(evidence, catalog);
+    let (mut failures, benign) = classify::extract_failures(evidence, catalog);
+    trail::enrich(&mut failures, evidence, catalog);
     let graph = graph::DeploymentGraph::build(
         &failures,
         evidence,

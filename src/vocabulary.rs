@@ -272,6 +272,9 @@ pub enum LinkKind {
     DependsOn,
     /// The named principal's account had a failed deployment of another stack set at about the same time.
     TimingInference,
+    /// The stack set was busy: another of its operations (RUNNING, STOPPING or QUEUED) held it, and that
+    /// operation's failures explain this one.
+    LockHolder,
 }
 
 impl LinkKind {
@@ -287,6 +290,7 @@ impl LinkKind {
             LinkKind::KnownTopology => "known-topology",
             LinkKind::DependsOn => "depends-on",
             LinkKind::TimingInference => "timing-inference",
+            LinkKind::LockHolder => "lock-holder",
         }
     }
 }
@@ -316,6 +320,8 @@ pub mod confidence {
     pub const KNOWN_TOPOLOGY: f32 = 0.85;
     /// Another stack set failed in the principal's account at about the same time.
     pub const TIMING_INFERENCE: f32 = 0.5;
+    /// A refusal because another operation held the stack set, linked to that operation's failures.
+    pub const LOCK_HOLDER: f32 = 0.9;
     /// A dependency found in the consumer's resource properties rather than its message: that much less trusted.
     pub const NAMED_IN_PROPERTIES_PENALTY: f32 = 0.05;
     /// Found in the consumer's template, resolved for its account and Region.
@@ -400,6 +406,12 @@ pub mod status {
     /// failure or stop is no deployment failure. An unknown action counts as a deployment.
     pub fn is_deployment(action: Option<&str>) -> bool {
         action != Some("DETECT_DRIFT")
+    }
+
+    /// A StackSet operation that holds its stack set: one operation runs at a time, and with managed execution
+    /// the others wait QUEUED (`StackSetOperationSummary.Status`; docs/cloudtrail.md#the-lock-holder).
+    pub fn holds_lock(status: &str) -> bool {
+        matches!(status, "RUNNING" | "STOPPING" | "QUEUED")
     }
 
     /// A StackSet operation that did not succeed.

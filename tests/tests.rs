@@ -23,3 +23,4 @@ mod scale;
 mod schema;
 mod scp;
 mod shapes;
+mod trail;

@@ -119,6 +119,8 @@ pub(super) fn merge(drafts: Vec<Draft>, classifier: &mut Classifier<'_>) -> Vec<
                     envelope,
                     class,
                     sources: vec![d.sighting],
+                    trail: None,
+                    trail_search: None,
                 });
             }
         }

@@ -96,6 +96,10 @@ pub struct Failure {
     pub envelope: Envelope,
     pub class: Classification,
     pub sources: Vec<Sighting>,
+    /// The CloudTrail event of the call that failed, when one matched (the `trail` stage fills it).
+    pub trail: Option<crate::trail::TrailEvidence>,
+    /// What the CloudTrail search of the failure's window found (the `trail` stage fills it).
+    pub trail_search: Option<crate::trail::TrailSearch>,
 }
 
 /// Classifies messages, remembering each distinct (message, resource type, status): the same message repeats

@@ -42,6 +42,12 @@ pub struct CliDocument<'a> {
     /// A bare IAM policy document (`{"Version": ..., "Statement": ...}`), e.g. an SCP saved from the console.
     #[serde(rename = "Statement")]
     pub statement: Option<serde::de::IgnoredAny>,
+    /// `aws cloudtrail lookup-events`: each element's `CloudTrailEvent` is the record as a JSON string.
+    #[serde(rename = "Events", borrow)]
+    pub events: Option<Vec<Raw<'a>>>,
+    /// A CloudTrail log file (what a trail delivers to S3, uncompressed): the records themselves.
+    #[serde(rename = "Records", borrow)]
+    pub records: Option<Vec<Raw<'a>>>,
     /// A listing cut short (`--max-items`, `--no-paginate`): the rest is not in the file.
     #[serde(rename = "NextToken")]
     pub next_token: Option<String>,
@@ -69,6 +75,8 @@ pub struct Probe {
     stack_instance: Option<IgnoredAny>,
     policy: Option<IgnoredAny>,
     statement: Option<IgnoredAny>,
+    events: Option<IgnoredAny>,
+    records: Option<IgnoredAny>,
     #[serde(rename = "schema")]
     schema: Option<IgnoredAny>,
     // record members
@@ -89,6 +97,13 @@ pub struct Probe {
     action: Option<IgnoredAny>,
     stack_set_name: Option<IgnoredAny>,
     stack_set_id: Option<IgnoredAny>,
+    /// An element of `lookup-events`' `Events`.
+    cloud_trail_event: Option<IgnoredAny>,
+    /// A CloudTrail record (camelCase members).
+    #[serde(rename = "eventSource")]
+    trail_event_source: Option<IgnoredAny>,
+    #[serde(rename = "eventName")]
+    trail_event_name: Option<IgnoredAny>,
 }
 
 /// What a bare record is.
@@ -103,6 +118,10 @@ pub enum RecordKind {
     Policy,
     /// A listing's element (stack set, operation, operation result or instance summary): [`CliSummary::kind`].
     Summary,
+    /// An element of `lookup-events`' `Events`.
+    TrailLookupEvent,
+    /// A CloudTrail record.
+    TrailRecord,
     Unknown,
 }
 
@@ -118,10 +137,16 @@ impl Probe {
             &self.stack_instance,
             &self.policy,
             &self.statement,
+            &self.events,
+            &self.records,
             &self.schema,
         ];
         if doc.iter().any(|k| k.is_some()) {
             RecordKind::Document
+        } else if self.cloud_trail_event.is_some() {
+            RecordKind::TrailLookupEvent
+        } else if self.trail_event_source.is_some() && self.trail_event_name.is_some() {
+            RecordKind::TrailRecord
         } else if self.resource_status.is_some()
             || self.event_type.is_some()
             || self.hook_status.is_some()
@@ -516,4 +541,77 @@ pub struct CliPolicySummary {
     pub name: Option<String>,
     #[serde(rename = "Type")]
     pub policy_type: Option<String>,
+}
+
+/// An element of `aws cloudtrail lookup-events`' `Events`: a few members of the record, and the whole record as a
+/// JSON string (`CloudTrailEvent`, a [`CliTrailRecord`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliTrailLookupEvent {
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    #[serde(default, deserialize_with = "ts_opt")]
+    pub event_time: Option<DateTime<Utc>>,
+    pub event_source: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub resources: Vec<CliTrailLookupResource>,
+    pub cloud_trail_event: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CliTrailLookupResource {
+    pub resource_type: Option<String>,
+    pub resource_name: Option<String>,
+}
+
+/// A CloudTrail record (the CloudTrail record contents of the CloudTrail user guide), as far as explaining a
+/// failure needs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CliTrailRecord {
+    #[serde(rename = "eventID")]
+    pub event_id: Option<String>,
+    #[serde(default, deserialize_with = "ts_opt")]
+    pub event_time: Option<DateTime<Utc>>,
+    pub event_source: Option<String>,
+    pub event_name: Option<String>,
+    pub aws_region: Option<String>,
+    pub recipient_account_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: Option<String>,
+    pub user_identity: Option<CliTrailIdentity>,
+    /// Any JSON: only its string values are kept (the names and ARNs the call was about).
+    pub request_parameters: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub resources: Vec<CliTrailResource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CliTrailIdentity {
+    pub arn: Option<String>,
+    pub account_id: Option<String>,
+    pub invoked_by: Option<String>,
+    pub session_context: Option<CliTrailSessionContext>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CliTrailSessionContext {
+    pub session_issuer: Option<CliTrailSessionIssuer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CliTrailSessionIssuer {
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CliTrailResource {
+    #[serde(rename = "ARN")]
+    pub arn: Option<String>,
 }

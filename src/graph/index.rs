@@ -8,7 +8,7 @@ use super::providers::Providers;
 use crate::classify::Failure;
 use crate::evidence::{Evidence, Window};
 use crate::template::ResourceTypes;
-use crate::vocabulary::{Category, Level, Role, Topology};
+use crate::vocabulary::{status, Category, Level, Role, Topology};
 use chrono::{DateTime, Duration, Utc};
 
 /// Failures that are causes in their own right, not cancellations, rollups or summaries.
@@ -32,7 +32,7 @@ pub(super) fn instance_key(f: &Failure) -> InstanceKey<'_> {
 
 /// A stack set's name from its ARN (`arn:aws:cloudformation:r:a:stackset/NAME:uuid`), its id (`NAME:uuid`) or
 /// its name.
-fn stack_set_of_arn(s: &str) -> &str {
+pub(super) fn stack_set_of_arn(s: &str) -> &str {
     let tail = s.rsplit_once(":stackset/").map_or(s, |(_, t)| t);
     crate::evidence::stack_set_name_from_id(tail)
 }
@@ -54,6 +54,8 @@ pub(super) struct Index<'a> {
     /// Per stack set, the stack sets its auto-deployment declares it depends on (`AutoDeployment.DependsOn`, by
     /// name).
     pub(super) depends_on: HashMap<&'a str, Vec<String>>,
+    /// Per stack set, its operations that hold it (RUNNING, STOPPING, QUEUED), oldest first.
+    pub(super) holders: HashMap<&'a str, Vec<&'a crate::evidence::Operation>>,
 }
 
 /// The operations of each stack set and the failures that belong to them.
@@ -92,7 +94,20 @@ impl<'a> Index<'a> {
             evidence,
             types,
             depends_on: HashMap::new(),
+            holders: HashMap::new(),
         };
+        for o in &evidence.operations {
+            if let Some(ss) = o
+                .stack_set
+                .as_deref()
+                .filter(|_| status::holds_lock(&o.status))
+            {
+                ix.holders.entry(ss).or_default().push(o);
+            }
+        }
+        for v in ix.holders.values_mut() {
+            v.sort_by(|a, b| (a.created, &a.operation_id).cmp(&(b.created, &b.operation_id)));
+        }
         for s in &evidence.stack_sets {
             if let Some(a) = &s.auto_deployment {
                 let names: Vec<String> = a

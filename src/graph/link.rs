@@ -7,9 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::Duration;
 
 use super::index::{
-    at_or_before, instance_key, is_primary, primaries_or_all, representatives, Index,
+    at_or_before, instance_key, is_primary, primaries_or_all, representatives, stack_set_of_arn,
+    Index,
 };
-use super::DeploymentGraph;
+use super::{DeploymentGraph, LockHolder};
 use crate::vocabulary::{confidence, Category, Level, LinkKind, Role};
 
 /// Per-family state shared across failures: results computed once and reused by every failure that needs them.
@@ -188,6 +189,70 @@ impl Linker {
                 "the operation stopped after this failure",
             );
         }
+    }
+
+    /// A request refused because another operation held the stack set: the holder is the stack set's RUNNING,
+    /// STOPPING or QUEUED operation (not the refused one) that started last before the refusal. Its failures, when
+    /// the evidence has any, explain this one. Returns true when it was linked.
+    pub(super) fn lock_holder(
+        &mut self,
+        g: &mut DeploymentGraph,
+        ix: &Index<'_>,
+        i: usize,
+    ) -> bool {
+        let failures = ix.failures;
+        let f = &failures[i];
+        let Some(ss) = f.stack_set.as_deref().or_else(|| {
+            f.class
+                .fields
+                .get("stack_set_arn")
+                .map(|a| stack_set_of_arn(a))
+        }) else {
+            return false;
+        };
+        let Some(ops) = ix.holders.get(ss) else {
+            return false;
+        };
+        let others = ops
+            .iter()
+            .filter(|o| Some(o.operation_id.as_str()) != f.operation_id.as_deref());
+        let before = others
+            .clone()
+            .rfind(|o| at_or_before(o.created, f.timestamp, Duration::zero()));
+        let Some(holder) = before.or_else(|| others.clone().next()) else {
+            return false;
+        };
+        let members = ix
+            .ops
+            .members
+            .get(&(Some(ss), holder.operation_id.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let targets = representatives(failures, &primaries_or_all(failures, members, i));
+        g.set_lock_holder(
+            i,
+            LockHolder {
+                stack_set: ss.to_owned(),
+                operation_id: holder.operation_id.clone(),
+                action: holder.action.clone(),
+                status: holder.status.clone(),
+                started: holder.created,
+                failures: members.len(),
+            },
+        );
+        let reason = format!(
+            "operation {} ({}, {}) held the stack set",
+            holder.operation_id,
+            holder.action.as_deref().unwrap_or("action unknown"),
+            holder.status
+        );
+        g.link_all(
+            i,
+            &targets,
+            LinkKind::LockHolder,
+            confidence::LOCK_HOLDER,
+            &reason,
+        )
     }
 
     /// Summaries without a resource: an instance or operation result, or the operation itself.

@@ -57,6 +57,19 @@ pub struct Matched {
     pub producer: String,
 }
 
+/// The operation that held a stack set when a request on it was refused (docs/cloudtrail.md#the-lock-holder).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct LockHolder {
+    pub stack_set: String,
+    pub operation_id: String,
+    pub action: Option<String>,
+    /// `RUNNING`, `STOPPING` or `QUEUED`.
+    pub status: String,
+    pub started: Option<chrono::DateTime<chrono::Utc>>,
+    /// Failures of that operation in the evidence: the chain continues there.
+    pub failures: usize,
+}
+
 /// The most causes one consequence links to (the earliest: the failures that triggered it). Keeps links linear
 /// when a stack or an account has many distinct failures.
 pub const MAX_FANOUT: usize = 8;
@@ -81,6 +94,8 @@ pub struct DeploymentGraph {
     trees: HashMap<FailureId, Vec<FailureId>>,
     /// What the graph could not learn (a template it could not read).
     notes: Vec<String>,
+    /// Per refused failure: the operation holding its stack set.
+    holders: HashMap<FailureId, LockHolder>,
 }
 
 impl DeploymentGraph {
@@ -101,6 +116,7 @@ impl DeploymentGraph {
             root_of: Vec::new(),
             trees: HashMap::new(),
             notes: Vec::new(),
+            holders: HashMap::new(),
         };
         let ix = index::Index::new(failures, evidence, topologies, types);
         let mut linker = link::Linker::default();
@@ -115,6 +131,7 @@ impl DeploymentGraph {
                     linker.failure_tolerance(&mut g, &ix, i);
                     false
                 }
+                Category::OperationInProgress => linker.lock_holder(&mut g, &ix, i),
                 _ => false,
             };
             if settled {
@@ -283,6 +300,15 @@ impl DeploymentGraph {
             .into_iter()
             .map(|(r, v)| (FailureId(r), v.into_iter().map(FailureId).collect()))
             .collect();
+    }
+
+    /// The operation that held failure `id`'s stack set, when it was refused for that and the evidence has it.
+    pub fn lock_holder(&self, id: FailureId) -> Option<&LockHolder> {
+        self.holders.get(&id)
+    }
+
+    pub(super) fn set_lock_holder(&mut self, i: usize, h: LockHolder) {
+        self.holders.insert(FailureId(i), h);
     }
 
     /// What the graph could not learn from the evidence, for the report's notes.

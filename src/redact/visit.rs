@@ -75,7 +75,7 @@ every_field! {
     Evidence {
         stack_sets, operations, operation_results, stack_instances, stacks, stack_events, policies, coverage,
         organization, account_paths, quick_setup, automation_executions, stack_events_read, trail_events,
-        trail_lookups,
+        trail_lookups, trail_events_read,
     }
     SourceRef { file, pointer }
     StackSet {

@@ -88,6 +88,25 @@ pub fn stack_set_operations(stack_set: &str, region: Option<&str>) -> ConsoleLin
     }
 }
 
+/// A CloudTrail event in the event history of its Region, by its `eventID`.
+pub fn trail_event(event_id: &str, region: &str) -> Option<ConsoleLink> {
+    let host = console_host(partition_of_region(region))?;
+    if !region_ok(region)
+        || event_id.is_empty()
+        || !event_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return None;
+    }
+    Some(ConsoleLink {
+        label: format!("CloudTrail event {event_id} ({region})"),
+        url: format!(
+            "https://{region}.{host}/cloudtrailv2/home?region={region}#/events/{event_id}"
+        ),
+    })
+}
+
 /// A service or resource control policy in the Organizations console (a global service).
 pub fn policy(policy_id: &str, resource_control: bool, partition: &str) -> Option<ConsoleLink> {
     let host = console_host(partition)?;
@@ -112,6 +131,17 @@ pub fn policy(policy_id: &str, resource_control: bool, partition: &str) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trail_events_open_in_their_region_and_partition() {
+        let l = trail_event("5c2e8a41-7b3d-4f9e-a1c6-0d8b2f4e6a13", "us-gov-west-1").unwrap();
+        assert_eq!(
+            l.url,
+            "https://us-gov-west-1.console.amazonaws-us-gov.com/cloudtrailv2/home?region=us-gov-west-1#/events/5c2e8a41-7b3d-4f9e-a1c6-0d8b2f4e6a13"
+        );
+        assert!(trail_event("x\"><script>", "us-east-1").is_none());
+        assert!(trail_event("abc", "us-east-1/../").is_none());
+    }
 
     #[test]
     fn stack_events_take_partition_and_region_from_the_arn() {

@@ -419,6 +419,8 @@ pub(crate) mod tests {
                 root_cause: root,
                 fields: BTreeMap::new(),
                 sources: Vec::new(),
+                trail: None,
+                lock_holder: None,
             });
         }
         r

@@ -313,8 +313,25 @@ fn root_cause(
             esc(&rc.message)
         }
     );
+    if let Some(t) = &rc.trail {
+        let _ = writeln!(s, "<dt>CloudTrail</dt><dd>{}</dd>", esc(&t.line()));
+    }
+    if let Some(h) = &rc.lock_holder {
+        let _ = writeln!(
+            s,
+            "<dt>Held by</dt><dd>{}</dd>",
+            esc(&super::model::holder_line(h))
+        );
+    }
     if let Some(e) = &rc.explanation {
         let _ = writeln!(s, "<dt>Why</dt><dd>{}</dd>", esc(e));
+    }
+    if !rc.looked_for.is_empty() {
+        s.push_str("<dt>Looked for</dt><dd><ul>");
+        for f in &rc.looked_for {
+            let _ = write!(s, "<li>{}</li>", esc(&f.line()));
+        }
+        s.push_str("</ul></dd>\n");
     }
     let explained: usize = group.iter().map(|g| g.impact.failures).sum();
     if explained > 0 {

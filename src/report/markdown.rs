@@ -251,8 +251,20 @@ fn root_cause(
         writeln!(out, "- **When:** {}", t.format("%Y-%m-%d %H:%M:%S UTC"))?;
     }
     writeln!(out, "- **Message:** {}", esc(&rc.message))?;
+    if let Some(t) = &rc.trail {
+        writeln!(out, "- **CloudTrail:** {}", esc(&t.line()))?;
+    }
+    if let Some(h) = &rc.lock_holder {
+        writeln!(out, "- **Held by:** {}", esc(&super::model::holder_line(h)))?;
+    }
     if let Some(e) = &rc.explanation {
         writeln!(out, "- **Why:** {}", esc(e))?;
+    }
+    if !rc.looked_for.is_empty() {
+        writeln!(out, "- **Looked for:**")?;
+        for f in &rc.looked_for {
+            writeln!(out, "  - {}", esc(&f.line()))?;
+        }
     }
     let explained: usize = members.iter().map(|m| m.impact.failures).sum();
     if explained > 0 {

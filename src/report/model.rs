@@ -9,8 +9,10 @@ use super::console::{self, ConsoleLink};
 use super::steps;
 use crate::classify::{Failure, Sighting};
 use crate::error::exit;
-use crate::graph::Matched;
+use crate::graph::{LockHolder, Matched};
+use crate::trace::inquiry::Finding;
 use crate::trace::{Diagnosis, Remediation};
+use crate::trail::TrailEvidence;
 use crate::vocabulary::{FailureId, Layer, LinkKind};
 
 pub const REPORT_SCHEMA: &str = "stackset-doctor/report/v1";
@@ -87,8 +89,72 @@ pub struct RootCauseOut {
     pub timestamp: Option<DateTime<Utc>>,
     /// Every command of the fix, in the order to run them: the policy update, then the steps' commands.
     pub commands: Vec<String>,
-    /// The console pages to look at: the failing stack's events, the stack set's operations, the denying policy.
+    /// The console pages to look at: the failing stack's events, the stack set's operations, the denying policy,
+    /// the CloudTrail event.
     pub console: Vec<ConsoleLink>,
+    /// The CloudTrail event of the call that failed, when one matched (docs/cloudtrail.md#enrichment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trail: Option<TrailOut>,
+    /// The operation that held the stack set, for a request refused because of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_holder: Option<LockHolder>,
+    /// For a root cause no specific rule explains: what was looked for, and what was found
+    /// (docs/cloudtrail.md#looked-or-could-not-look).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub looked_for: Vec<Finding>,
+}
+
+/// A matched CloudTrail event, with its page in the console.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct TrailOut {
+    #[serde(flatten)]
+    pub event: TrailEvidence,
+    pub console: Option<ConsoleLink>,
+}
+
+impl TrailOut {
+    /// One line for people: the call, its error, when, who, and whether its message decided.
+    pub fn line(&self) -> String {
+        let t = &self.event;
+        let mut s = format!(
+            "{} {}",
+            t.event_source
+                .strip_suffix(".amazonaws.com")
+                .unwrap_or(&t.event_source),
+            t.event_name
+        );
+        if let Some(c) = &t.error_code {
+            s.push_str(&format!(" {c}"));
+        }
+        if let Some(at) = t.event_time {
+            s.push_str(&format!(" at {}", at.format("%H:%M:%S UTC")));
+        }
+        // Who made the call, unless its message says so.
+        if let Some(p) = t.principal_arn.as_ref().filter(|p| {
+            !t.error_message
+                .as_deref()
+                .is_some_and(|m| m.contains(p.as_str()))
+        }) {
+            s.push_str(&format!(" by {p}"));
+        }
+        if t.decided {
+            s.push_str(" (its message decided the category)");
+        }
+        if let Some(m) = &t.error_message {
+            s.push_str(&format!(": {m}"));
+        }
+        s
+    }
+
+    fn of(t: &TrailEvidence) -> TrailOut {
+        TrailOut {
+            event: t.clone(),
+            console: t
+                .region
+                .as_deref()
+                .and_then(|r| console::trail_event(&t.event_id, r)),
+        }
+    }
 }
 
 /// Alike root causes, shown as one.
@@ -166,6 +232,12 @@ pub struct FailureOut {
     pub root_cause: Option<String>,
     pub fields: BTreeMap<String, String>,
     pub sources: Vec<Sighting>,
+    /// The CloudTrail event of the call that failed, when one matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trail: Option<TrailOut>,
+    /// The operation that held the stack set, for a request refused because of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_holder: Option<LockHolder>,
 }
 
 impl FailureOut {
@@ -228,6 +300,40 @@ pub struct LinkOut {
     /// For a link across stack sets: the identifier that connects the two failures, and where each side has it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<Matched>,
+}
+
+/// One line for people on the operation that held a stack set.
+pub fn holder_line(h: &LockHolder) -> String {
+    let mut s = format!(
+        "operation {} ({}, {})",
+        h.operation_id,
+        h.action.as_deref().unwrap_or("action unknown"),
+        h.status
+    );
+    if let Some(t) = h.started {
+        s.push_str(&format!(" started {}", t.format("%Y-%m-%d %H:%M:%S UTC")));
+    }
+    s.push_str(&format!(" held stack set {}", h.stack_set));
+    if h.failures > 0 {
+        s.push_str(&format!(
+            "; {} of its failure{} are in the evidence",
+            h.failures,
+            if h.failures == 1 { "" } else { "s" }
+        ));
+    } else {
+        s.push_str("; none of its failures are in the evidence");
+    }
+    s
+}
+
+impl Finding {
+    /// One line for people: what was looked in, what was found, and the permission to add.
+    pub fn line(&self) -> String {
+        match self.permission {
+            Some(p) => format!("{}; add {p}", self.text),
+            None => self.text.clone(),
+        }
+    }
 }
 
 /// The exit code for a diagnosis (see `error::exit`).
@@ -329,6 +435,9 @@ impl Report {
                     timestamp: f.timestamp,
                     commands: commands(&r.remediation, &r.remediation.steps),
                     console: console_links(f, &r.remediation),
+                    trail: f.trail.as_ref().map(TrailOut::of),
+                    lock_holder: d.lock_holders.get(r.failure.index()).cloned().flatten(),
+                    looked_for: r.looked_for.clone(),
                 }
             })
             .collect::<Vec<_>>();
@@ -579,6 +688,13 @@ fn console_links(f: &Failure, r: &Remediation) -> Vec<ConsoleLink> {
     if let Some(ss) = &f.stack_set {
         out.push(console::stack_set_operations(ss, None));
     }
+    if let Some(l) = f
+        .trail
+        .as_ref()
+        .and_then(|t| console::trail_event(&t.event_id, t.region.as_deref()?))
+    {
+        out.push(l);
+    }
     if let Some(ex) = &r.scp_exemption {
         let partition = f
             .region
@@ -690,6 +806,8 @@ fn failure_out(
         root_cause: root,
         fields: f.class.fields.clone(),
         sources: f.sources.clone(),
+        trail: f.trail.as_ref().map(TrailOut::of),
+        lock_holder: d.lock_holders.get(i).cloned().flatten(),
     }
 }
 

@@ -11,7 +11,9 @@ use anstyle::{AnsiColor, Effects, Style};
 use tabled::settings::Style as TableStyle;
 use unicode_width::UnicodeWidthStr;
 
-use super::model::{distinct, group_alike, Children, FailureOut, RootCauseGroup, RootCauseOut};
+use super::model::{
+    distinct, group_alike, holder_line, Children, FailureOut, RootCauseGroup, RootCauseOut,
+};
 use super::steps;
 use super::{Options, Report, Reporter};
 use crate::text::{clip_to, sanitize, shorten, wrap, wrap_hard};
@@ -477,8 +479,22 @@ fn root_cause(
         ))?;
     }
     out.wrapped("  message   ", None, &sanitize(&rc.message))?;
+    if let Some(t) = &rc.trail {
+        out.wrapped("  trail     ", None, &sanitize(&t.line()))?;
+    }
+    if let Some(h) = &rc.lock_holder {
+        out.wrapped("  holder    ", None, &sanitize(&holder_line(h)))?;
+    }
     if let Some(e) = &rc.explanation {
         out.wrapped("  why       ", None, &sanitize(e))?;
+    }
+    for (n, f) in rc.looked_for.iter().enumerate() {
+        let lead = if n == 0 {
+            "  looked    "
+        } else {
+            "            "
+        };
+        out.wrapped(lead, None, &sanitize(&f.line()))?;
     }
     let explained: usize = group.iter().map(|m| m.impact.failures).sum();
     if explained > 0 {

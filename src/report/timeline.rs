@@ -404,6 +404,8 @@ pub(crate) mod tests {
             root_cause: root.then(|| "R1".to_owned()),
             fields: Default::default(),
             sources: Vec::new(),
+            trail: None,
+            lock_holder: None,
         }
     }
 

@@ -5,15 +5,23 @@ use std::collections::BTreeMap;
 
 use super::RootCause;
 use crate::classify::Failure;
+use crate::graph::LockHolder;
 use crate::text::shorten;
 use crate::vocabulary::{Category, Role};
 
 /// One coverage line per kind of missing cause.
-pub(super) fn missing_causes(failures: &[Failure], roots: &[RootCause]) -> Vec<String> {
+/// A refusal whose lock holder is in the evidence is explained by it, failed or not: no gap.
+pub(super) fn missing_causes(
+    failures: &[Failure],
+    roots: &[RootCause],
+    holders: &[Option<LockHolder>],
+) -> Vec<String> {
     let mut gaps: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for r in roots {
         let f = &failures[r.failure];
-        if f.class.role != Role::Consequence {
+        if f.class.role != Role::Consequence
+            || holders.get(r.failure.index()).is_some_and(Option::is_some)
+        {
             continue;
         }
         gaps.entry((f.class.category.to_string(), what_to_collect(f)))
@@ -48,6 +56,11 @@ fn what_to_collect(f: &Failure) -> String {
         Category::StacksetFailureTolerance => {
             "the operation's failed results (list-stack-set-operation-results)".into()
         }
+        Category::OperationInProgress => format!(
+            "the stack set's operations (aws cloudformation list-stack-set-operations --stack-set-name {}): \
+             the RUNNING, STOPPING or QUEUED one holds it",
+            f.stack_set.as_deref().unwrap_or("<name>")
+        ),
         _ => "the failure it depends on".into(),
     }
 }

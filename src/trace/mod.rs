@@ -5,6 +5,7 @@
 //! (transitively), a confidence and a [`Remediation`]. Independent failures stay separate root causes.
 
 mod gaps;
+pub mod inquiry;
 mod notes;
 pub mod remediation;
 
@@ -27,6 +28,8 @@ pub struct RootCause {
     pub explains: Vec<FailureId>,
     pub explanation: Option<String>,
     pub remediation: Remediation,
+    /// For a root cause no specific rule explains: what was looked for, and found.
+    pub looked_for: Vec<inquiry::Finding>,
 }
 
 /// The result of tracing: every failure with its immediate cause, and the root causes.
@@ -47,6 +50,8 @@ pub struct Diagnosis {
     pub examined: crate::evidence::Examined,
     /// Root causes alike in all but account and Region, each group in root-cause order (docs/report-layout.md#alike).
     pub alike: Vec<Alike>,
+    /// Per failure (by id): the operation that held its stack set, when it was refused for that.
+    pub lock_holders: Vec<Option<crate::graph::LockHolder>>,
 }
 
 /// Root causes that are the same failure, independently, in several accounts or Regions (same rule, stack set,
@@ -150,6 +155,7 @@ pub fn trace(
     let root_of: Vec<Option<FailureId>> = (0..n).map(|i| graph.root_of(FailureId(i))).collect();
     let policies = remediation::EvidencePolicies::new(evidence);
     let placement = remediation::Placement::new(evidence);
+    let stacks = inquiry::Stacks::new(&failures);
     let mut root_causes: Vec<RootCause> = graph
         .root_causes()
         .iter()
@@ -168,6 +174,7 @@ pub fn trace(
             };
             RootCause {
                 failure: r,
+                looked_for: inquiry::looked_for(f, &stacks),
                 confidence,
                 explains: graph.explains(r).to_vec(),
                 explanation: rule.map(|r| rules::render(&r.explanation, &fields)),
@@ -213,7 +220,10 @@ pub fn trace(
         .iter()
         .map(|c| format!("{}: {}", c.scope, c.reason))
         .collect();
-    coverage.extend(gaps::missing_causes(&failures, &root_causes));
+    let lock_holders: Vec<Option<crate::graph::LockHolder>> = (0..n)
+        .map(|i| graph.lock_holder(FailureId(i)).cloned())
+        .collect();
+    coverage.extend(gaps::missing_causes(&failures, &root_causes, &lock_holders));
     let mut notes = notes::context_notes(evidence);
     notes.extend(notes::deployment_notes(evidence));
     notes.extend(graph.notes().iter().cloned());
@@ -237,6 +247,7 @@ pub fn trace(
         notes,
         examined: evidence.examined(),
         alike,
+        lock_holders,
     }
 }
 

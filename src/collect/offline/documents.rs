@@ -13,8 +13,8 @@ use crate::error::{Error, Location};
 const KNOWN: &str = "expected the output of describe-stack-events, describe-events, describe-stacks, \
                      list-stack-sets, describe-stack-set, list-stack-set-operations, \
                      describe-stack-set-operation, list-stack-set-operation-results, list-stack-instances, \
-                     describe-stack-instance or organizations describe-policy (JSON or YAML, keyed or as the \
-                     bare records of a --query), an IAM policy document, or a stackset-doctor evidence bundle";
+                     describe-stack-instance, organizations describe-policy or cloudtrail lookup-events (JSON or YAML, keyed or as the \
+                     bare records of a --query), an IAM policy document, a CloudTrail log file, or a stackset-doctor evidence bundle";
 
 /// Parse one file and append what it holds.
 pub(super) fn load_bytes(
@@ -128,6 +128,7 @@ fn load_json(
         lines,
         loaded,
         pending,
+        trail: Default::default(),
     };
     let mut documents = Vec::new();
     let recognised = if text.trim_start().starts_with('[') {
@@ -157,7 +158,10 @@ fn load_json(
             (_, false) => load_stream(&mut cx, &mut documents)?,
         }
     };
-    Ok(ingest_all(&mut cx, documents)? | recognised)
+    let recognised = ingest_all(&mut cx, documents)? | recognised;
+    let lookups = std::mem::take(&mut cx.trail).lookups();
+    cx.loaded.evidence.trail_lookups.extend(lookups);
+    Ok(recognised)
 }
 
 /// Several documents one after another (`cat *.json | stackset-doctor diagnose -`).
@@ -212,6 +216,8 @@ fn doc_is_known(d: &CliDocument<'_>) -> bool {
         || d.stack_instance.is_some()
         || d.policy.is_some()
         || d.statement.is_some()
+        || d.events.is_some()
+        || d.records.is_some()
         || d.schema.is_some()
 }
 

@@ -33,6 +33,8 @@ pub(super) struct Ctx<'t, 'l> {
     pub lines: bool,
     pub loaded: &'l mut Loaded,
     pub pending: &'l mut Pending,
+    /// What the file's CloudTrail records covered: the searches it stands for.
+    pub trail: super::trail::Span,
 }
 
 impl<'t> Ctx<'t, '_> {
@@ -47,7 +49,7 @@ impl<'t> Ctx<'t, '_> {
     }
 
     /// A record that cannot be used: a coverage gap (so no verdict is an all-clear), named by its place.
-    fn skip(&mut self, raw: Raw<'t>, pointer: &str, reason: impl std::fmt::Display) {
+    pub(super) fn skip(&mut self, raw: Raw<'t>, pointer: &str, reason: impl std::fmt::Display) {
         let place = self.place(raw);
         self.loaded.evidence.coverage.push(CoverageNote {
             scope: place.to_string(),
@@ -56,7 +58,7 @@ impl<'t> Ctx<'t, '_> {
     }
 
     /// Parse one record; a member of the wrong type is a warning with its JSON path, and `None`.
-    fn parse<T: Deserialize<'t>>(&mut self, raw: Raw<'t>, pointer: &str) -> Option<T> {
+    pub(super) fn parse<T: Deserialize<'t>>(&mut self, raw: Raw<'t>, pointer: &str) -> Option<T> {
         // Plainly first (most records are fine, and tracking the path costs on every member); again with the path
         // only to say where a bad one went wrong.
         if let Ok(v) = serde_json::from_str::<T>(raw.get()) {
@@ -178,6 +180,15 @@ pub(super) fn ingest<'t>(cx: &mut Ctx<'t, '_>, doc: CliDocument<'t>) -> Result<b
         recognised = true;
         stack_instance(cx, raw, "/StackInstance".into());
     }
+    if let Some(events) = doc.events {
+        recognised = true;
+        cx.trail.cut |= doc.next_token.as_deref().is_some_and(|t| !t.is_empty());
+        cx.each(events, "Events", super::trail::lookup_event);
+    }
+    if let Some(records) = doc.records {
+        recognised = true;
+        cx.each(records, "Records", super::trail::record);
+    }
     if let Some(raw) = doc.policy {
         recognised = true;
         policy(cx, raw, "/Policy".into());
@@ -263,6 +274,14 @@ pub(super) fn bare_records<'t>(
                 true
             }
             RecordKind::Summary => summary(cx, raw, pointer),
+            RecordKind::TrailLookupEvent => {
+                super::trail::lookup_event(cx, raw, pointer);
+                true
+            }
+            RecordKind::TrailRecord => {
+                super::trail::record(cx, raw, pointer);
+                true
+            }
             RecordKind::Unknown => false,
         };
         recognised |= known;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 mod documents;
 mod ingest;
 mod pending;
+mod trail;
 
 use super::read::{read_path, read_stdin, special_kind, ReadLimits};
 use crate::error::{Error, Location};
