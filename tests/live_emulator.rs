@@ -863,6 +863,47 @@ fn a_vague_access_denied_comes_with_the_explicit_scp_deny_from_cloudtrail() {
         l.start <= failed.timestamp - chrono::Duration::minutes(5) && l.end >= failed.timestamp
     );
     assert_eq!(c.stats.calls.get("CloudTrail:LookupEvents"), Some(&2));
+    // The diagnosis: CloudTrail's message decides, so the deny is an SCP deny with principal, action and resource.
+    let catalog = stackset_doctor::classify::Catalog::builtin().expect("catalog");
+    let d = stackset_doctor::diagnose(ev, &catalog, Vec::new());
+    let r = &d.root_causes[0];
+    let f = &d.failures[r.failure];
+    assert_eq!(
+        f.class.category,
+        stackset_doctor::vocabulary::Category::ScpDeny,
+        "{f:#?}"
+    );
+    assert!(
+        f.class
+            .matched_by
+            .as_deref()
+            .is_some_and(|m| m.starts_with("cloudtrail:")),
+        "{:?}",
+        f.class.matched_by
+    );
+    assert!(
+        f.raw_message.contains("Access Denied (Service: Amazon S3"),
+        "AWS's words are kept"
+    );
+    let ex = r
+        .remediation
+        .scp_exemption
+        .as_ref()
+        .expect("an SCP exemption");
+    assert_eq!(ex.action.as_deref(), Some("s3:PutBucketPublicAccessBlock"));
+    assert_eq!(
+        ex.add_values,
+        ["arn:aws:iam::232323232323:role/stacksets-exec-*"]
+    );
+    // The SCPs were collected too: the evaluator names the statement CloudTrail's message points at, and proves the
+    // patch.
+    assert!(!ev.policies.is_empty(), "the SCPs are in the evidence");
+    let st = ex
+        .statement
+        .as_ref()
+        .expect("the denying statement is named");
+    assert_eq!(st.statement, "DenyS3PublicAccessBlockChanges");
+    assert!(ex.proven, "{:#?}", ex.proof);
 }
 
 /// A CloudTrail search as the bundle records it: account, Region, attribute, pages, events kept, complete.

@@ -544,7 +544,7 @@ pub struct CliPolicySummary {
 }
 
 /// An element of `aws cloudtrail lookup-events`' `Events`: a few members of the record, and the whole record as a
-/// JSON string (`CloudTrailEvent`, a [`CliTrailRecord`]).
+/// JSON string (`CloudTrailEvent`, read by `TrailEvent::from_record`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CliTrailLookupEvent {
@@ -563,55 +563,4 @@ pub struct CliTrailLookupEvent {
 pub struct CliTrailLookupResource {
     pub resource_type: Option<String>,
     pub resource_name: Option<String>,
-}
-
-/// A CloudTrail record (the CloudTrail record contents of the CloudTrail user guide), as far as explaining a
-/// failure needs.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CliTrailRecord {
-    #[serde(rename = "eventID")]
-    pub event_id: Option<String>,
-    #[serde(default, deserialize_with = "ts_opt")]
-    pub event_time: Option<DateTime<Utc>>,
-    pub event_source: Option<String>,
-    pub event_name: Option<String>,
-    pub aws_region: Option<String>,
-    pub recipient_account_id: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    #[serde(rename = "sourceIPAddress")]
-    pub source_ip_address: Option<String>,
-    pub user_identity: Option<CliTrailIdentity>,
-    /// Any JSON: only its string values are kept (the names and ARNs the call was about).
-    pub request_parameters: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "or_default")]
-    pub resources: Vec<CliTrailResource>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CliTrailIdentity {
-    pub arn: Option<String>,
-    pub account_id: Option<String>,
-    pub invoked_by: Option<String>,
-    pub session_context: Option<CliTrailSessionContext>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CliTrailSessionContext {
-    pub session_issuer: Option<CliTrailSessionIssuer>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CliTrailSessionIssuer {
-    pub arn: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct CliTrailResource {
-    #[serde(rename = "ARN")]
-    pub arn: Option<String>,
 }

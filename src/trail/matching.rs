@@ -9,24 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::classify::Failure;
 use crate::evidence::TrailEvent;
 
-/// The Region where CloudTrail records the events of global services.
-pub(super) const GLOBAL_REGION: &str = "us-east-1";
-
-/// Services whose events CloudTrail records in us-east-1 wherever the caller is (docs/cloudtrail.md#global-services).
-const GLOBAL_SOURCES: [&str; 5] = [
-    "iam.amazonaws.com",
-    "sts.amazonaws.com",
-    "cloudfront.amazonaws.com",
-    "route53.amazonaws.com",
-    "signin.amazonaws.com",
-];
-
-/// The name CloudFormation calls as (`invokedBy`, `sourceIPAddress`).
-const CLOUDFORMATION: &str = "cloudformation.amazonaws.com";
-
-/// The self-managed execution role's default name; service-managed stack sets use `stacksets-exec-*`.
-const SELF_MANAGED_EXECUTION_ROLE: &str = "AWSCloudFormationStackSetExecutionRole";
-const SERVICE_MANAGED_EXECUTION_ROLE_PREFIX: &str = "stacksets-exec-";
+pub(super) use super::sources::GLOBAL_REGION;
 
 /// How much each shared fact weighs, and the least an event must share to be attached.
 const RESOURCE: u32 = 4;
@@ -38,32 +21,13 @@ const ENOUGH: u32 = SERVICE;
 const MAX_NAMES: usize = 64;
 
 pub(super) fn is_global(event_source: &str) -> bool {
-    GLOBAL_SOURCES.contains(&event_source)
+    super::sources::is_global_source(event_source)
 }
 
-/// Whether the call was made on CloudFormation's behalf: by the service itself, or in a session of a StackSets
-/// execution role (`stacksets-exec-*`, `AWSCloudFormationStackSetExecutionRole`, or the stack set's own
-/// `ExecutionRoleName`).
+/// Whether the call was made on CloudFormation's behalf (`TrailEvent::made_by_cloudformation`), the stack set's
+/// own `ExecutionRoleName` counting as an execution role.
 pub(super) fn on_behalf_of_cloudformation(e: &TrailEvent, execution_role: Option<&str>) -> bool {
-    if e.invoked_by.as_deref() == Some(CLOUDFORMATION)
-        || e.source_ip.as_deref() == Some(CLOUDFORMATION)
-    {
-        return true;
-    }
-    let role = e
-        .session_issuer_arn
-        .as_deref()
-        .and_then(|a| a.rsplit_once(":role/"))
-        .map(|(_, path)| path.rsplit('/').next().unwrap_or(path))
-        .or_else(|| {
-            let (_, rest) = e.principal_arn.as_deref()?.split_once(":assumed-role/")?;
-            rest.split('/').next()
-        });
-    role.is_some_and(|r| {
-        r.starts_with(SERVICE_MANAGED_EXECUTION_ROLE_PREFIX)
-            || r == SELF_MANAGED_EXECUTION_ROLE
-            || execution_role.is_some_and(|x| !x.is_empty() && r == x)
-    })
+    e.made_by_cloudformation(execution_role.filter(|x| !x.is_empty()).as_slice())
 }
 
 /// The IAM action prefix of an event source: `s3.amazonaws.com` → `s3`.
@@ -81,17 +45,6 @@ pub(super) fn action_of(e: &TrailEvent) -> String {
         e.event_name.as_str()
     };
     format!("{}:{name}", service_of_source(&e.event_source))
-}
-
-/// The service of a resource type, as its event source names it: `AWS::S3::Bucket` → `s3`.
-fn service_of_type(resource_type: &str) -> Option<String> {
-    let mut parts = resource_type.split("::");
-    let (Some("AWS"), Some(service)) = (parts.next(), parts.next()) else {
-        return None;
-    };
-    let s = service.to_ascii_lowercase();
-    // `AWS::ElasticLoadBalancingV2::…` is `elasticloadbalancing.amazonaws.com`.
-    Some(s.strip_suffix("v2").map(str::to_owned).unwrap_or(s))
 }
 
 /// What a failure names: its physical id and the string values of its properties.
@@ -121,7 +74,10 @@ impl<'f> Names<'f> {
             message: &f.raw_message,
             message_lower: f.raw_message.to_ascii_lowercase(),
             action: f.class.fields.get("action").map(|a| a.to_ascii_lowercase()),
-            service: f.resource_type.as_deref().and_then(service_of_type),
+            service: f
+                .resource_type
+                .as_deref()
+                .and_then(super::sources::service_of_type),
         }
     }
 
@@ -264,6 +220,8 @@ impl<'e> EventIndex<'e> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trail::record::CLOUDFORMATION;
+    use crate::trail::sources::service_of_type;
 
     fn event(source: &str, name: &str) -> TrailEvent {
         TrailEvent {

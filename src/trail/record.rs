@@ -72,7 +72,7 @@ impl TrailEvent {
     /// Whether CloudFormation made this call: `invokedBy` or `sourceIPAddress` is CloudFormation, or the caller is
     /// a StackSets execution role (`stacksets-exec-*`, `AWSCloudFormationStackSetExecutionRole`, or one of
     /// `execution_roles`, the stack sets' `ExecutionRoleName`s).
-    pub fn made_by_cloudformation(&self, execution_roles: &[String]) -> bool {
+    pub fn made_by_cloudformation<S: AsRef<str>>(&self, execution_roles: &[S]) -> bool {
         if self.invoked_by.as_deref() == Some(CLOUDFORMATION)
             || self.source_ip.as_deref() == Some(CLOUDFORMATION)
         {
@@ -81,12 +81,12 @@ impl TrailEvent {
         self.role_name().is_some_and(|role| {
             role.starts_with(STACKSETS_EXEC_PREFIX)
                 || role == STACKSETS_EXECUTION_ROLE
-                || execution_roles.iter().any(|r| r == role)
+                || execution_roles.iter().any(|r| r.as_ref() == role)
         })
     }
 
     /// A failed call CloudFormation made: what a search of a failure's window keeps.
-    pub fn is_cloudformation_failure(&self, execution_roles: &[String]) -> bool {
+    pub fn is_cloudformation_failure<S: AsRef<str>>(&self, execution_roles: &[S]) -> bool {
         self.error_code.is_some() && self.made_by_cloudformation(execution_roles)
     }
 
@@ -208,7 +208,7 @@ mod tests {
                 "do-not-delete-ssm-diagnosis"
             ]
         );
-        assert!(e.is_cloudformation_failure(&[]));
+        assert!(e.is_cloudformation_failure::<&str>(&[]));
     }
 
     #[test]
@@ -251,26 +251,29 @@ mod tests {
             Some("arn:aws:iam::1:role/AWSCloudFormationStackSetExecutionRole"),
             None
         )
-        .is_cloudformation_failure(&[]));
+        .is_cloudformation_failure::<&str>(&[]));
         assert!(by(
             None,
             Some("arn:aws:sts::1:assumed-role/stacksets-exec-9f/s")
         )
-        .is_cloudformation_failure(&[]));
+        .is_cloudformation_failure::<&str>(&[]));
         let custom = by(Some("arn:aws:iam::1:role/path/BaselineExec"), None);
-        assert!(!custom.is_cloudformation_failure(&[]));
-        assert!(custom.is_cloudformation_failure(&["BaselineExec".into()]));
+        assert!(!custom.is_cloudformation_failure::<&str>(&[]));
+        assert!(custom.is_cloudformation_failure(&["BaselineExec"]));
         // Someone else's call, and a call that succeeded.
-        assert!(!by(Some("arn:aws:iam::1:role/ci-deployer"), None).is_cloudformation_failure(&[]));
+        assert!(!by(Some("arn:aws:iam::1:role/ci-deployer"), None)
+            .is_cloudformation_failure::<&str>(&[]));
         let ok = TrailEvent {
             error_code: None,
             ..base.clone()
         };
-        assert!(ok.made_by_cloudformation(&[]) && !ok.is_cloudformation_failure(&[]));
+        assert!(
+            ok.made_by_cloudformation::<&str>(&[]) && !ok.is_cloudformation_failure::<&str>(&[])
+        );
         // CloudFormation's own calls, by source address alone.
         let mut own = by(None, Some("arn:aws:sts::1:assumed-role/cfn-service-role/x"));
-        assert!(!own.is_cloudformation_failure(&[]));
+        assert!(!own.is_cloudformation_failure::<&str>(&[]));
         own.source_ip = Some(CLOUDFORMATION.into());
-        assert!(own.is_cloudformation_failure(&[]));
+        assert!(own.is_cloudformation_failure::<&str>(&[]));
     }
 }

@@ -33,6 +33,36 @@ const SOURCES: &[(&str, &str, bool)] = &[
     ("StepFunctions", "states.amazonaws.com", false),
 ];
 
+/// Services whose events CloudTrail records in us-east-1 wherever the caller is (docs/cloudtrail.md#global-services):
+/// the global ones of the table, and the services no resource type names.
+const GLOBAL_SOURCES: [&str; 5] = [
+    "iam.amazonaws.com",
+    "sts.amazonaws.com",
+    "cloudfront.amazonaws.com",
+    "route53.amazonaws.com",
+    "signin.amazonaws.com",
+];
+
+/// Whether an event source is a global service's (its events are in [`GLOBAL_REGION`]).
+pub fn is_global_source(event_source: &str) -> bool {
+    GLOBAL_SOURCES.contains(&event_source)
+}
+
+/// The service prefix of a resource type as its events name it (`AWS::S3::Bucket` → `s3`): the table's event
+/// source when the type is in it, else the type's service part in lower case (`AWS::ElasticLoadBalancingV2::…` →
+/// `elasticloadbalancing`).
+pub fn service_of_type(resource_type: &str) -> Option<String> {
+    if let Some((source, _)) = event_source(resource_type) {
+        return Some(source.trim_end_matches(".amazonaws.com").to_owned());
+    }
+    let mut parts = resource_type.split("::");
+    let (Some("AWS"), Some(service)) = (parts.next(), parts.next()) else {
+        return None;
+    };
+    let s = service.to_ascii_lowercase();
+    Some(s.strip_suffix("v2").map(str::to_owned).unwrap_or(s))
+}
+
 /// A resource type's event source and whether its service is global; None for types whose calls are not the
 /// resource's own service's (stacks, custom resources, modules) or whose service is not in the table.
 pub fn event_source(resource_type: &str) -> Option<(&'static str, bool)> {

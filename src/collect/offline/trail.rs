@@ -7,16 +7,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::super::cli_shapes::{CliTrailLookupEvent, CliTrailRecord, Raw};
+use super::super::cli_shapes::{CliTrailLookupEvent, Raw};
 use super::ingest::Ctx;
 use crate::evidence::{SourceRef, TrailEvent, TrailLookup};
-
-/// The most string values of `requestParameters` kept per event, and the longest kept: names and ARNs are short,
-/// policy documents inside parameters are not what a failure names.
-const MAX_PARAMETERS: usize = 32;
-const MAX_PARAMETER_LEN: usize = 512;
-/// How deep `requestParameters` is walked.
-const MAX_DEPTH: usize = 8;
 
 /// The first and last event time of an account and Region, and the events kept.
 type Seen = (DateTime<Utc>, DateTime<Utc>, usize);
@@ -73,7 +66,15 @@ pub(super) fn lookup_event<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: Stri
         );
         return;
     };
-    let record = match serde_json::from_str::<CliTrailRecord>(text) {
+    let record = match serde_json::from_str::<serde_json::Value>(text)
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            if v.is_object() {
+                Ok(v)
+            } else {
+                Err("not an object".to_owned())
+            }
+        }) {
         Ok(r) => r,
         Err(err) => {
             cx.skip(
@@ -100,8 +101,10 @@ pub(super) fn lookup_event<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: Stri
 
 /// One record of a log file (or a bare record).
 pub(super) fn record<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) {
-    if let Some(r) = cx.parse::<CliTrailRecord>(raw, &pointer) {
-        keep(cx, raw, pointer, r, Vec::new(), Fallback::default());
+    match cx.parse::<serde_json::Value>(raw, &pointer) {
+        Some(r) if r.is_object() => keep(cx, raw, pointer, r, Vec::new(), Fallback::default()),
+        Some(_) => cx.skip(raw, &pointer, "a CloudTrail record is an object"),
+        None => {}
     }
 }
 
@@ -118,15 +121,27 @@ fn keep<'t>(
     cx: &mut Ctx<'t, '_>,
     raw: Raw<'t>,
     pointer: String,
-    r: CliTrailRecord,
+    mut r: serde_json::Value,
     names: Vec<String>,
     fallback: Fallback,
 ) {
-    let (Some(event_id), Some(event_source), Some(event_name)) = (
-        r.event_id.or(fallback.event_id),
-        r.event_source.or(fallback.event_source),
-        r.event_name.or(fallback.event_name),
-    ) else {
+    // What `lookup-events` prints beside the record stands in for what the record lacks.
+    if let Some(o) = r.as_object_mut() {
+        let fill =
+            |o: &mut serde_json::Map<String, serde_json::Value>, k: &str, v: Option<String>| {
+                if o.get(k).and_then(|x| x.as_str()).is_none_or(str::is_empty) {
+                    if let Some(v) = v {
+                        o.insert(k.to_owned(), v.into());
+                    }
+                }
+            };
+        fill(o, "eventID", fallback.event_id);
+        fill(o, "eventSource", fallback.event_source);
+        fill(o, "eventName", fallback.event_name);
+        fill(o, "eventTime", fallback.event_time.map(|t| t.to_rfc3339()));
+    }
+    // One reader of a record, live and saved (trail::record).
+    let Some(mut event) = TrailEvent::from_record(&r) else {
         cx.skip(
             raw,
             &pointer,
@@ -135,94 +150,21 @@ fn keep<'t>(
         return;
     };
     cx.loaded.evidence.trail_events_read += 1;
-    let identity = r.user_identity.unwrap_or_default();
-    let account = r.recipient_account_id.or(identity.account_id);
-    let event_time = r.event_time.or(fallback.event_time);
-    let kept = r.error_code.as_deref().is_some_and(|c| !c.is_empty());
-    if let (Some(a), Some(reg), Some(t)) = (&account, &r.aws_region, event_time) {
+    let kept = event.error_code.is_some();
+    if let (Some(a), Some(reg), Some(t)) = (&event.account, &event.region, event.event_time) {
         cx.trail.saw(a, reg, t, kept);
     }
     if !kept {
         return;
     }
-    let mut resources: Vec<String> = Vec::new();
-    let mut add = |s: &str| {
-        let s = s.trim();
-        if !s.is_empty() && s.len() <= MAX_PARAMETER_LEN && !resources.iter().any(|r| r == s) {
-            resources.push(s.to_owned());
+    for n in names {
+        if !event.resources.contains(&n) {
+            event.resources.push(n);
         }
-    };
-    for a in r.resources.iter().filter_map(|x| x.arn.as_deref()) {
-        add(a);
     }
-    for n in &names {
-        add(n);
-    }
-    let mut params = Vec::new();
-    if let Some(p) = &r.request_parameters {
-        strings(p, 0, &mut params);
-    }
-    // Namespaces (`xmlns`) and endpoints are no resource a failure names.
-    for p in params
-        .into_iter()
-        .filter(|p| !p.starts_with("http://") && !p.starts_with("https://"))
-    {
-        add(p);
-    }
-    cx.loaded.evidence.trail_events.push(TrailEvent {
-        event_id,
-        event_time,
-        event_source,
-        event_name,
-        account,
-        region: r.aws_region,
-        error_code: r.error_code,
-        error_message: r.error_message,
-        principal_arn: identity.arn,
-        session_issuer_arn: identity
-            .session_context
-            .and_then(|c| c.session_issuer)
-            .and_then(|i| i.arn),
-        invoked_by: identity.invoked_by,
-        source_ip: r.source_ip_address,
-        resources,
-        source: Some(SourceRef {
-            file: cx.file.to_owned(),
-            pointer,
-        }),
+    event.source = Some(SourceRef {
+        file: cx.file.to_owned(),
+        pointer,
     });
-}
-
-/// The string values of a JSON value, depth first, bounded in number and depth.
-fn strings<'v>(v: &'v serde_json::Value, depth: usize, out: &mut Vec<&'v str>) {
-    if depth > MAX_DEPTH || out.len() >= MAX_PARAMETERS {
-        return;
-    }
-    match v {
-        serde_json::Value::String(s) => out.push(s),
-        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, depth + 1, out)),
-        serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, depth + 1, out)),
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parameter_strings_are_bounded_in_number_and_depth() {
-        let many: Vec<serde_json::Value> = (0..100).map(|i| format!("n{i}").into()).collect();
-        let v = serde_json::json!({"a": many});
-        let mut out = Vec::new();
-        strings(&v, 0, &mut out);
-        assert_eq!(out.len(), MAX_PARAMETERS);
-        let mut deep = serde_json::json!("bottom");
-        for _ in 0..20 {
-            deep = serde_json::json!([deep]);
-        }
-        let mut out = Vec::new();
-        strings(&deep, 0, &mut out);
-        assert!(out.is_empty());
-    }
+    cx.loaded.evidence.trail_events.push(event);
 }
