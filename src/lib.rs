@@ -48,11 +48,13 @@ pub fn diagnose(evidence: &Evidence, catalog: &Catalog, warnings: Vec<String>) -
         &catalog.topologies,
         &catalog.resource_types,
     );
-    trace::trace(
+    let mut d = trace::trace(
         failures,
         &graph,
         evidence,
         catalog,
         trace::Context { benign, warnings },
-    )
+    );
+    preflight::after_fix::check_fixes(&mut d, evidence, &catalog.resource_types);
+    d
 }

@@ -604,3 +604,74 @@ mod properties {
         }
     }
 }
+
+/// Copy a sample folder, changing one file's text.
+fn sample_with(dir: &std::path::Path, file: &str, change: impl Fn(String) -> String) {
+    for e in walkdir::WalkDir::new(SAMPLE) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(SAMPLE).unwrap();
+        let to = dir.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else if rel == std::path::Path::new(file) {
+            std::fs::write(&to, change(read(e.path().to_str().unwrap()))).unwrap();
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
+#[test]
+fn diagnose_checks_the_whole_template_against_the_patched_policies() {
+    let catalog = Catalog::builtin().unwrap();
+    let diagnose = |path: &str| {
+        let loaded = stackset_doctor::collect::load_paths(&[path.into()]).unwrap();
+        stackset_doctor::diagnose(&loaded.evidence, &catalog, Vec::new())
+    };
+    // The reference case: the patch clears the DA template's every certain action.
+    let d = diagnose(SAMPLE);
+    let c = d.root_causes[0]
+        .remediation
+        .template_check
+        .clone()
+        .expect("the DA template is in the evidence");
+    assert_eq!(c.stack_set, "AWS-QuickSetup-SSM-DA-abcde");
+    assert_eq!(c.accounts, ["121212121212"]);
+    assert!(c.still_denied.is_empty(), "{c:?}");
+    assert!(c.checked_actions > 10 && c.checked_resources >= 2, "{c:?}");
+    // A second statement denies what the bucket's VersioningConfiguration needs: the patch of the first does not
+    // clear it, and the check says so — the next failure, before the redeploy.
+    let dir = tempfile::tempdir().unwrap();
+    sample_with(dir.path(), "scp.json", |text| {
+        let mut v: Value = serde_json::from_str(&text).unwrap();
+        let mut doc: Value =
+            serde_json::from_str(v["Policy"]["Content"].as_str().unwrap()).unwrap();
+        doc["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "Sid": "DenyVersioningChanges",
+                "Effect": "Deny",
+                "Action": "s3:PutBucketVersioning",
+                "Resource": "*"
+            }));
+        v["Policy"]["Content"] = doc.to_string().into();
+        v.to_string()
+    });
+    let d = diagnose(dir.path().to_str().unwrap());
+    let c = d.root_causes[0]
+        .remediation
+        .template_check
+        .clone()
+        .expect("checked");
+    assert_eq!(c.still_denied.len(), 1, "{c:?}");
+    assert!(
+        c.still_denied[0].starts_with(
+            "s3:PutBucketVersioning on arn:aws:s3:::do-not-delete-ssm-diagnosis-121212121212-ap-northeast-1-abab (DiagnosisBucket)"
+        ) && c.still_denied[0].contains("DenyVersioningChanges"),
+        "{c:?}"
+    );
+    assert!(c.sentence().starts_with(
+        "after this fix, the template of AWS-QuickSetup-SSM-DA-abcde would still be denied"
+    ));
+}

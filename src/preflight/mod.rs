@@ -8,6 +8,7 @@
 //! (`scp::fix_all`), proven as `scp fix` proves one. Reading the inputs (files, a bundle) is `input`; printing is
 //! `render`.
 
+pub mod after_fix;
 pub mod data;
 pub mod input;
 pub mod needs;

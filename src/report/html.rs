@@ -581,6 +581,18 @@ fn fix(s: &mut String, rc: &RootCauseOut, g: &RootCauseGroup) {
         }
         s.push_str("</ul>\n");
     }
+    if let Some(c) = &rc.remediation.template_check {
+        let _ = writeln!(
+            s,
+            "<p class=\"template-check\"><strong>The whole template:</strong> {} {}</p>",
+            if c.still_denied.is_empty() {
+                "✅"
+            } else {
+                "❌"
+            },
+            esc(&c.sentence())
+        );
+    }
     if let Some(n) = &ex.evaluation_note {
         let _ = writeln!(s, "<p class=\"note\">Note: {}</p>", esc(n));
     }

@@ -338,6 +338,18 @@ fn root_cause(
                 )?;
             }
         }
+        if let Some(c) = &rc.remediation.template_check {
+            writeln!(
+                out,
+                "\n**The whole template:** {} {}",
+                if c.still_denied.is_empty() {
+                    "✅"
+                } else {
+                    "❌"
+                },
+                esc(&c.sentence())
+            )?;
+        }
         if let Some(n) = &ex.evaluation_note {
             writeln!(out, "\n> **Note:** {}", esc(n))?;
         }

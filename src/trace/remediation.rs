@@ -25,6 +25,10 @@ pub struct Remediation {
     pub retry_from: usize,
     /// Documentation behind the fix: the rule's references, then the deployment topology's.
     pub references: Vec<String>,
+    /// For an SCP/RCP patch: the failed stack set's whole template checked against the patched policies
+    /// (docs/preflight.md#after-a-fix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_check: Option<crate::preflight::after_fix::TemplateCheck>,
 }
 
 /// The exemption to add to an SCP (or RCP) statement so the denied principal gets through.
@@ -297,6 +301,7 @@ pub fn build(
         scp_exemption,
         retry_from,
         references,
+        template_check: None,
     }
 }
 
