@@ -316,17 +316,7 @@ fn write_html(dir: &Path, name: &str, r: &Report) -> PathBuf {
     path
 }
 
-fn scenarios() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("samples")
-        .expect("samples/")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| n != "invalid" && n != "encodings")
-        .collect();
-    v.sort();
-    v
-}
+use crate::common::scenarios;
 
 /// A sample whose resource names try to inject markup.
 fn hostile_report() -> Report {

@@ -15,6 +15,19 @@ pub fn diagnose(paths: &[&str]) -> Diagnosis {
     stackset_doctor::diagnose(&loaded.evidence, &catalog, loaded.warnings)
 }
 
+/// The scenario folders under samples/: every folder but the broken inputs and the re-encoded ones.
+pub fn scenarios() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("samples")
+        .expect("samples/ exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|n| n != "invalid" && n != "encodings")
+        .collect();
+    v.sort();
+    v
+}
+
 /// The synthetic organisation (tests/support/synth.rs) of `accounts` accounts, written to a scratch folder and
 /// diagnosed.
 pub fn diagnose_organisation(accounts: usize) -> Diagnosis {

@@ -6,17 +6,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::common::{diagnose, render_with, run_env};
 
-fn samples() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("samples")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| n != "invalid" && n != "encodings")
-        .collect();
-    v.sort();
-    v
-}
+use crate::common::scenarios as samples;
 
 /// Lines that may be wider than the terminal: a command or an address, which break when wrapped, and a word
 /// too long for any line (an ARN, a `!Sub` expression), which prose does not split.

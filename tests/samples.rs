@@ -4,18 +4,7 @@ use stackset_doctor::report::Format;
 
 use crate::common::{diagnose, render};
 
-/// Scenario folders: everything under samples/ except the broken and re-encoded inputs.
-fn scenarios() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("samples")
-        .expect("samples/ exists")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| n != "invalid" && n != "encodings")
-        .collect();
-    v.sort();
-    v
-}
+use crate::common::scenarios;
 
 #[test]
 fn there_are_at_least_three_scenarios() {

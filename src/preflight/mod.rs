@@ -187,13 +187,18 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
+/// The exit code of a preflight: 0 when nothing is predicted, 3 when something is.
+fn exit_for(denies: &[PredictedDeny]) -> i32 {
+    if denies.is_empty() {
+        exit::CLEAR
+    } else {
+        exit::DENIES_PREDICTED
+    }
+}
+
 impl Report {
     pub fn exit_code(&self) -> i32 {
-        if self.predicted_denies.is_empty() {
-            exit::CLEAR
-        } else {
-            exit::DENIES_PREDICTED
-        }
+        exit_for(&self.predicted_denies)
     }
 
     /// Several reports (one per stack set of a bundle) as one.
@@ -222,11 +227,7 @@ pub struct Reports {
 
 impl Reports {
     pub fn exit_code(&self) -> i32 {
-        if self.predicted_denies.is_empty() {
-            exit::CLEAR
-        } else {
-            exit::DENIES_PREDICTED
-        }
+        exit_for(&self.predicted_denies)
     }
 }
 
