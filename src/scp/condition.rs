@@ -402,11 +402,14 @@ fn decide(
     };
     *shown = values.clone();
     // Variables are substituted in string and ARN operators only (IAM guide, "Where you can use policy variables").
+    // A value without `${` is itself after substitution: only lists that hold a variable are rewritten (long
+    // exemption lists of ARNs are the common case, and the hot path of a patch's proof).
     if variables
         && matches!(
             op.family,
             Family::Str | Family::StrIgnoreCase | Family::StrLike | Family::Arn
         )
+        && values.iter().any(|v| v.contains("${"))
     {
         match values
             .iter()
