@@ -22,9 +22,23 @@ pub struct TemplateCheck {
 }
 
 impl TemplateCheck {
+    /// Whether the patched policies allow every certain action of the template.
+    pub fn passes(&self) -> bool {
+        self.still_denied.is_empty()
+    }
+
+    /// The proof line's mark, as the other proof checks show theirs.
+    pub fn mark(&self) -> &'static str {
+        if self.passes() {
+            "✅"
+        } else {
+            "❌"
+        }
+    }
+
     /// One sentence for the proof.
     pub fn sentence(&self) -> String {
-        if self.still_denied.is_empty() {
+        if self.passes() {
             format!(
                 "the patched policies allow every action the template of {} needs ({} actions on {} resources \
                  checked, for {})",

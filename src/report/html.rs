@@ -585,11 +585,7 @@ fn fix(s: &mut String, rc: &RootCauseOut, g: &RootCauseGroup) {
         let _ = writeln!(
             s,
             "<p class=\"template-check\"><strong>The whole template:</strong> {} {}</p>",
-            if c.still_denied.is_empty() {
-                "✅"
-            } else {
-                "❌"
-            },
+            c.mark(),
             esc(&c.sentence())
         );
     }

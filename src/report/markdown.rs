@@ -342,11 +342,7 @@ fn root_cause(
             writeln!(
                 out,
                 "\n**The whole template:** {} {}",
-                if c.still_denied.is_empty() {
-                    "✅"
-                } else {
-                    "❌"
-                },
+                c.mark(),
                 esc(&c.sentence())
             )?;
         }

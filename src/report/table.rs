@@ -616,12 +616,8 @@ fn fix(out: &mut Out<'_>, rc: &RootCauseOut, g: &RootCauseGroup) -> io::Result<(
             }
         }
         if let Some(c) = &rc.remediation.template_check {
-            let (mark, tone) = if c.still_denied.is_empty() {
-                ("    template ", Tone::Ok)
-            } else {
-                ("    template ", Tone::Bad)
-            };
-            out.wrapped(mark, Some(tone), &sanitize(&c.sentence()))?;
+            let tone = if c.passes() { Tone::Ok } else { Tone::Bad };
+            out.wrapped("    template ", Some(tone), &sanitize(&c.sentence()))?;
         }
         if let Some(n) = &ex.evaluation_note {
             out.wrapped("    note     ", None, &sanitize(n))?;
