@@ -35,143 +35,210 @@ pub struct Args {
     /// Files, folders, or - for stdin. Without PATH, --stack-set or --quick-setup collects from AWS.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Output format (`--output` as the AWS CLI spells it works too).
-    #[arg(long, short, visible_alias = "output", value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Colour the terminal report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb), always, never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    color: ColorChoice,
-    /// Lay the report out for this many columns (default: the terminal's width, else COLUMNS, else 100).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    width: Option<u16>,
-    /// Exit 0 whenever a report was written (failures found or not), for pipelines that read the report
-    /// rather than the exit code; bad input and usage errors still fail. `summary.exit_code` keeps the code.
-    #[arg(long)]
-    exit_zero: bool,
-    /// Diagrams (mermaid, dot) draw every link found, not only each failure's best cause.
-    #[arg(long)]
-    all_links: bool,
-    /// A folder of extra rule files (TOML), added to the built-in catalog; same id overrides.
-    #[arg(long, value_name = "DIR")]
-    rules: Option<PathBuf>,
-    /// SCP or RCP files (`aws organizations describe-policy` output or policy documents) to evaluate SCP/RCP
-    /// denies against: names the denying statement and proves the patch. Policies inside PATH folders count too.
-    #[arg(long, value_name = "FILE")]
-    scp: Vec<PathBuf>,
-    /// Write each root cause's patched SCP/RCP into DIR (`<policy-id>-R<n>.json`), and point the report's
-    /// `aws organizations update-policy` commands at those files.
-    #[arg(long, value_name = "DIR")]
-    write_fixes: Option<PathBuf>,
-    /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
-    #[arg(long, value_name = "FILE")]
-    save: Option<PathBuf>,
-    /// The largest input read (per file, or stdin): bytes, or with K, M, G.
-    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = collect::read::parse_size)]
-    max_input_size: u64,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     live: LiveArgs,
 }
 
+/// How the diagnosis is made and reported, whatever the evidence came from (shared by every command that ends
+/// in a diagnosis).
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Output format (`--output` as the AWS CLI spells it works too).
+    #[arg(long, short, visible_alias = "output", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Colour the terminal report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Lay the report out for this many columns (default: the terminal's width, else COLUMNS, else 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub width: Option<u16>,
+    /// Exit 0 whenever a report was written (failures found or not), for pipelines that read the report
+    /// rather than the exit code; bad input and usage errors still fail. `summary.exit_code` keeps the code.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Diagrams (mermaid, dot) draw every link found, not only each failure's best cause.
+    #[arg(long)]
+    pub all_links: bool,
+    /// A folder of extra rule files (TOML), added to the built-in catalog; same id overrides.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// SCP or RCP files (`aws organizations describe-policy` output or policy documents) to evaluate SCP/RCP
+    /// denies against: names the denying statement and proves the patch. Policies inside PATH folders count too.
+    #[arg(long, value_name = "FILE")]
+    pub scp: Vec<PathBuf>,
+    /// Write each root cause's patched SCP/RCP into DIR (`<policy-id>-R<n>.json`), and point the report's
+    /// `aws organizations update-policy` commands at those files.
+    #[arg(long, value_name = "DIR")]
+    pub write_fixes: Option<PathBuf>,
+    /// Write the evidence read as a bundle (stackset-doctor/evidence/v1) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// The largest input read (per file, or stdin): bytes, or with K, M, G.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = collect::read::parse_size)]
+    pub max_input_size: u64,
+}
+
 pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
-    let catalog = Catalog::load(args.rules.as_deref())?;
+    let r = &args.report;
+    r.check()?;
+    let catalog = Catalog::load(r.rules.as_deref())?;
     if args.live.wanted() && !args.paths.is_empty() {
         return Err(usage("give PATHs to diagnose saved evidence, or --stack-set/--quick-setup to collect it, not both"));
-    }
-    if args.save.as_deref() == Some(Path::new("-")) {
-        return Err(usage(
-            "--save - would mix the evidence bundle with the report on standard output: give a file, or use \
-             `stackset-doctor collect -o -` for the bundle alone",
-        ));
     }
     if !args.live.wanted() && args.paths.is_empty() {
         return Err(usage(
             "nothing to diagnose: give PATHs (files, folders, - for stdin), or --stack-set NAME / --quick-setup to collect from AWS",
         ));
     }
-    let limits = ReadLimits {
-        max_bytes: args.max_input_size,
-        ..ReadLimits::default()
-    };
-    let (mut evidence, mut warnings, mut stats) = if args.live.wanted() {
+    if args.live.wanted() {
         let collected = collect_live(&args.live)?;
-        // `--scp FILE` adds policies to what was collected.
-        let mut ev = collected.evidence;
-        let mut warnings = Vec::new();
-        if !args.scp.is_empty() {
-            let loaded = collect::load_paths_with(&args.scp, &limits)?;
-            warnings = loaded.warnings;
-            ev.extend(loaded.evidence);
-        }
-        (ev, warnings, Some(collected.stats))
-    } else {
-        let mut paths = args.paths.clone();
-        paths.extend(args.scp.iter().cloned());
-        let loaded = collect::load_paths_with(&paths, &limits)?;
-        // Nothing readable about a deployment is an error, never "No failure found" (docs/input-formats.md).
-        if loaded.files_read == 0 || !loaded.evidence.has_deployment_evidence() {
-            for w in &loaded.warnings {
-                warn(w);
-            }
-            for c in &loaded.evidence.coverage {
-                warn(&format!("{}: {}", c.scope, c.reason));
-            }
-            let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-            let reason = if loaded.files_read == 0 {
-                "no recognised evidence in these paths".to_owned()
-            } else {
-                format!(
-                    "no deployment evidence in these paths: {} read, but none holds an operation, operation result, \
-                     stack instance, stack or stack event (a stack set's description or a policy alone says nothing \
-                     of a failure)",
-                    if loaded.files_read == 1 { "1 file".to_owned() } else { format!("{} files", loaded.files_read) }
-                )
-            };
-            return Err(Failure::Input(Error::UnknownShape {
-                location: Location::file(named.join(", ")),
-                reason,
-            }));
-        }
-        (loaded.evidence, loaded.warnings, None)
-    };
-    if args.live.redact {
-        // Before anything is printed or saved: warnings quote file names, which may hold account ids.
-        let mut r = redact(&mut evidence);
-        for w in &mut warnings {
-            *w = r.text(w);
-        }
-        if let Some(s) = &mut stats {
-            s.caller_account = r.text(&s.caller_account);
-        }
+        return r.finish(
+            Gathered {
+                evidence: collected.evidence,
+                warnings: Vec::new(),
+                stats: Some(collected.stats),
+                live: true,
+            },
+            args.live.redact,
+            &catalog,
+            out,
+        );
     }
-    for w in &warnings {
-        warn(w);
-    }
-    if !args.live.wanted() {
-        // What could not be read is in the report's coverage; stderr says it too, where a skipped file is looked
-        // for.
-        for c in &evidence.coverage {
+    let limits = r.limits();
+    let mut paths = args.paths.clone();
+    paths.extend(r.scp.iter().cloned());
+    let loaded = collect::load_paths_with(&paths, &limits)?;
+    // Nothing readable about a deployment is an error, never "No failure found" (docs/input-formats.md).
+    if loaded.files_read == 0 || !loaded.evidence.has_deployment_evidence() {
+        for w in &loaded.warnings {
+            warn(w);
+        }
+        for c in &loaded.evidence.coverage {
             warn(&format!("{}: {}", c.scope, c.reason));
         }
+        let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        let reason = if loaded.files_read == 0 {
+            "no recognised evidence in these paths".to_owned()
+        } else {
+            format!(
+                "no deployment evidence in these paths: {} read, but none holds an operation, operation result, \
+                 stack instance, stack or stack event (a stack set's description or a policy alone says nothing \
+                 of a failure)",
+                if loaded.files_read == 1 { "1 file".to_owned() } else { format!("{} files", loaded.files_read) }
+            )
+        };
+        return Err(Failure::Input(Error::UnknownShape {
+            location: Location::file(named.join(", ")),
+            reason,
+        }));
     }
-    if let Some(path) = &args.save {
-        let bundle = Bundle::new(evidence.clone(), stats);
-        output::write_bundle(&Target::File(path.clone()), &bundle, out)?;
+    r.finish(
+        Gathered {
+            evidence: loaded.evidence,
+            warnings: loaded.warnings,
+            stats: None,
+            live: false,
+        },
+        args.live.redact,
+        &catalog,
+        out,
+    )
+}
+
+/// The evidence a command gathered, before the diagnosis.
+pub struct Gathered {
+    pub evidence: stackset_doctor::evidence::Evidence,
+    /// The collection's warnings (files skipped, records dropped).
+    pub warnings: Vec<String>,
+    /// What a live collection cost; `None` for saved evidence.
+    pub stats: Option<stackset_doctor::evidence::CollectionStats>,
+    /// Collected live: `--scp` files are read and added here, and coverage is not echoed on stderr (the
+    /// collector said it as it went).
+    pub live: bool,
+}
+
+impl ReportArgs {
+    /// Usage errors that need no evidence to tell.
+    pub fn check(&self) -> Result<(), Failure> {
+        if self.save.as_deref() == Some(Path::new("-")) {
+            return Err(usage(
+                "--save - would mix the evidence bundle with the report on standard output: give a file, or use \
+                 `stackset-doctor collect -o -` for the bundle alone",
+            ));
+        }
+        Ok(())
     }
-    let mut d = stackset_doctor::diagnose(&evidence, &catalog, warnings);
-    if let Some(dir) = &args.write_fixes {
-        for p in d.write_patches(dir)? {
-            eprintln!("stackset-doctor: wrote {}", p.display());
+
+    pub fn limits(&self) -> ReadLimits {
+        ReadLimits {
+            max_bytes: self.max_input_size,
+            ..ReadLimits::default()
         }
     }
-    let report = Report::new(&d);
-    let opts = report::Options {
-        all_links: args.all_links,
-        ..crate::terminal::options(args.color, args.width)
-    };
-    report::reporter_with(args.format, opts).render(&report, out)?;
-    Ok(if args.exit_zero {
-        stackset_doctor::error::exit::OK
-    } else {
-        model::exit_code(&d)
-    })
+
+    /// Redact (when asked), save, diagnose, write the fixes and render the report; the exit code follows the
+    /// diagnosis (`model::exit_code`) unless `--exit-zero`.
+    pub fn finish(
+        &self,
+        gathered: Gathered,
+        redact_it: bool,
+        catalog: &Catalog,
+        out: &mut dyn Write,
+    ) -> Result<i32, Failure> {
+        let Gathered {
+            mut evidence,
+            mut warnings,
+            mut stats,
+            live,
+        } = gathered;
+        if live && !self.scp.is_empty() {
+            // `--scp FILE` adds policies to what was collected.
+            let loaded = collect::load_paths_with(&self.scp, &self.limits())?;
+            warnings.extend(loaded.warnings);
+            evidence.extend(loaded.evidence);
+        }
+        if redact_it {
+            // Before anything is printed or saved: warnings quote file names, which may hold account ids.
+            let mut r = redact(&mut evidence);
+            for w in &mut warnings {
+                *w = r.text(w);
+            }
+            if let Some(s) = &mut stats {
+                s.caller_account = r.text(&s.caller_account);
+            }
+        }
+        for w in &warnings {
+            warn(w);
+        }
+        if !live {
+            // What could not be read is in the report's coverage; stderr says it too, where a skipped file is
+            // looked for.
+            for c in &evidence.coverage {
+                warn(&format!("{}: {}", c.scope, c.reason));
+            }
+        }
+        if let Some(path) = &self.save {
+            let bundle = Bundle::new(evidence.clone(), stats);
+            output::write_bundle(&Target::File(path.clone()), &bundle, out)?;
+        }
+        let mut d = stackset_doctor::diagnose(&evidence, catalog, warnings);
+        if let Some(dir) = &self.write_fixes {
+            for p in d.write_patches(dir)? {
+                eprintln!("stackset-doctor: wrote {}", p.display());
+            }
+        }
+        let report = Report::new(&d);
+        let opts = report::Options {
+            all_links: self.all_links,
+            ..crate::terminal::options(self.color, self.width)
+        };
+        report::reporter_with(self.format, opts).render(&report, out)?;
+        Ok(if self.exit_zero {
+            stackset_doctor::error::exit::OK
+        } else {
+            model::exit_code(&d)
+        })
+    }
 }
