@@ -15,6 +15,7 @@ mod linking;
 mod live_emulator;
 mod live_faults;
 mod preflight;
+mod races;
 mod reference;
 mod regressions;
 mod rule_catalog;
