@@ -931,7 +931,10 @@ fn a_role_created_seconds_before_is_diagnosed_live_as_a_race() {
     let f = &d.failures[rc.failure];
     assert_eq!(f.logical_id.as_deref(), Some("AuditBucketPolicy"));
     let race = rc.race.as_ref().expect("a race");
-    assert_eq!(race.kind, stackset_doctor::vocabulary::RaceKind::IamPropagation);
+    assert_eq!(
+        race.kind,
+        stackset_doctor::vocabulary::RaceKind::IamPropagation
+    );
     assert_eq!(race.producer_stack_set.as_deref(), Some("org-audit-roles"));
     assert_eq!(race.gap_seconds, 30);
     assert!(rc.remediation.steps[0].starts_with("Nothing is missing"));
