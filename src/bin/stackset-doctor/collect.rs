@@ -29,10 +29,18 @@ pub struct Args {
     output: PathBuf,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
+pub fn run(mut args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
+    // No AWS call, and no bundle, for an event that is no failure (docs/eventbridge.md).
+    if let Some(why) = args.live.take_event()? {
+        eprintln!(
+            "stackset-doctor: nothing to collect: {}",
+            crate::failure::for_stderr(&why)
+        );
+        return Ok(exit::OK);
+    }
     if !args.live.wanted() {
         return Err(usage(
-            "nothing to collect: give --stack-set NAME (repeatable) or --quick-setup",
+            "nothing to collect: give --stack-set NAME (repeatable), --quick-setup or --event FILE",
         ));
     }
     // The AWS CLI's habit: `--output json` names a format. Here --output names the bundle's file, which is always
