@@ -20,12 +20,18 @@ stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  \
 stackset-doctor diagnose evidence/ --format json | jq .failed_instances\n  \
 aws cloudformation describe-stack-events --stack-name S | \\\n    stackset-doctor diagnose -\n  \
 stackset-doctor diagnose --stack-set my-set --region eu-west-1 \\\n    --member-role OrganizationAccountAccessRole\n  \
-stackset-doctor diagnose --quick-setup --save evidence.json --redact\n\n\
+stackset-doctor diagnose --quick-setup --save evidence.json --redact\n  \
+stackset-doctor diagnose --event event.json --output-dir report --redact\n\n\
 The terminal report is laid out for the terminal's width (else COLUMNS, else 100 columns; --width N sets it) and \
 coloured on a terminal (--color, NO_COLOR).\n\nPATH is a file, a folder (read recursively; files of no known shape are skipped, and say so in the \
 report's coverage) or - for stdin. Files are recognised by content. Records that do not name their stack set \
 (list-stack-set-operation-results) take it from the name of their folder.\n\nWithout PATH, --stack-set NAME or \
---quick-setup collects the evidence from AWS first (read-only; see `stackset-doctor collect --help`).\n\nExit codes: 0 no failure; 1 bad input; \
+--quick-setup collects the evidence from AWS first (read-only; see `stackset-doctor collect --help`). --event FILE \
+(or - for stdin) starts from an EventBridge event of CloudFormation StackSets (Operation or StackInstance Status \
+Change) and collects the stack set, Region and operation or instance it names; an event that is no failure prints \
+\"nothing to diagnose: ...\" and exits 0 without any AWS call, an unrelated or malformed one is a usage error \
+(README: \"Run it from EventBridge\").\n\n--output-dir DIR writes report.json, report.md, report.html, fixes/ \
+and (with --redact) evidence.json into DIR, and prints one summary line instead of the report.\n\nExit codes: 0 no failure; 1 bad input; \
 2 usage error; 3 failures found, every root cause matched a rule; 4 failures found, some root cause matched no rule; \
 5 no failure found, but some evidence could not be read or collected (not an all-clear). --exit-zero makes 3, 4 and 5 \
 exit 0 (the report's summary.exit_code keeps the code).";
