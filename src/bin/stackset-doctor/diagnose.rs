@@ -93,9 +93,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(mut args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
-    let r = &args.report;
-    r.check()?;
-    let catalog = Catalog::load(r.rules.as_deref())?;
+    args.report.check()?;
     if args.live.event.is_some() && !args.paths.is_empty() {
         return Err(usage(
             "give PATHs to diagnose saved evidence, or --event FILE to collect what an event names, not both",
@@ -111,6 +109,7 @@ pub fn run(mut args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
         return Ok(stackset_doctor::error::exit::OK);
     }
     let r = &args.report;
+    let catalog = Catalog::load(r.rules.as_deref())?;
     if args.live.wanted() && !args.paths.is_empty() {
         return Err(usage("give PATHs to diagnose saved evidence, or --stack-set/--quick-setup to collect it, not both"));
     }

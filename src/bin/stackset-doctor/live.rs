@@ -135,6 +135,10 @@ impl LiveArgs {
 
 /// Run the live collector on a small tokio runtime and report its cost on stderr.
 pub fn collect_live(a: &LiveArgs) -> Result<collect::live::Collected, Failure> {
+    // A command that flattens LiveArgs must resolve --event first (`take_event`): never collect without it.
+    if a.event.is_some() && a.stack_sets.is_empty() {
+        return Err(usage("--event is not taken by this command"));
+    }
     use collect::aws::{Sdk, SdkOptions};
     use collect::live::{CallAs, Options};
     let rt = tokio::runtime::Builder::new_multi_thread()
