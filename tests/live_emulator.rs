@@ -52,7 +52,7 @@ impl Drop for Emulator {
 }
 
 /// Environment for a process that must talk to the emulator only: dummy keys, no profile, no IMDS.
-const ENV: &[(&str, &str)] = &[
+pub const ENV: &[(&str, &str)] = &[
     ("AWS_ACCESS_KEY_ID", "testing"),
     ("AWS_SECRET_ACCESS_KEY", "testing"),
     ("AWS_SESSION_TOKEN", ""),
@@ -61,7 +61,7 @@ const ENV: &[(&str, &str)] = &[
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
 
-fn run_bin(args: &[&str]) -> (i32, String, String) {
+pub fn run_bin(args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
     cmd.args(args).stdin(Stdio::null());
     for (k, v) in ENV {

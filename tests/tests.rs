@@ -8,6 +8,8 @@ mod synth;
 mod browser;
 mod cli;
 mod corpus;
+mod event;
+mod eventbridge;
 mod fuzz_regressions;
 mod invalid;
 mod layout;
