@@ -1164,7 +1164,8 @@ def build_from_sample(name: str, folder: str, sample_region: str) -> Scenario:
         for n, o in enumerate(read(d / "list-stack-set-operations.json")["Summaries"]):
             o = {**o, **(described_op if described_op.get("OperationId") == o["OperationId"] else {})}
             o.setdefault("StackSetId", described["StackSetId"])
-            o["Results"] = results if n == 0 else []
+            own = d / f"list-stack-set-operation-results-{o['OperationId']}.json"
+            o["Results"] = read(own)["Summaries"] if own.exists() else results if n == 0 else []
             for k in ("CreationTimestamp", "EndTimestamp"):
                 if k in o:
                     o[k] = ts(o[k])
@@ -1180,6 +1181,30 @@ def build_from_sample(name: str, folder: str, sample_region: str) -> Scenario:
             events = read(f)["StackEvents"]
             sc.add_stack(events[0]["StackId"].split(":")[4], described["StackSetName"], events)
     sc.members = sorted({i["Account"] for s in sc.stack_sets.values() for i in s["instances"]} - {ADMIN})
+    return sc
+
+
+LOCKED_SAMPLE = "stackset-locked"
+LOCKED_SAMPLE_REGION = "us-east-1"
+
+
+def build_locked() -> Scenario:
+    """A stack set held by a RUNNING operation (samples/stackset-locked): an UPDATE refused with "Another Operation
+    on StackSet … is in progress" while the RUNNING one fails in 454545454545. Not in the sample, made up to fit it:
+    the administrator's CloudTrail holds the UpdateStackSet call that started the RUNNING operation, by a person's
+    session, 0.4 s before the operation's creation."""
+    sc = build_from_sample("locked", LOCKED_SAMPLE, LOCKED_SAMPLE_REGION)
+    for s in sc.stack_sets.values():
+        for o in s["operations"]:
+            if o["Status"] != "RUNNING":
+                continue
+            record = trail_record(ADMIN, REGION, o["CreationTimestamp"] - timedelta(seconds=0.4),
+                                  "cloudformation.amazonaws.com", "UpdateStackSet", role="PlatformDeployer",
+                                  session="jane.doe", by_cloudformation=False,
+                                  request={"stackSetName": s["described"]["StackSetName"],
+                                           "usePreviousTemplate": True})
+            record["responseElements"] = {"operationId": o["OperationId"]}
+            sc.add_trail(record)
     return sc
 
 
@@ -1584,7 +1609,7 @@ def stdin_tells_parent_exit() -> bool:
 def main(argv: list[str] | None = None) -> None:
     global EVENTS_PAGE, DESCRIBE_EVENTS, TRAIL_PAGE
     p = argparse.ArgumentParser(prog="emulator.sh run", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--scenario", choices=("reference", "scale", "edge", "vague-deny", "race"), default="reference")
+    p.add_argument("--scenario", choices=("reference", "scale", "edge", "vague-deny", "race", "locked"), default="reference")
     p.add_argument("--accounts", type=int, help="scale: member accounts, one stack instance each (default 1000)")
     p.add_argument("--failed", type=int, help="scale: how many of those instances failed (default 5)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -1614,12 +1639,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
 
     started = time.monotonic()
-    sc = {"reference": build_reference, "edge": build_edge, "vague-deny": build_vague, "race": build_race}.get(
+    sc = {"reference": build_reference, "edge": build_edge, "vague-deny": build_vague, "race": build_race,
+          "locked": build_locked}.get(
         args.scenario, lambda: build_scale(accounts, failed))()
     scp_id = seed_organization(sc.members)
     seed_cloudformation(sc)
-    # The edge, vague-deny and race scenarios have no Quick Setup: no configuration manager, no Automation execution.
-    manager, execution = quick_setup_data(sc) if sc.name not in ("edge", "vague-deny", "race") else (None, None)
+    # The edge, vague-deny, race and locked scenarios have no Quick Setup: no configuration manager, no Automation execution.
+    manager, execution = (quick_setup_data(sc) if sc.name not in ("edge", "vague-deny", "race", "locked")
+                          else (None, None))
     moto_app = DomainDispatcherApplication(create_backend_app)
     for service in ("cloudformation", "sts", "organizations", "ssm", "iam"):  # not on each one's first request
         moto_app.app_instances[service] = create_backend_app(service)

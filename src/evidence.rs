@@ -486,6 +486,10 @@ pub struct TrailEvent {
     /// string values of `requestParameters` (bucket, role and function names, ARNs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// `responseElements.operationId`: the StackSet operation the call started (`UpdateStackSet`,
+    /// `CreateStackInstances`, …), which says who started an operation (docs/cloudtrail.md#the-lock-holder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
 }
@@ -508,6 +512,10 @@ pub struct TrailLookup {
     pub events: usize,
     /// False when the page bound stopped the search before its end: events may have been missed.
     pub complete: bool,
+    /// For a search of who started operations that held their stack sets: those operations' ids. Such a search
+    /// looked for `CloudFormation`'s own calls only, never for a failure's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub started_operations: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {

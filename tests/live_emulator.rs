@@ -939,3 +939,46 @@ fn a_role_created_seconds_before_is_diagnosed_live_as_a_race() {
     assert_eq!(race.gap_seconds, 30);
     assert!(rc.remediation.steps[0].starts_with("Nothing is missing"));
 }
+
+/// `--scenario locked`: an UPDATE refused while a RUNNING operation held the stack set. Collected live, the refusal
+/// names the holder, who started it (the administrator's CloudTrail) and its failed results, and the chain continues
+/// to the holder's own failure.
+#[test]
+fn a_refused_operation_names_the_holder_and_who_started_it() {
+    let emu = Emulator::start(&["--scenario", "locked"]);
+    let c = collect_at(&emu.url, &["org-guardrails"]);
+    let holder = "3f8a6c2e-1d4b-4e7a-9b5c-8d0f2e4a6c1b";
+    assert!(
+        c.evidence.trail_lookups.iter().any(
+            |l| l.started_operations.iter().any(|o| o == holder) && l.account == "121212121212"
+        ),
+        "{:#?}",
+        c.evidence.trail_lookups
+    );
+    let catalog = stackset_doctor::classify::Catalog::builtin().expect("catalog");
+    let d = stackset_doctor::diagnose(&c.evidence, &catalog, Vec::new());
+    let refused = d
+        .failures
+        .iter()
+        .find(|f| f.class.category.as_str() == "operation-in-progress")
+        .expect("the refused operation");
+    let h = d.lock_holders[refused.id.index()]
+        .as_ref()
+        .expect("its holder");
+    assert_eq!(h.operation_id, holder);
+    assert_eq!(h.status, "RUNNING");
+    assert_eq!(h.started_with.as_deref(), Some("UpdateStackSet"));
+    assert!(
+        h.started_by
+            .as_deref()
+            .is_some_and(|b| b.ends_with(":assumed-role/PlatformDeployer/jane.doe")),
+        "{h:?}"
+    );
+    assert_eq!(h.progress.get("FAILED"), Some(&1), "{h:?}");
+    // The refusal is no root cause: the holder's own failure is.
+    assert!(d.root_causes.iter().all(|r| r.failure != refused.id));
+    assert!(d
+        .root_causes
+        .iter()
+        .any(|r| d.failures[r.failure].class.category.as_str() == "already-exists"));
+}

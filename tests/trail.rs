@@ -406,6 +406,7 @@ fn a_vague_root_cause_says_it_looked_and_found_nothing() {
             pages: 1,
             events: 1,
             complete: true,
+            started_operations: Vec::new(),
         });
     // One event with an error, on CloudFormation's behalf, about something else.
     e.trail_events.push(stackset_doctor::evidence::TrailEvent {

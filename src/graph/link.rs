@@ -229,6 +229,18 @@ impl Linker {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let targets = representatives(failures, &primaries_or_all(failures, members, i));
+        let id = holder.operation_id.as_str();
+        let starter = ix
+            .evidence
+            .trail_events
+            .iter()
+            .find(|e| e.operation_id.as_deref() == Some(id));
+        let mut progress = std::collections::BTreeMap::new();
+        for r in ix.evidence.operation_results.iter().filter(|r| {
+            r.operation_id.as_deref() == Some(id) && r.stack_set.as_deref().is_none_or(|s| s == ss)
+        }) {
+            *progress.entry(r.status.clone()).or_insert(0) += 1;
+        }
         g.set_lock_holder(
             i,
             LockHolder {
@@ -238,6 +250,9 @@ impl Linker {
                 status: holder.status.clone(),
                 started: holder.created,
                 failures: members.len(),
+                started_by: starter.and_then(|e| e.principal_arn.clone()),
+                started_with: starter.map(|e| e.event_name.clone()),
+                progress,
             },
         );
         let reason = format!(

@@ -68,6 +68,17 @@ pub struct LockHolder {
     pub started: Option<chrono::DateTime<chrono::Utc>>,
     /// Failures of that operation in the evidence: the chain continues there.
     pub failures: usize,
+    /// Who started it: the caller of the CloudTrail event whose `responseElements.operationId` is the operation's
+    /// (the session's ARN for an assumed role), when the evidence has that event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    /// The call that started it (`UpdateStackSet`, `CreateStackInstances`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_with: Option<String>,
+    /// Its results in the evidence, counted by status (`SUCCEEDED`, `FAILED`, `RUNNING`, `PENDING`, …): how far
+    /// it got.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub progress: std::collections::BTreeMap<String, usize>,
 }
 
 /// What a failure names that another stack set creates, where that stack set shows no failure: the thing may

@@ -121,7 +121,7 @@ every_field! {
     AutomationStep { name, action, status, failure_message }
     TrailEvent {
         event_id, event_time, event_source, event_name, account, region, error_code, error_message, principal_arn,
-        session_issuer_arn, invoked_by, source_ip, resources, source,
+        session_issuer_arn, invoked_by, source_ip, resources, operation_id, source,
     }
-    TrailLookup { account, region, start, end, attribute, pages, events, complete }
+    TrailLookup { account, region, start, end, attribute, pages, events, complete, started_operations }
 }

@@ -316,7 +316,27 @@ pub fn holder_line(h: &LockHolder) -> String {
     if let Some(t) = h.started {
         s.push_str(&format!(" started {}", t.format("%Y-%m-%d %H:%M:%S UTC")));
     }
+    if let Some(by) = &h.started_by {
+        s.push_str(&format!(
+            " by {by}{}",
+            h.started_with
+                .as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
+        ));
+    }
     s.push_str(&format!(" held stack set {}", h.stack_set));
+    if !h.progress.is_empty() {
+        let counts: Vec<String> = h
+            .progress
+            .iter()
+            .map(|(status, n)| format!("{n} {status}"))
+            .collect();
+        s.push_str(&format!(
+            "; its results in the evidence: {}",
+            counts.join(", ")
+        ));
+    }
     if h.failures > 0 {
         s.push_str(&format!(
             "; {} of its failure{} are in the evidence",

@@ -19,7 +19,12 @@ use crate::vocabulary::{Category, Layer, Role};
 pub fn enrich(failures: &mut [Failure], evidence: &Evidence, catalog: &Catalog) {
     let index = EventIndex::new(&evidence.trail_events);
     let mut lookups: HashMap<(&str, &str), Vec<&TrailLookup>> = HashMap::new();
-    for l in &evidence.trail_lookups {
+    // A search for who started an operation looked for CloudFormation's calls only: it says nothing of a failure.
+    for l in evidence
+        .trail_lookups
+        .iter()
+        .filter(|l| l.started_operations.is_empty())
+    {
         lookups
             .entry((l.account.as_str(), l.region.as_str()))
             .or_default()

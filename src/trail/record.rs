@@ -65,6 +65,7 @@ impl TrailEvent {
             invoked_by: identity("invokedBy"),
             source_ip: at(&["sourceIPAddress"]),
             resources,
+            operation_id: at(&["responseElements", "operationId"]),
             source: None,
         })
     }

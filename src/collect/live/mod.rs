@@ -62,6 +62,9 @@ mod limits {
     /// Operations other than the chosen one described for their windows, per stack set (auto-deployment runs one
     /// per account; the listing usually has them all already).
     pub const OTHER_OPERATIONS: usize = 25;
+    /// Operations holding a stack set (RUNNING, STOPPING, QUEUED) read with their results, per stack set: one
+    /// runs at a time, the rest wait queued.
+    pub const HOLDERS: usize = 3;
     /// Pages of a stack's failed events (`DescribeEvents`) read at most.
     pub const FAILED_EVENT_PAGES: usize = 20;
     /// CloudFormation cuts a stack event's `HookStatusReason` at this many characters (the API models' maximum);
@@ -226,7 +229,11 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
         return Err(ctx.not_found(missing));
     }
 
-    if o.cloudtrail && !ev.stack_events.is_empty() {
+    let holders = ev
+        .operations
+        .iter()
+        .any(|op| status::holds_lock(&op.status));
+    if o.cloudtrail && (!ev.stack_events.is_empty() || holders) {
         ctx.step("searching CloudTrail in the failing accounts");
         ctx.trail(&mut ev).await;
     }

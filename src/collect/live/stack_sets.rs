@@ -165,6 +165,15 @@ impl Ctx<'_> {
                 .await;
         }
         ev.operations.extend(op.clone());
+        for o in ops.also.iter().filter(|o| {
+            status::holds_lock(&o.status)
+                && Some(&o.operation_id) != op.as_ref().map(|c| &c.operation_id)
+        }) {
+            let results = self
+                .operation_results(&name, &o.operation_id, call_as)
+                .await;
+            ev.operation_results.extend(results);
+        }
         for o in ops.also {
             if !ev
                 .operations
@@ -385,6 +394,15 @@ impl Ctx<'_> {
         let mut also: Vec<Operation> = Vec::new();
         // The last operation, whatever it did: a healthy stack set's evidence says what ran last.
         also.extend(newest(&|_| true));
+        // The operations that hold the stack set (RUNNING, STOPPING, QUEUED): a refused request's cause, and their
+        // results say how far they got (docs/cloudtrail.md#the-lock-holder).
+        also.extend(
+            listed
+                .iter()
+                .filter(|o| status::holds_lock(&o.status))
+                .take(limits::HOLDERS)
+                .cloned(),
+        );
         // Drift detections that did not succeed since: not the failure, but worth a word in the report.
         let since = chosen.as_ref().and_then(|c| c.created);
         for o in &listed {

@@ -130,6 +130,48 @@ pub(super) fn searches(ev: &Evidence) -> Vec<Search> {
         .collect()
 }
 
+/// Which of a search's events are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// The failed calls CloudFormation made (a failing account's search).
+    Failures,
+    /// The calls that started these StackSet operations (`responseElements.operationId`): who started an operation
+    /// that held its stack set (docs/cloudtrail.md#the-lock-holder).
+    Started(BTreeSet<String>),
+}
+
+/// The searches for who started each operation that holds its stack set (RUNNING, STOPPING, QUEUED): the
+/// administrator's own event history in its Region, CloudFormation's write calls around the operation's creation.
+pub(super) fn holder_searches(ev: &Evidence, account: &str, region: &str) -> Vec<(Search, Keep)> {
+    let mut by_window: BTreeMap<(DateTime<Utc>, DateTime<Utc>), BTreeSet<String>> = BTreeMap::new();
+    for o in &ev.operations {
+        if !crate::vocabulary::status::holds_lock(&o.status) {
+            continue;
+        }
+        if let Some(created) = o.created {
+            by_window
+                .entry(trail::window(created, created))
+                .or_default()
+                .insert(o.operation_id.clone());
+        }
+    }
+    by_window
+        .into_iter()
+        .map(|((start, end), ids)| {
+            (
+                Search {
+                    account: account.to_owned(),
+                    region: region.to_owned(),
+                    start,
+                    end,
+                    attribute: Attribute::EventSource("cloudformation.amazonaws.com"),
+                },
+                Keep::Started(ids),
+            )
+        })
+        .collect()
+}
+
 /// What one search gave.
 struct Found {
     events: Vec<TrailEvent>,
@@ -141,7 +183,15 @@ impl Ctx<'_> {
     /// Searches of different accounts or Regions run side by side within the run's bound on requests in flight;
     /// each search reads its pages one after another.
     pub(super) async fn trail(&self, ev: &mut Evidence) {
-        let searches = searches(ev);
+        let mut searches: Vec<(Search, Keep)> = searches(ev)
+            .into_iter()
+            .map(|s| (s, Keep::Failures))
+            .collect();
+        searches.extend(holder_searches(
+            ev,
+            &self.caller_account,
+            &self.sdk.region(),
+        ));
         let roles: Vec<String> = ev
             .stack_sets
             .iter()
@@ -149,7 +199,7 @@ impl Ctx<'_> {
             .collect();
         self.planned(searches.len());
         let found: Vec<Found> = stream::iter(searches)
-            .map(|s| self.lookup(s, &roles))
+            .map(|(s, keep)| self.lookup(s, keep, &roles))
             .buffer_unordered(self.o.concurrency.max(1))
             .collect()
             .await;
@@ -178,7 +228,7 @@ impl Ctx<'_> {
 
     /// One search, its pages in sequence (LookupEvents answers about 2 requests a second per account and Region;
     /// the SDK's adaptive retry slows down once throttled). An error is a coverage note, never the run's end.
-    async fn lookup(&self, s: Search, roles: &[String]) -> Found {
+    async fn lookup(&self, s: Search, keep: Keep, roles: &[String]) -> Found {
         let scope = format!("account {} ({})", s.account, s.region);
         let mut found = Found {
             events: Vec::new(),
@@ -233,7 +283,13 @@ impl Ctx<'_> {
                         else {
                             continue;
                         };
-                        if !t.is_cloudformation_failure(roles) {
+                        let kept = match &keep {
+                            Keep::Failures => t.is_cloudformation_failure(roles),
+                            Keep::Started(ids) => {
+                                t.operation_id.as_ref().is_some_and(|id| ids.contains(id))
+                            }
+                        };
+                        if !kept {
                             continue;
                         }
                         t.account.get_or_insert_with(|| s.account.clone());
@@ -316,6 +372,10 @@ impl Ctx<'_> {
                 pages: pages_read,
                 events: found.events.len(),
                 complete: completed && !cut,
+                started_operations: match &keep {
+                    Keep::Failures => Vec::new(),
+                    Keep::Started(ids) => ids.iter().cloned().collect(),
+                },
             });
         }
         self.done();

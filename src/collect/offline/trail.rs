@@ -48,6 +48,7 @@ impl Span {
                 pages: 1,
                 events,
                 complete,
+                started_operations: Vec::new(),
             })
             .collect()
     }
