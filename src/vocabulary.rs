@@ -307,6 +307,9 @@ pub enum RaceKind {
     /// A global resource with one name, created by every Region of the stack set: the first wins, the rest find
     /// it existing.
     GlobalInParallelRegions,
+    /// A CREATE that found what a DELETE of the same stack set, in the same account at the same time, had not yet
+    /// removed: an account moved between OUs while auto-deployment runs both.
+    ConcurrentDelete,
 }
 
 impl RaceKind {
@@ -315,6 +318,7 @@ impl RaceKind {
             RaceKind::IamPropagation => "iam-propagation",
             RaceKind::ParallelRegions => "parallel-regions",
             RaceKind::GlobalInParallelRegions => "global-in-parallel-regions",
+            RaceKind::ConcurrentDelete => "concurrent-delete",
         }
     }
 }

@@ -321,3 +321,61 @@ fn a_regional_resource_that_already_exists_is_no_race() {
     let rc = only_root(&d);
     assert!(rc.race.is_none(), "{:?}", rc.race);
 }
+
+#[test]
+fn a_create_that_finds_what_a_running_delete_has_not_removed_raced_it() {
+    // An account moved between OUs: auto-deployment deletes its stack for the old OU and creates one for the new,
+    // at once; the CREATE finds the log group the DELETE has not removed yet.
+    let dir = tempfile::tempdir().expect("scratch");
+    let set = dir.path().join("org-baseline");
+    std::fs::create_dir_all(&set).expect("folder");
+    let delete = "6d1e7a52-0b3c-4d9e-8f21-3a4b5c6d7e8f";
+    let create = "7e2f8b63-1c4d-4eaf-9032-4b5c6d7e8f90";
+    let ops = json!({"Summaries": [
+        {"OperationId": create, "Action": "CREATE", "Status": "FAILED",
+         "CreationTimestamp": "2026-11-30T11:00:04.500000+00:00", "EndTimestamp": "2026-11-30T11:01:40.000000+00:00",
+         "StatusDetails": {"FailedStackInstancesCount": 1}},
+        {"OperationId": delete, "Action": "DELETE", "Status": "RUNNING",
+         "CreationTimestamp": "2026-11-30T11:00:02.100000+00:00"}
+    ]});
+    let reason = "ResourceLogicalId:BaselineLogs, ResourceType:AWS::Logs::LogGroup, ResourceStatusReason:Resource \
+                  handler returned message: \"Resource of type 'AWS::Logs::LogGroup' with identifier '/org/baseline' \
+                  already exists.\" (RequestToken: 5b1c, HandlerErrorCode: AlreadyExists)";
+    let results = |op: &str, status: &str, why: Option<&str>| {
+        let mut r = json!({"Account": ACCOUNT, "Region": "eu-central-1", "Status": status,
+                           "AccountGateResult": {"Status": "SKIPPED"}, "OrganizationalUnitId": "ou-w7q2-new00001"});
+        if let Some(w) = why {
+            r["StatusReason"] = json!(w);
+        }
+        (
+            format!("list-stack-set-operation-results-{op}.json"),
+            json!({ "Summaries": [r] }),
+        )
+    };
+    for (name, v) in [
+        ("list-stack-set-operations.json".to_owned(), ops),
+        results(create, "FAILED", Some(reason)),
+        results(delete, "RUNNING", None),
+    ] {
+        std::fs::write(set.join(name), v.to_string()).expect("written");
+    }
+    let d = diagnose(&[dir.path().to_str().expect("utf-8")]);
+    let rc = d
+        .root_causes
+        .iter()
+        .find(|r| d.failures[r.failure].class.category.as_str() == "already-exists")
+        .expect("the CREATE's failure");
+    let race = rc.race.as_ref().expect("race");
+    assert_eq!(race.kind, RaceKind::ConcurrentDelete);
+    assert_eq!(race.operation.as_deref(), Some(delete));
+    assert!(
+        rc.remediation.steps[0].contains(&format!("--operation-id {delete}")),
+        "{:?}",
+        rc.remediation.steps
+    );
+    // Without the DELETE, the same failure is what it says: a log group that exists.
+    std::fs::remove_file(set.join(format!("list-stack-set-operation-results-{delete}.json")))
+        .expect("removed");
+    let d = diagnose(&[dir.path().to_str().expect("utf-8")]);
+    assert!(d.root_causes.iter().all(|r| r.race.is_none()));
+}

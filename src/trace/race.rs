@@ -29,6 +29,10 @@ const IAM_CONSISTENCY: &str =
 const OPERATION_OPTIONS: &str =
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-concepts.html#stackset-ops-options";
 
+/// AWS on automatic deployments: an account moved out of a target OU has its stacks deleted, into one created.
+const AUTO_DEPLOYMENT: &str =
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-manage-auto-deployment.html";
+
 /// A race the timeline shows.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Race {
@@ -50,6 +54,9 @@ pub struct Race {
     pub gap_seconds: i64,
     /// How `ready` is known: `its CREATE_COMPLETE event` or `the end of operation …, which deployed it there`.
     pub evidence: String,
+    /// The operation raced, for a `concurrent-delete`: the DELETE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 impl Race {
@@ -74,6 +81,11 @@ impl Race {
                 "{} is global, and {} created it {when} before this failure ({}): every Region of the stack set creates the same one",
                 self.what, self.producer, self.evidence
             ),
+            RaceKind::ConcurrentDelete => format!(
+                "{} was still being deleted: {} started {} s before this failure ({}); an account moved between OUs \
+                 while auto-deployment runs gets the DELETE and the CREATE at once",
+                self.what, self.producer, self.gap_seconds, self.evidence
+            ),
         }
     }
 
@@ -90,6 +102,10 @@ impl Race {
             RaceKind::GlobalInParallelRegions => {
                 format!("Every Region creates the same global {}", self.what)
             }
+            RaceKind::ConcurrentDelete => format!(
+                "The CREATE raced a DELETE of the same stack set in this account ({})",
+                self.what
+            ),
         }
     }
 
@@ -107,6 +123,7 @@ impl Race {
         match self.kind {
             RaceKind::IamPropagation => IAM_CONSISTENCY,
             RaceKind::ParallelRegions | RaceKind::GlobalInParallelRegions => OPERATION_OPTIONS,
+            RaceKind::ConcurrentDelete => AUTO_DEPLOYMENT,
         }
     }
 
@@ -163,6 +180,20 @@ impl Race {
                     "Then update the stack set and retry the failed stack instances (the steps below).".into(),
                 ],
             ),
+            RaceKind::ConcurrentDelete => {
+                let op = self.operation.as_deref().unwrap_or("<operation-id>");
+                (
+                    "Let the DELETE finish, then retry the CREATE".into(),
+                    vec![
+                        format!(
+                            "Wait until the DELETE operation has ended: `aws cloudformation describe-stack-set-operation \
+                             --stack-set-name {ss} --operation-id {op}`; its stack held what the CREATE found existing."
+                        ),
+                        "So it does not recur, move accounts between OUs when no operation of the stack set runs.".into(),
+                        "Then retry the failed stack instances (the steps below).".into(),
+                    ],
+                )
+            }
         }
     }
 }
@@ -250,7 +281,9 @@ impl<'e> Timeline<'e> {
         let failed = own.or(f.timestamp)?;
         let account = f.account.as_deref()?;
         if f.class.category == Category::AlreadyExists {
-            return self.global_in_parallel_regions(f, account, failed);
+            return self
+                .global_in_parallel_regions(f, account, failed)
+                .or_else(|| self.concurrent_delete(f, account, failed));
         }
         if !PROPAGATION.contains(&f.class.category) {
             return None;
@@ -323,6 +356,7 @@ impl<'e> Timeline<'e> {
             failed,
             gap_seconds: (failed - e.timestamp).num_seconds(),
             evidence: format!("its {} event", e.status),
+            operation: None,
         })
     }
 
@@ -433,6 +467,7 @@ impl<'e> Timeline<'e> {
             failed,
             gap_seconds: gap,
             evidence,
+            operation: None,
         })
     }
 
@@ -470,6 +505,63 @@ impl<'e> Timeline<'e> {
             failed,
             gap_seconds: (failed - e.timestamp).num_seconds(),
             evidence: format!("its {} event", e.status),
+            operation: None,
+        })
+    }
+}
+
+impl Timeline<'_> {
+    /// A CREATE's "already exists" while a DELETE of the same stack set ran in the same account (or had just ended):
+    /// the DELETE's results or the account's instance name the account.
+    fn concurrent_delete(&self, f: &Failure, account: &str, failed: DateTime<Utc>) -> Option<Race> {
+        let ss = f.stack_set.as_deref()?;
+        let ev = self.evidence;
+        let region = f.region.as_deref();
+        let involves = |op: &str| {
+            ev.operation_results.iter().any(|r| {
+                r.operation_id.as_deref() == Some(op)
+                    && r.account == account
+                    && r.stack_set.as_deref().is_none_or(|s| s == ss)
+                    && region.is_none_or(|want| want == r.region)
+            }) || ev.stack_instances.iter().any(|i| {
+                i.last_operation_id.as_deref() == Some(op)
+                    && i.account == account
+                    && i.stack_set.as_deref().is_none_or(|s| s == ss)
+            })
+        };
+        let o = ev
+            .operations
+            .iter()
+            .filter(|o| {
+                o.action.as_deref() == Some("DELETE")
+                    && o.stack_set.as_deref().is_none_or(|s| s == ss)
+                    && Some(o.operation_id.as_str()) != f.operation_id.as_deref()
+                    && o.created.is_some_and(|c| c <= failed)
+                    && o.ended
+                        .is_none_or(|e| (failed - e).num_seconds() <= WINDOW_SECONDS)
+            })
+            .filter(|o| involves(&o.operation_id))
+            .max_by_key(|o| o.created)?;
+        let started = o.created?;
+        let running = o.ended.is_none_or(|e| e >= failed);
+        Some(Race {
+            kind: RaceKind::ConcurrentDelete,
+            what: format!(
+                "stack set {ss}'s stack in {account}{}",
+                region.map(|r| format!(" {r}")).unwrap_or_default()
+            ),
+            producer: format!("DELETE operation {}", o.operation_id),
+            producer_stack_set: Some(ss.to_owned()),
+            producer_region: None,
+            ready: started,
+            failed,
+            gap_seconds: (failed - started).num_seconds(),
+            evidence: if running {
+                format!("it was {} when the CREATE failed", o.status.to_lowercase())
+            } else {
+                "it ended after the CREATE had started".into()
+            },
+            operation: Some(o.operation_id.clone()),
         })
     }
 }

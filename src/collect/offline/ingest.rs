@@ -304,6 +304,13 @@ pub(super) fn bare_records<'t>(
     Ok(recognised)
 }
 
+/// The operation id a results file's name carries: `…results-<uuid>.json` (any extension), else None.
+fn operation_of_file(file: &str) -> Option<String> {
+    let name = std::path::Path::new(file).file_stem()?.to_str()?;
+    let (_, id) = name.rsplit_once("results-")?;
+    crate::ids::is_uuid(id).then(|| id.to_owned())
+}
+
 fn own(c: Option<Cow<'_, str>>) -> Option<String> {
     c.map(Cow::into_owned)
 }
@@ -480,7 +487,9 @@ fn summary<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) -> bool {
             cx.pending.results.push((
                 OperationResult {
                     stack_set: None,
-                    operation_id: None,
+                    // The listing does not name its operation; a file saved as
+                    // `list-stack-set-operation-results-<operation id>.json` does (docs/input-formats.md).
+                    operation_id: operation_of_file(cx.file),
                     account: s.account.unwrap_or_default(),
                     region: s.region.unwrap_or_default(),
                     status,
