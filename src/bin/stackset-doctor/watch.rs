@@ -125,7 +125,9 @@ pub fn run(mut args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
     // Ctrl-C during the collection: tokio now owns SIGINT, so say it and leave (files are written atomically).
     rt.spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stackset-doctor: interrupted while collecting the evidence, nothing diagnosed");
+            eprintln!(
+                "stackset-doctor: interrupted while collecting the evidence, nothing diagnosed"
+            );
             std::process::exit(exit::INTERRUPTED);
         }
     });
@@ -172,9 +174,11 @@ impl<'c> View<'c> {
         let bar = io::stderr().is_terminal().then(|| {
             let pb = ProgressBar::new(0);
             pb.set_style(
-                ProgressStyle::with_template("{spinner} {wide_msg} [{bar:20}] {pos}/{len} {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} {wide_msg} [{bar:20}] {pos}/{len} {elapsed}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             pb.enable_steady_tick(Duration::from_millis(120));
             pb
@@ -215,7 +219,9 @@ impl<'c> View<'c> {
                 picked,
             } => {
                 let how = picked.map(|p| format!(", {p}")).unwrap_or_default();
-                self.say(&format!("waiting for operation {operation_id}{how} (as {call_as})"));
+                self.say(&format!(
+                    "waiting for operation {operation_id}{how} (as {call_as})"
+                ));
             }
             Update::PollFailed(reason, w) => self.say(&format!(
                 "a poll failed, trying again in {}: {reason}",
@@ -228,13 +234,19 @@ impl<'c> View<'c> {
                     match c {
                         Change::Status { from, to } => {
                             let what = match from {
-                                None => format!("{to}{}", w.action().map(|a| format!(" ({a})")).unwrap_or_default()),
+                                None => format!(
+                                    "{to}{}",
+                                    w.action().map(|a| format!(" ({a})")).unwrap_or_default()
+                                ),
                                 Some(f) => format!("{f} -> {to}"),
                             };
                             if self.bar.is_some() || w.polls() == 1 {
                                 self.say(&format!("operation {}: {what}", w.operation_id));
                             } else {
-                                self.say(&format!("operation {}: {what} ({progress})", w.operation_id));
+                                self.say(&format!(
+                                    "operation {}: {what} ({progress})",
+                                    w.operation_id
+                                ));
                             }
                         }
                         Change::Instance {

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 
 use super::{time, CallAs};
@@ -341,7 +341,9 @@ impl Watcher {
 
     /// Whether the last status seen is final.
     pub fn finished(&self) -> bool {
-        self.last.as_ref().is_some_and(|o| operation_final(&o.status))
+        self.last
+            .as_ref()
+            .is_some_and(|o| operation_final(&o.status))
     }
 
     /// The operation's last status seen (None before the first poll).
@@ -367,7 +369,10 @@ impl Watcher {
         let mut p = Progress::default();
         for r in self.results.values() {
             p.total.add(&r.status);
-            p.regions.entry(r.region.clone()).or_default().add(&r.status);
+            p.regions
+                .entry(r.region.clone())
+                .or_default()
+                .add(&r.status);
         }
         p
     }
@@ -518,7 +523,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?}: at most a week (604800 s)"));
     }
     if total.is_zero() {
-        return Err(format!("{s:?}: a timeout of zero would end the wait before the first poll"));
+        return Err(format!(
+            "{s:?}: a timeout of zero would end the wait before the first poll"
+        ));
     }
     Ok(total)
 }
@@ -788,7 +795,9 @@ async fn newest(
                 ops.push((
                     time(s.creation_timestamp()),
                     id.to_owned(),
-                    s.status().map(|v| v.as_str().to_owned()).unwrap_or_default(),
+                    s.status()
+                        .map(|v| v.as_str().to_owned())
+                        .unwrap_or_default(),
                 ));
             }
         }
@@ -820,7 +829,7 @@ async fn describe(
         aws_sdk_cloudformation::operation::describe_stack_set_operation::DescribeStackSetOperationError,
         aws_smithy_runtime_api::client::orchestrator::HttpResponse,
     >,
-> {
+>{
     let out = cfn
         .describe_stack_set_operation()
         .stack_set_name(&o.stack_set)
@@ -892,7 +901,10 @@ async fn with_results(
             results.push(InstanceResult {
                 account: r.account().unwrap_or_default().to_owned(),
                 region: r.region().unwrap_or_default().to_owned(),
-                status: r.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                status: r
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
                 reason: r.status_reason().map(str::to_owned),
                 organizational_unit: r.organizational_unit_id().map(str::to_owned),
             });
@@ -1004,7 +1016,10 @@ mod tests {
         let mut w = watcher(None);
         let c = w.observe(obs(
             "RUNNING",
-            vec![r("1", "eu-west-1", "PENDING"), r("2", "eu-west-1", "RUNNING")],
+            vec![
+                r("1", "eu-west-1", "PENDING"),
+                r("2", "eu-west-1", "RUNNING"),
+            ],
         ));
         assert_eq!(c.len(), 3, "{c:?}");
         assert_eq!(
@@ -1018,12 +1033,18 @@ mod tests {
         assert!(w
             .observe(obs(
                 "RUNNING",
-                vec![r("1", "eu-west-1", "PENDING"), r("2", "eu-west-1", "RUNNING")]
+                vec![
+                    r("1", "eu-west-1", "PENDING"),
+                    r("2", "eu-west-1", "RUNNING")
+                ]
             ))
             .is_empty());
         let c = w.observe(obs(
             "FAILED",
-            vec![r("1", "eu-west-1", "CANCELLED"), r("2", "eu-west-1", "FAILED")],
+            vec![
+                r("1", "eu-west-1", "CANCELLED"),
+                r("2", "eu-west-1", "FAILED"),
+            ],
         ));
         assert_eq!(c.len(), 3, "{c:?}");
         assert!(c.contains(&Change::Instance {
@@ -1071,7 +1092,10 @@ mod tests {
         );
         let c = w.observe(obs(
             "RUNNING",
-            vec![r("1", "us-east-1", "FAILED"), r("1", "eu-west-1", "RUNNING")],
+            vec![
+                r("1", "us-east-1", "FAILED"),
+                r("1", "eu-west-1", "RUNNING"),
+            ],
         ));
         assert_eq!(c.len(), 2);
         assert_eq!(w.progress().total.total(), 1);
@@ -1084,9 +1108,14 @@ mod tests {
         w.observe(obs("RUNNING", vec![r("1", "eu-west-1", "RUNNING")]));
         let c = w.observe(obs(
             "RUNNING",
-            vec![r("1", "eu-west-1", "FAILED"), r("2", "eu-west-1", "RUNNING")],
+            vec![
+                r("1", "eu-west-1", "FAILED"),
+                r("2", "eu-west-1", "RUNNING"),
+            ],
         ));
-        assert!(c.iter().any(|c| matches!(c, Change::Instance { to, .. } if to == "FAILED")));
+        assert!(c
+            .iter()
+            .any(|c| matches!(c, Change::Instance { to, .. } if to == "FAILED")));
         assert!(!w.finished());
         let ev = w.evidence();
         assert_eq!(ev.operations[0].status, "RUNNING");
@@ -1096,7 +1125,11 @@ mod tests {
             ev.operation_results[0].status_reason.as_deref(),
             Some("failed in 1")
         );
-        assert!(w.summary().contains("failed: 1 eu-west-1"), "{}", w.summary());
+        assert!(
+            w.summary().contains("failed: 1 eu-west-1"),
+            "{}",
+            w.summary()
+        );
     }
 
     #[test]
@@ -1125,7 +1158,16 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(S(5400)));
         assert_eq!(parse_duration("45"), Ok(S(45)));
         assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
-        for bad in ["", "m", "10x", "-5s", "1.5h", "0s", "9999h", "99999999999999"] {
+        for bad in [
+            "",
+            "m",
+            "10x",
+            "-5s",
+            "1.5h",
+            "0s",
+            "9999h",
+            "99999999999999",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
