@@ -202,7 +202,7 @@ async fn an_operation_that_does_not_exist_is_a_clear_error() {
     });
     let sdk = sdk(&[describe]).await;
     let (r, seen) = run(&sdk, &options(Some(OP), None), std::future::pending()).await;
-    let e = r.err().expect("an error").to_string();
+    let e = r.expect_err("an error").to_string();
     assert!(e.contains(OP) && e.contains(SET), "{e}");
     assert!(e.contains("OperationNotFoundException"), "{e}");
     assert!(e.contains("list-stack-set-operations"), "{e}");
