@@ -430,7 +430,7 @@ impl Watcher {
     }
 
     /// What was seen as evidence: the operation and its failed and cancelled results (their status reasons), so
-    /// that a failure can be diagnosed before the operation ends (`--early`; docs/watch.md#early).
+    /// that a failure can be diagnosed before the operation ends (`--early`; docs/watch.md#early-diagnosis).
     pub fn evidence(&self) -> Evidence {
         let mut ev = Evidence::default();
         let source = |pointer: String| {
