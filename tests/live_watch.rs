@@ -466,7 +466,7 @@ fn watch_of_an_operation_that_succeeds_exits_0() {
 }
 
 #[test]
-fn watch_times_out_with_what_was_seen_and_an_unknown_operation_is_an_error() {
+fn watch_times_out_or_is_interrupted_with_what_was_seen_and_an_unknown_operation_is_an_error() {
     let emu = Emulator::start(&["--running-for", "60"]);
     let base = [
         "watch",
@@ -492,6 +492,38 @@ fn watch_times_out_with_what_was_seen_and_an_unknown_operation_is_an_error() {
     assert!(
         last.contains("RUNNING") && last.contains("remaining"),
         "{last}"
+    );
+
+    // Ctrl-C (SIGINT) while waiting: what was seen, exit 130.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
+    cmd.args(&base)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in ENV {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_REGION");
+    let mut child = cmd.spawn().expect("binary runs");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    // The first line comes once the operation is chosen (and SIGINT is tokio's to handle).
+    std::io::BufRead::read_line(&mut stderr, &mut first).expect("a line");
+    assert!(first.contains("waiting for operation"), "{first}");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("it ends");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("stderr");
+    assert_eq!(status.code(), Some(130), "{first}{rest}");
+    assert!(
+        rest.contains("interrupted after") && rest.contains("nothing diagnosed"),
+        "{rest}"
     );
 
     let mut args = base.to_vec();

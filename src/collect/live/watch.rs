@@ -395,7 +395,11 @@ impl Watcher {
     pub fn summary(&self) -> String {
         let mut s = format!(
             "operation {} of {}{}: {}",
-            self.operation_id,
+            if self.operation_id.is_empty() {
+                "(not chosen yet)"
+            } else {
+                &self.operation_id
+            },
             self.stack_set,
             self.action().map(|a| format!(" ({a})")).unwrap_or_default(),
             self.status().unwrap_or("not read yet"),
