@@ -496,7 +496,7 @@ fn watch_times_out_or_is_interrupted_with_what_was_seen_and_an_unknown_operation
 
     // Ctrl-C (SIGINT) while waiting: what was seen, exit 130.
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
-    cmd.args(&base)
+    cmd.args(base)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
