@@ -172,13 +172,11 @@ struct View<'c> {
 impl<'c> View<'c> {
     fn new(early: bool, redact: bool, catalog: &'c Catalog) -> View<'c> {
         let bar = io::stderr().is_terminal().then(|| {
+            // A spinner until the first results say how many instances there are.
             let pb = ProgressBar::new(0);
             pb.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {wide_msg} [{bar:20}] {pos}/{len} {elapsed}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{spinner} {wide_msg} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             pb.enable_steady_tick(Duration::from_millis(120));
             pb
@@ -270,6 +268,15 @@ impl<'c> View<'c> {
                 }
                 if let Some(pb) = &self.bar {
                     let p = w.progress();
+                    if p.total.total() > 0 && pb.length() == Some(0) {
+                        pb.set_style(
+                            ProgressStyle::with_template(
+                                "{spinner} {wide_msg} [{bar:20}] {pos}/{len} {elapsed}",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                        );
+                    }
                     pb.set_length(p.total.total());
                     pb.set_position(p.total.done());
                     let msg = format!("{} {progress}", w.status().unwrap_or_default());
@@ -288,17 +295,36 @@ impl<'c> View<'c> {
     /// The root causes of the failed results seen so far that were not told yet.
     fn early_diagnosis(&mut self, w: &Watcher) {
         let d = stackset_doctor::diagnose(&w.evidence(), self.catalog, Vec::new());
+        // Root causes alike in all but account and Region are one line, as in the report (docs/report-layout.md).
+        let mut groups: Vec<Vec<usize>> = d.alike.iter().map(|a| a.members.clone()).collect();
+        for i in 0..d.root_causes.len() {
+            if !groups.iter().any(|g| g.contains(&i)) {
+                groups.push(vec![i]);
+            }
+        }
+        groups.sort();
         let mut lines = Vec::new();
-        for rc in &d.root_causes {
-            let Some(f) = d.failures.get(rc.failure.0) else {
+        for g in groups {
+            let failures: Vec<_> = g
+                .iter()
+                .filter_map(|&i| d.root_causes.get(i))
+                .filter_map(|rc| d.failures.get(rc.failure.0))
+                .collect();
+            let mut new_places = Vec::new();
+            for f in &failures {
+                let key = (
+                    f.account.clone().unwrap_or_default(),
+                    f.region.clone().unwrap_or_default(),
+                    f.message.clone(),
+                );
+                if self.told.insert(key.clone()) {
+                    new_places.push(format!("{} {}", key.0, key.1));
+                }
+            }
+            let Some(f) = failures.first() else {
                 continue;
             };
-            let key = (
-                f.account.clone().unwrap_or_default(),
-                f.region.clone().unwrap_or_default(),
-                f.message.clone(),
-            );
-            if !self.told.insert(key.clone()) {
+            if new_places.is_empty() {
                 continue;
             }
             let rule = f
@@ -312,13 +338,10 @@ impl<'c> View<'c> {
                 (Some(l), None) => format!("{l}: "),
                 _ => String::new(),
             };
-            let mut message: String = f.message.chars().take(300).collect();
-            if message.len() < f.message.len() {
-                message.push('…');
-            }
             lines.push(format!(
-                "early: {} {}: root cause {rule}: {resource}{message}",
-                key.0, key.1
+                "early: {}: root cause {rule}: {resource}{}",
+                stackset_doctor::text::shorten(&new_places, 5, 3, "instances"),
+                stackset_doctor::text::clip(&f.message, 300)
             ));
         }
         for l in lines {
