@@ -371,6 +371,41 @@ _moto_handler = {
 }
 
 
+# --running-for SECONDS: a seeded operation is RUNNING for that long after its stack set's operations are first
+# asked about (ListStackSetOperations, DescribeStackSetOperation, ListStackSetOperationResults), its results
+# ending one by one meanwhile, then as seeded; 0 (the default): always as seeded. For `watch`'s tests.
+RUNNING_FOR = 0.0
+# Stack set name -> time.monotonic() of the first question about its operations.
+_FIRST_ASKED: dict[str, float] = {}
+_FIRST_ASKED_LOCK = threading.Lock()
+
+
+def running_view(stack_set: str, op: dict[str, Any]) -> dict[str, Any]:
+    """The operation as seen `RUNNING_FOR` seconds before it ends: RUNNING, no end, no failed count; result i of n
+    shows its seeded status from (i + 1) / (n + 1) of the time on, the next one RUNNING, the rest PENDING (without
+    reasons). Once the time is up, or without --running-for, the seeded operation itself."""
+    if RUNNING_FOR <= 0:
+        return op
+    with _FIRST_ASKED_LOCK:
+        first = _FIRST_ASKED.setdefault(stack_set, time.monotonic())
+    elapsed = time.monotonic() - first
+    if elapsed >= RUNNING_FOR:
+        return op
+    results = op.get("Results", [])
+    n = len(results)
+    ended = sum(1 for i in range(n) if elapsed >= (i + 1) * RUNNING_FOR / (n + 1))
+    shown = []
+    for i, r in enumerate(results):
+        if i < ended:
+            shown.append(r)
+        else:
+            shown.append({**{k: v for k, v in r.items() if k != "StatusReason"},
+                          "Status": "RUNNING" if i == ended else "PENDING"})
+    view = {k: v for k, v in op.items() if k not in ("EndTimestamp", "StatusDetails", "StatusReason")}
+    view.update(Status="RUNNING", Results=shown)
+    return view
+
+
 def _find_operation(stack_set: StackSet, operation_id: str) -> dict[str, Any]:
     for op in stack_set.operations:
         if op["OperationId"] == operation_id:
@@ -423,6 +458,7 @@ def list_stack_set_operations(self: CloudFormationResponse) -> ActionResult:
     """moto does not paginate, and lists the oldest operation first; AWS the newest."""
     stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
     ops = sorted(stack_set.operations, key=lambda o: o["CreationTimestamp"].timestamp(), reverse=True)
+    ops = [running_view(stack_set.name, o) for o in ops]
     page, token = paginate(ops, self._get_param("MaxResults"), self._get_param("NextToken"))
     return ActionResult({"Summaries": page, "NextToken": token})
 
@@ -433,6 +469,7 @@ def describe_stack_set_operation(self: CloudFormationResponse) -> ActionResult:
     op = _find_operation(stack_set, self._get_param("OperationId"))
     if "Results" not in op:
         return _moto_handler["describe_stack_set_operation"](self)
+    op = running_view(stack_set.name, op)
     return ActionResult({"StackSetOperation": {k: v for k, v in op.items() if k != "Results"}})
 
 
@@ -443,7 +480,7 @@ def list_stack_set_operation_results(self: CloudFormationResponse) -> ActionResu
     op = _find_operation(stack_set, self._get_param("OperationId"))
     if "Results" not in op:
         return _moto_handler["list_stack_set_operation_results"](self)
-    results = op["Results"]
+    results = running_view(stack_set.name, op)["Results"]
     for name, value in _filters(self):
         if name != "OPERATION_RESULT_STATUS":
             raise ValidationError(message=f"Invalid filter name: {name}")
@@ -1215,6 +1252,65 @@ def build_race() -> Scenario:
     return build_from_sample("race", RACE_SAMPLE, RACE_SAMPLE_REGION)
 
 
+HEALTHY_SET = "healthy-baseline"
+HEALTHY_T0 = datetime(2025, 3, 15, 8, 0, 0, 250000, tzinfo=timezone.utc)
+HEALTHY_TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Description: Cross-account execution role in every account
+Resources:
+  ManagedInstanceCrossAccountExecutionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: ManagedInstance-CrossAccountExecutionRole
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: ssm.amazonaws.com}
+            Action: sts:AssumeRole
+"""
+
+
+def build_healthy() -> Scenario:
+    """A deployment that succeeded: one SERVICE_MANAGED stack set, one SUCCEEDED `CREATE` operation in two member
+    accounts, both instances CURRENT with CREATE_COMPLETE stacks. With --running-for, the operation runs first,
+    so that `watch` sees it end well. Made up, not saved from AWS."""
+    sc = Scenario("healthy", "healthy")
+    sc.members = list(REFERENCE_MEMBERS)
+    accounts = ["232323232323", "565656565656"]
+    set_id = f"{HEALTHY_SET}:{det_uuid('stack-set', HEALTHY_SET)}"
+    described = {
+        "StackSetName": HEALTHY_SET, "StackSetId": set_id, "Description": "Cross-account execution role",
+        "Status": "ACTIVE", "TemplateBody": HEALTHY_TEMPLATE, "Parameters": [], "Capabilities": ["CAPABILITY_NAMED_IAM"],
+        "Tags": [], "StackSetARN": f"arn:aws:cloudformation:{REGION}:{ADMIN}:stackset/{set_id}",
+        "AutoDeployment": {"Enabled": False}, "PermissionModel": "SERVICE_MANAGED",
+        "OrganizationalUnitIds": [ROOT_ID], "Regions": [REGION], "ManagedExecution": {"Active": True},
+    }
+    summary = {k: described[k] for k in ("StackSetName", "StackSetId", "Description", "Status", "AutoDeployment",
+                                          "PermissionModel", "ManagedExecution")}
+    summary["DriftStatus"] = "NOT_CHECKED"
+    op_id = det_uuid("operation", HEALTHY_SET, "create")
+    results, instances = [], []
+    for n, account in enumerate(accounts):
+        stack_id = (f"arn:aws:cloudformation:{REGION}:{account}:stack/StackSet-{HEALTHY_SET}-"
+                    f"{det_uuid('stack-name', HEALTHY_SET, account)}/{det_uuid('stack', HEALTHY_SET, account)}")
+        results.append({"Account": account, "Region": REGION, "Status": "SUCCEEDED",
+                        "AccountGateResult": {"Status": "SKIPPED"}, "OrganizationalUnitId": ROOT_ID})
+        instances.append({"StackSetId": set_id, "Region": REGION, "Account": account, "Status": "CURRENT",
+                          "StackInstanceStatus": {"DetailedStatus": "SUCCEEDED"}, "OrganizationalUnitId": ROOT_ID,
+                          "DriftStatus": "NOT_CHECKED", "LastOperationId": op_id, "StackId": stack_id})
+        sc.add_stack(account, HEALTHY_SET, success_events(stack_id, HEALTHY_T0 + timedelta(seconds=18.5 + n)))
+    operations = [{"OperationId": op_id, "StackSetId": set_id, "Action": "CREATE", "Status": "SUCCEEDED",
+                   "OperationPreferences": {"RegionConcurrencyType": "SEQUENTIAL", "RegionOrder": [REGION],
+                                            "FailureToleranceCount": 0, "MaxConcurrentCount": 2},
+                   "DeploymentTargets": {"OrganizationalUnitIds": [ROOT_ID], "AccountFilterType": "NONE"},
+                   "RetainStacks": False, "CreationTimestamp": HEALTHY_T0,
+                   "EndTimestamp": HEALTHY_T0 + timedelta(minutes=1, seconds=12.4),
+                   "StatusDetails": {"FailedStackInstancesCount": 0}, "Results": results}]
+    sc.stack_sets[HEALTHY_SET] = {"described": described, "summary": summary, "operations": operations,
+                                  "instances": instances}
+    return sc
+
+
 # ==================================================================================================
 # Seeding moto's backends directly (no API calls: fast at scale, and free to set any state).
 # ==================================================================================================
@@ -1607,9 +1703,10 @@ def stdin_tells_parent_exit() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global EVENTS_PAGE, DESCRIBE_EVENTS, TRAIL_PAGE
+    global EVENTS_PAGE, DESCRIBE_EVENTS, TRAIL_PAGE, RUNNING_FOR
     p = argparse.ArgumentParser(prog="emulator.sh run", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--scenario", choices=("reference", "scale", "edge", "vague-deny", "race", "locked"), default="reference")
+    p.add_argument("--scenario", choices=("reference", "scale", "edge", "vague-deny", "race", "locked", "healthy"),
+                   default="reference")
     p.add_argument("--accounts", type=int, help="scale: member accounts, one stack instance each (default 1000)")
     p.add_argument("--failed", type=int, help="scale: how many of those instances failed (default 5)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -1620,6 +1717,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="LookupEvents page size at most (default 50, its maximum); a small one exercises NextToken")
     p.add_argument("--without-describe-events", action="store_true",
                    help="answer DescribeEvents with InvalidAction, as an endpoint that does not have it")
+    p.add_argument("--running-for", type=float, default=0.0, metavar="SECONDS",
+                   help="seeded operations are RUNNING for this long after first asked about, then as seeded")
     p.add_argument("--ignore-stdin", action="store_true", help="do not stop when stdin reaches EOF")
     p.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = p.parse_args(argv)
@@ -1636,16 +1735,20 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--trail-page-size must be between 1 and 50")
     TRAIL_PAGE = args.trail_page_size
     DESCRIBE_EVENTS = not args.without_describe_events
+    if not 0 <= args.running_for <= 3600:
+        p.error("--running-for must be between 0 and 3600 seconds")
+    RUNNING_FOR = args.running_for
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
 
     started = time.monotonic()
     sc = {"reference": build_reference, "edge": build_edge, "vague-deny": build_vague, "race": build_race,
-          "locked": build_locked}.get(
+          "locked": build_locked, "healthy": build_healthy}.get(
         args.scenario, lambda: build_scale(accounts, failed))()
     scp_id = seed_organization(sc.members)
     seed_cloudformation(sc)
-    # The edge, vague-deny, race and locked scenarios have no Quick Setup: no configuration manager, no Automation execution.
-    manager, execution = (quick_setup_data(sc) if sc.name not in ("edge", "vague-deny", "race", "locked")
+    # The edge, vague-deny, race, locked and healthy scenarios have no Quick Setup: no configuration manager, no
+    # Automation execution.
+    manager, execution = (quick_setup_data(sc) if sc.name not in ("edge", "vague-deny", "race", "locked", "healthy")
                           else (None, None))
     moto_app = DomainDispatcherApplication(create_backend_app)
     for service in ("cloudformation", "sts", "organizations", "ssm", "iam"):  # not on each one's first request

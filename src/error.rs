@@ -19,6 +19,10 @@ pub mod exit {
     /// No failure found in what could be read, but some evidence could not be read or collected (skipped files
     /// or records, coverage gaps): not an all-clear.
     pub const INCOMPLETE: i32 = 5;
+    /// `watch`: the `--timeout` passed before the operation ended; nothing was diagnosed (docs/watch.md).
+    pub const WATCH_TIMED_OUT: i32 = 6;
+    /// `watch`: stopped by Ctrl-C (SIGINT) before the diagnosis; 128 + SIGINT, as shells report it.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// Where in an input a problem is: file (or `<stdin>`), and line/column when known.

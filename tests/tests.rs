@@ -16,6 +16,7 @@ mod layout;
 mod linking;
 mod live_emulator;
 mod live_faults;
+mod live_watch;
 mod preflight;
 mod races;
 mod reference;

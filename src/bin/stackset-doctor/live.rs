@@ -196,3 +196,24 @@ pub fn redact(evidence: &mut Evidence) -> Redactor {
     );
     r
 }
+
+/// The SDK's set-up for these options (as `collect_live` uses it).
+pub fn sdk_options(a: &LiveArgs) -> collect::aws::SdkOptions {
+    collect::aws::SdkOptions {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        attempt_timeout: std::time::Duration::from_secs(a.timeout),
+        ..collect::aws::SdkOptions::default()
+    }
+}
+
+/// `--call-as` as the collector takes it.
+pub fn call_as(a: &LiveArgs) -> collect::live::CallAs {
+    use collect::live::CallAs;
+    match a.call_as {
+        CallAsArg::Auto => CallAs::Auto,
+        CallAsArg::SelfAccount => CallAs::SelfAccount,
+        CallAsArg::DelegatedAdmin => CallAs::DelegatedAdmin,
+    }
+}

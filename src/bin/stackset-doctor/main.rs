@@ -12,6 +12,7 @@ mod rules;
 mod schema;
 mod scp;
 mod terminal;
+mod watch;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -35,14 +36,15 @@ with the chain of consequences and the fix.",
 stackset-doctor diagnose samples/quicksetup-scp-deny\n  \
 stackset-doctor diagnose --quick-setup --region ap-northeast-1 \\\n    --member-role OrganizationAccountAccessRole\n  \
 stackset-doctor collect --stack-set my-set -o evidence.json --redact\n  \
+stackset-doctor watch --stack-set my-set --timeout 30m --early\n  \
 aws cloudformation describe-stack-events --stack-name S --output json | \\\n    stackset-doctor diagnose -\n  \
 stackset-doctor diagnose evidence/ --format markdown > ticket.md\n  \
 stackset-doctor explain 'Resource creation cancelled'\n  \
 stackset-doctor rules list\n  \
 stackset-doctor preflight --template t.yaml --policy scp.json --account 121212121212\n\n\
 Exit codes: 0 no failure; 1 bad input or error; 2 usage error; 3 failures, every root cause matched a rule; 4 \
-failures, some root cause matched no rule; 5 no failure found, but evidence is missing (not an all-clear). \
-`scp check`/`scp fix` and `preflight` use 3 for \"denied\" (see their --help)."
+failures, some root cause matched no rule; 5 no failure found, but evidence is missing (not an all-clear); `watch` also 6 its --timeout passed before the \
+operation ended, 130 stopped by Ctrl-C. `scp check`/`scp fix` and `preflight` use 3 for \"denied\" (see their --help)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -57,6 +59,9 @@ enum Command {
     /// Gather the evidence of a failed deployment from AWS into an evidence bundle (read-only).
     #[command(after_help = collect::HELP)]
     Collect(collect::Args),
+    /// Wait for a StackSet operation to end, showing its progress, then diagnose it (read-only).
+    #[command(after_help = watch::HELP)]
+    Watch(watch::Args),
     /// Classify one message (or, with -, one message per line of stdin).
     Explain(explain::Args),
     /// List or test the rule catalog.
@@ -86,6 +91,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, Failure> {
     match cli.command {
         Command::Diagnose(args) => diagnose::run(args, out),
         Command::Collect(args) => collect::run(args, out),
+        Command::Watch(args) => watch::run(args, out),
         Command::Explain(args) => explain::run(args, out),
         Command::Rules(c) => rules::run(c, out),
         Command::Scp(c) => scp::run(c, out),

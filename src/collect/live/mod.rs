@@ -31,6 +31,7 @@ mod paging;
 mod quick_setup;
 mod stack_sets;
 mod trail;
+pub mod watch;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
