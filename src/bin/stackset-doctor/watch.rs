@@ -41,6 +41,7 @@ Ctrl-C. --exit-zero turns 3, 4 and 5 into 0, never 6 or 130.";
     "The operation to wait for (default: the newest RUNNING, STOPPING or QUEUED one, else the newest)"
 )))]
 #[command(mut_arg("quick_setup", |a| a.hide(true)))]
+#[command(mut_arg("event", |a| a.hide(true)))]
 pub struct Args {
     #[command(flatten)]
     live: LiveArgs,
