@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use regex::Regex;
 use serde_json::Value;
 
-use super::{ExecutionRole, Group, Plan};
+use super::{CouldNotCheck, ExecutionRole, Group, Plan};
 use crate::error::{Error, Location};
 use crate::evidence::Evidence;
 use crate::template::{ResourceTypes, Template};
@@ -218,7 +218,17 @@ pub fn plans_from_evidence<'t>(
         }
         // Group the targets by the path their account's policies form.
         let mut groups: Vec<(String, Group)> = Vec::new();
+        let mut unchecked = Vec::new();
         for (account, region) in targets {
+            if let Some(reason) = path_unknown(evidence, &account) {
+                unchecked.push(CouldNotCheck {
+                    stack_set: ss.name.clone(),
+                    account,
+                    region,
+                    reason,
+                });
+                continue;
+            }
             let (path, path_label) = policies
                 .account_path(&account)
                 .map_err(|e| bad(&label, format!("account {account}: {e}")))?;
@@ -248,7 +258,100 @@ pub fn plans_from_evidence<'t>(
             parameters,
             role,
             groups: groups.into_iter().map(|(_, g)| g).collect(),
+            unchecked,
         });
     }
     Ok((plans, notes))
+}
+
+/// Why an account's SCP/RCP path cannot be told from the evidence (docs/preflight.md#could-not-check), or None
+/// when it can: the evidence holds no SCP or RCP at all (Organizations could not be read, and no policy file was
+/// given); it places other accounts in the organisation but not this one (its parents could not be read); a level
+/// of its place has no SCP in the evidence, or the collector could not list a level's policies or read a policy.
+fn path_unknown(evidence: &Evidence, account: &str) -> Option<String> {
+    let gaps = |wanted: &dyn Fn(&str) -> bool| -> String {
+        let said: Vec<String> = evidence
+            .coverage
+            .iter()
+            .filter(|c| wanted(&c.scope))
+            .map(|c| format!("{}: {}", c.scope, c.reason))
+            .collect();
+        if said.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", said.join("; "))
+        }
+    };
+    let evaluated = evidence
+        .policies
+        .iter()
+        .any(|p| crate::scp::is_evaluated_type(&p.policy_type));
+    if !evaluated {
+        return Some(format!(
+            "no SCP or RCP in the evidence: the organisation's policies were not read{}",
+            gaps(&|s| s == "organization" || s == format!("account {account}"))
+        ));
+    }
+    let Some(place) = evidence.account_paths.iter().find(|p| p.account == account) else {
+        if evidence.account_paths.is_empty() {
+            // Loose policy files: each is a level with FullAWSAccess assumed (the label says so).
+            return None;
+        }
+        return Some(format!(
+            "its place in the organisation is not in the evidence (it is for other accounts){}",
+            gaps(&|s| s == format!("account {account}"))
+        ));
+    };
+    let nodes: Vec<&String> = place
+        .parents
+        .iter()
+        .chain(std::iter::once(&place.account))
+        .collect();
+    let unlisted: Vec<&String> = nodes
+        .iter()
+        .copied()
+        .filter(|n| {
+            evidence
+                .coverage
+                .iter()
+                .any(|c| c.scope == format!("policies on {n}"))
+        })
+        .collect();
+    if !unlisted.is_empty() {
+        let names: Vec<&str> = unlisted.iter().map(|s| s.as_str()).collect();
+        return Some(format!(
+            "the policies attached to {} could not be listed{}",
+            names.join(", "),
+            gaps(&|s| names.iter().any(|n| s == format!("policies on {n}")))
+        ));
+    }
+    if evidence
+        .coverage
+        .iter()
+        .any(|c| c.scope.starts_with("policy "))
+    {
+        return Some(format!(
+            "a policy attached on the accounts' paths could not be read{}",
+            gaps(&|s| s.starts_with("policy "))
+        ));
+    }
+    let bare: Vec<&str> = nodes
+        .iter()
+        .filter(|node| {
+            !evidence.policies.iter().any(|p| {
+                crate::scp::PolicyKind::from_type(&p.policy_type)
+                    == Some(crate::scp::PolicyKind::Scp)
+                    && p.targets.iter().any(|t| t == **node)
+            })
+        })
+        .map(|s| s.as_str())
+        .collect();
+    if bare.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "no SCP in the evidence is attached to {} on its path (every level has at least FullAWSAccess, so its \
+         attachments were not read)",
+        bare.join(", ")
+    ))
 }

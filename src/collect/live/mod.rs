@@ -131,6 +131,10 @@ pub struct Options {
     pub cloudtrail: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Collect for a preflight (docs/preflight.md#live): the descriptions and every instance, and the SCP/RCP
+    /// path of every instance's account, not only the failing ones'; no failed stacks' events, no CloudTrail, no
+    /// Automation executions (what a diagnosis reads and a preflight does not use).
+    pub preflight: bool,
 }
 
 impl Default for Options {
@@ -145,6 +149,7 @@ impl Default for Options {
             concurrency: 8,
             cloudtrail: true,
             progress: false,
+            preflight: false,
         }
     }
 }
@@ -223,16 +228,27 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
         return Err(ctx.not_found(missing));
     }
 
-    if o.cloudtrail && !ev.stack_events.is_empty() {
+    if o.cloudtrail && !o.preflight && !ev.stack_events.is_empty() {
         ctx.step("searching CloudTrail in the failing accounts");
         ctx.trail(&mut ev).await;
     }
-    let failing = failing_accounts(&ev);
-    if !failing.is_empty() {
-        ctx.step("reading SCPs/RCPs on the failing accounts' paths");
-        ctx.organization(&failing, &mut ev).await;
+    let accounts = if o.preflight {
+        ev.stack_instances
+            .iter()
+            .map(|i| i.account.clone())
+            .collect()
+    } else {
+        failing_accounts(&ev)
+    };
+    if !accounts.is_empty() {
+        ctx.step(if o.preflight {
+            "reading SCPs/RCPs on the target accounts' paths"
+        } else {
+            "reading SCPs/RCPs on the failing accounts' paths"
+        });
+        ctx.organization(&accounts, &mut ev).await;
     }
-    if o.quick_setup {
+    if o.quick_setup && !o.preflight {
         let since = ev.operations.iter().filter_map(|op| op.created).min();
         ctx.step("reading Quick Setup's Automation executions");
         ev.automation_executions = ctx.automation_executions(since).await;

@@ -245,6 +245,12 @@ impl Ctx<'_> {
         ev.stack_instances = described;
         ev.stack_instances.extend(rest);
 
+        // A preflight reads no stack's events: what failed before is not what it predicts.
+        let with_stacks = if self.o.preflight {
+            Vec::new()
+        } else {
+            with_stacks
+        };
         let stacks: Vec<Evidence> = stream::iter(with_stacks)
             .map(|(account, region, stack_id, w)| {
                 self.member_stack(&name, account, region, stack_id, w)
