@@ -199,6 +199,26 @@ pub fn plans_from_evidence<'t>(
             ));
             continue;
         }
+        let mut unchecked = Vec::new();
+        let (joining, unlisted) = ou_targets(evidence, ss, &targets);
+        if !joining.is_empty() {
+            let accounts: std::collections::BTreeSet<&str> =
+                joining.iter().map(|(a, _)| a.as_str()).collect();
+            notes.push(format!(
+                "{}: {} account(s) of its target OUs have no stack instance yet ({}): checked as targets too, in \
+                 its instances' Regions",
+                ss.name,
+                accounts.len(),
+                accounts.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        targets.extend(joining);
+        unchecked.extend(unlisted.into_iter().map(|(ou, reason)| CouldNotCheck {
+            stack_set: ss.name.clone(),
+            account: format!("accounts of {ou}"),
+            region: "*".into(),
+            reason,
+        }));
         let mut role = match role_override {
             Some(n) => ExecutionRole {
                 name: n.to_owned(),
@@ -218,7 +238,6 @@ pub fn plans_from_evidence<'t>(
         }
         // Group the targets by the path their account's policies form.
         let mut groups: Vec<(String, Group)> = Vec::new();
-        let mut unchecked = Vec::new();
         for (account, region) in targets {
             if let Some(reason) = path_unknown(evidence, &account) {
                 unchecked.push(CouldNotCheck {
@@ -229,9 +248,16 @@ pub fn plans_from_evidence<'t>(
                 });
                 continue;
             }
-            let (path, path_label) = policies
+            let (mut path, mut path_label) = policies
                 .account_path(&account)
                 .map_err(|e| bad(&label, format!("account {account}: {e}")))?;
+            // The account's own level is named after it: accounts whose levels hold the same policies share a
+            // path all the same (docs/preflight.md#grouping), so the level is called "the account".
+            let own = format!("{account} (account)");
+            if let Some(last) = path.levels.last_mut().filter(|l| l.name == own) {
+                last.name = "the account".into();
+                path_label = path_label.replace(&own, "the account");
+            }
             let key = serde_json::to_string(&path).unwrap_or_default();
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, g)) => g.targets.push((account, region)),
@@ -354,4 +380,92 @@ fn path_unknown(evidence: &Evidence, account: &str) -> Option<String> {
          attachments were not read)",
         bare.join(", ")
     ))
+}
+
+/// For a service-managed stack set: the accounts of the OUs its newest deployment with `DeploymentTargets`
+/// targeted that the evidence places in the organisation (a live preflight lists them: `ListAccountsForParent`,
+/// `ListChildren`) and that have no instance yet, with the operation's account filter applied, the management
+/// account left out (service-managed stack sets never deploy there), in the Regions of its instances; and the OUs
+/// the collector could not list (docs/preflight.md#live).
+fn ou_targets(
+    evidence: &Evidence,
+    ss: &crate::evidence::StackSet,
+    targets: &[(String, String)],
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let service_managed = ss
+        .permission_model
+        .as_deref()
+        .is_some_and(|m| m.eq_ignore_ascii_case("SERVICE_MANAGED"));
+    if !service_managed {
+        return (Vec::new(), Vec::new());
+    }
+    let Some(dt) = evidence
+        .operations
+        .iter()
+        .filter(|o| {
+            o.stack_set.as_deref() == Some(ss.name.as_str())
+                && crate::vocabulary::status::is_deployment(o.action.as_deref())
+                && o.action.as_deref() != Some("DELETE")
+        })
+        .filter_map(|o| Some((o.created, o.deployment_targets.as_ref()?)))
+        .filter(|(_, t)| !t.organizational_units.is_empty())
+        .max_by_key(|(c, _)| *c)
+        .map(|(_, t)| t)
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    let management = evidence
+        .organization
+        .as_ref()
+        .and_then(|o| o.management_account.as_deref());
+    let listed = |a: &str| dt.accounts.iter().any(|x| x == a);
+    let filter = dt
+        .account_filter_type
+        .as_deref()
+        .unwrap_or("NONE")
+        .to_ascii_uppercase();
+    let mut accounts: std::collections::BTreeSet<&str> = evidence
+        .account_paths
+        .iter()
+        .filter(|p| {
+            p.parents
+                .iter()
+                .any(|n| dt.organizational_units.contains(n))
+        })
+        .map(|p| p.account.as_str())
+        .filter(|a| match filter.as_str() {
+            "INTERSECTION" => listed(a),
+            "DIFFERENCE" => !listed(a),
+            _ => true,
+        })
+        .collect();
+    if filter == "UNION" {
+        accounts.extend(dt.accounts.iter().map(String::as_str));
+    }
+    let regions: std::collections::BTreeSet<&str> =
+        targets.iter().map(|(_, r)| r.as_str()).collect();
+    let mut joining = Vec::new();
+    for a in accounts {
+        if Some(a) == management || targets.iter().any(|(t, _)| t == a) {
+            continue;
+        }
+        for r in &regions {
+            joining.push((a.to_owned(), (*r).to_owned()));
+        }
+    }
+    let unlisted = dt
+        .organizational_units
+        .iter()
+        .filter_map(|ou| {
+            let scope = format!("organizational unit {ou}");
+            let said: Vec<&str> = evidence
+                .coverage
+                .iter()
+                .filter(|c| c.scope == scope)
+                .map(|c| c.reason.as_str())
+                .collect();
+            (!said.is_empty()).then(|| (ou.clone(), said.join("; ")))
+        })
+        .collect();
+    (joining, unlisted)
 }

@@ -232,11 +232,11 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
         ctx.step("searching CloudTrail in the failing accounts");
         ctx.trail(&mut ev).await;
     }
-    let accounts = if o.preflight {
-        ev.stack_instances
-            .iter()
-            .map(|i| i.account.clone())
-            .collect()
+    let accounts: BTreeSet<String> = if o.preflight {
+        ctx.step("listing the accounts of the target OUs");
+        let mut a = ctx.ou_accounts(&ev).await;
+        a.extend(ev.stack_instances.iter().map(|i| i.account.clone()));
+        a
     } else {
         failing_accounts(&ev)
     };

@@ -151,7 +151,8 @@ impl Ctx<'_> {
         let op = ops.chosen.clone();
         // The failed operation's window: events outside it belong to other operations.
         let window = op.as_ref().and_then(op_window);
-        if op.is_none() {
+        // A preflight reads no stack's events, and needs no failed operation: none is no gap.
+        if op.is_none() && !self.o.preflight {
             self.gap(
                 format!("stack set {name}"),
                 "no failed operation found (none FAILED or STOPPED, none with failed instances; DETECT_DRIFT \
@@ -159,7 +160,7 @@ impl Ctx<'_> {
                  per stack",
             );
         }
-        if let Some(op) = &op {
+        if let Some(op) = op.as_ref().filter(|_| !self.o.preflight) {
             ev.operation_results = self
                 .operation_results(&name, &op.operation_id, call_as)
                 .await;
