@@ -453,9 +453,11 @@ fn ou_targets(
             joining.push((a.to_owned(), (*r).to_owned()));
         }
     }
+    // With INTERSECTION the accounts are the listed ones: an OU that could not be listed hides none.
     let unlisted = dt
         .organizational_units
         .iter()
+        .filter(|_| filter != "INTERSECTION")
         .filter_map(|ou| {
             let scope = format!("organizational unit {ou}");
             let said: Vec<&str> = evidence

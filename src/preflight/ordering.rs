@@ -172,9 +172,12 @@ pub fn check(
             .groups
             .iter()
             .flat_map(|g| g.targets.iter().cloned())
+            // A target whose policies could not be read still needs what it needs (an OU whose accounts could
+            // not be listed is no target).
             .chain(
                 plan.unchecked
                     .iter()
+                    .filter(|u| crate::ids::is_account_id(&u.account))
                     .map(|u| (u.account.clone(), u.region.clone())),
             )
             .collect();
