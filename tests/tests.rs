@@ -15,6 +15,8 @@ mod linking;
 mod live_emulator;
 mod live_faults;
 mod preflight;
+mod preflight_live;
+mod preflight_ordering;
 mod reference;
 mod regressions;
 mod rule_catalog;
