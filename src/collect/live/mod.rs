@@ -16,7 +16,9 @@
 //!   `FailedEvents` filter, else `DescribeStackEvents`), and `GetHookResult` for a failed hook whose reason was cut;
 //! - `trail`, in each account and Region with failing stacks (through the same credentials): `LookupEvents` over
 //!   the failures' window, keeping the failed calls CloudFormation made (docs/cloudtrail-collection.md);
-//! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root;
+//! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root (for a
+//!   preflight, `Options::preflight`: every target account's, and the accounts of a service-managed stack set's
+//!   target OUs, `ListAccountsForParent`/`ListChildren`; no stack events, CloudTrail or Automation executions);
 //! - `quick_setup`, with `--quick-setup`: the configuration managers, the `AWS-QuickSetup-*` stack sets and the
 //!   Automation executions that did not succeed.
 //!

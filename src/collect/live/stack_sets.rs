@@ -389,6 +389,12 @@ impl Ctx<'_> {
                 .cloned()
         };
         let mut chosen = newest(&failed_deployment);
+        // A preflight wants the targets of the newest deployment, failed or not (its DeploymentTargets).
+        if chosen.is_none() && self.o.preflight {
+            chosen = newest(&|o: &Operation| {
+                matches!(o.action.as_deref(), Some("CREATE") | Some("UPDATE"))
+            });
+        }
         let mut also: Vec<Operation> = Vec::new();
         // The last operation, whatever it did: a healthy stack set's evidence says what ran last.
         also.extend(newest(&|_| true));
