@@ -387,11 +387,14 @@ fn path_unknown(evidence: &Evidence, account: &str) -> Option<String> {
 /// `ListChildren`) and that have no instance yet, with the operation's account filter applied, the management
 /// account left out (service-managed stack sets never deploy there), in the Regions of its instances; and the OUs
 /// the collector could not list (docs/preflight.md#live).
+/// (account, Region) targets, and (OU, why) for the OUs that could not be listed.
+type OuTargets = (Vec<(String, String)>, Vec<(String, String)>);
+
 fn ou_targets(
     evidence: &Evidence,
     ss: &crate::evidence::StackSet,
     targets: &[(String, String)],
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+) -> OuTargets {
     let service_managed = ss
         .permission_model
         .as_deref()

@@ -106,16 +106,27 @@ fn service_managed(evidence: &Evidence, name: &str) -> bool {
     })
 }
 
+/// What a finding's advice depends on, beside the names.
+struct Case {
+    /// No instance there (else one that is not healthy).
+    missing: bool,
+    /// The consumer's `AutoDeployment.DependsOn` already names the producer.
+    declared: bool,
+    /// The thing lives in the account being deployed to.
+    same_account: bool,
+}
+
 /// What to do about one finding.
 fn advice(
     evidence: &Evidence,
     consumer: &str,
     producer: &str,
-    account: &str,
-    region: Option<&str>,
-    missing: bool,
-    declared: bool,
-    same_account: bool,
+    (account, region): (&str, Option<&str>),
+    Case {
+        missing,
+        declared,
+        same_account,
+    }: Case,
 ) -> Vec<String> {
     let where_ = match region {
         Some(r) => format!("account {account} ({r})"),
@@ -365,11 +376,12 @@ fn push(
         evidence,
         &plan.stack_set,
         producer,
-        &producer_account,
-        producer_region.as_deref(),
-        missing,
-        declared,
-        producer_account == account,
+        (&producer_account, producer_region.as_deref()),
+        Case {
+            missing,
+            declared,
+            same_account: producer_account == account,
+        },
     );
     findings.push(OrderingFinding {
         stack_set: plan.stack_set.clone(),
