@@ -474,3 +474,131 @@ fn ou_targets(
         .collect();
     (joining, unlisted)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::ResourceTypes;
+    use serde_json::json;
+
+    const SCP: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyLogs","Effect":"Deny","Action":"logs:CreateLogGroup","Resource":"*"}]}"#;
+    const FULL: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+    /// A service-managed stack set targeting OU `ou-1` (filter as given) with instances in `instances`, the
+    /// organisation's policies and the account paths in `placed` (every account under `ou-1`, under `r-1`).
+    fn evidence(instances: &[&str], placed: &[&str], filter: &str, listed: &[&str]) -> Evidence {
+        let v = json!({
+            "stack_sets": [{"name": "logs", "permission_model": "SERVICE_MANAGED",
+                "template_body": "Resources:\n  G:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      LogGroupName: x-logs\n"}],
+            "operations": [{"stack_set": "logs", "operation_id": "op-1", "action": "CREATE", "status": "SUCCEEDED",
+                "created": "2026-01-01T00:00:00Z",
+                "deployment_targets": {"organizational_units": ["ou-1"], "accounts": listed,
+                    "account_filter_type": filter}}],
+            "stack_instances": instances.iter().map(|a| json!({"stack_set": "logs", "account": a,
+                "region": "eu-west-1", "status": "CURRENT"})).collect::<Vec<_>>(),
+            "policies": [
+                {"id": "p-full", "policy_type": "SERVICE_CONTROL_POLICY", "content": FULL,
+                 "targets": ["r-1", "ou-1", "111111111111", "222222222222", "333333333333", "999999999999"]},
+                {"id": "p-deny", "policy_type": "SERVICE_CONTROL_POLICY", "content": SCP, "targets": ["ou-1"]},
+            ],
+            "organization": {"id": "o-1", "management_account": "999999999999"},
+            "account_paths": placed.iter().map(|a| json!({"account": a, "parents": ["ou-1", "r-1"]}))
+                .collect::<Vec<_>>(),
+        });
+        serde_json::from_value(v).expect("evidence")
+    }
+
+    fn targets(p: &Plan<'_>) -> Vec<String> {
+        let mut t: Vec<String> = p
+            .groups
+            .iter()
+            .flat_map(|g| g.targets.iter().map(|(a, _)| a.clone()))
+            .collect();
+        t.sort();
+        t
+    }
+
+    #[test]
+    fn an_account_the_evidence_does_not_place_is_could_not_check() {
+        let types = ResourceTypes::default();
+        let ev = evidence(
+            &["111111111111", "222222222222"],
+            &["111111111111"],
+            "NONE",
+            &[],
+        );
+        let (plans, _) = plans_from_evidence(&ev, &types, None).expect("plans");
+        assert_eq!(targets(&plans[0]), vec!["111111111111"]);
+        let u = &plans[0].unchecked;
+        assert_eq!(u.len(), 1, "{u:?}");
+        assert_eq!(u[0].account, "222222222222");
+        assert!(u[0].reason.contains("not in the evidence"), "{u:?}");
+    }
+
+    #[test]
+    fn a_node_whose_policies_were_not_listed_makes_its_accounts_could_not_check() {
+        let types = ResourceTypes::default();
+        let mut ev = evidence(&["111111111111"], &["111111111111"], "NONE", &[]);
+        ev.coverage.push(crate::evidence::CoverageNote {
+            scope: "policies on ou-1".into(),
+            reason: "organizations:ListPoliciesForTarget: Throttling".into(),
+        });
+        let (plans, _) = plans_from_evidence(&ev, &types, None).expect("plans");
+        assert!(plans[0].groups.is_empty());
+        assert!(
+            plans[0].unchecked[0].reason.contains("ou-1"),
+            "{:?}",
+            plans[0].unchecked
+        );
+    }
+
+    #[test]
+    fn the_accounts_of_the_target_ou_follow_the_account_filter_and_skip_the_management_account() {
+        let types = ResourceTypes::default();
+        let placed = [
+            "111111111111",
+            "222222222222",
+            "333333333333",
+            "999999999999",
+        ];
+        let ev = evidence(&["111111111111"], &placed, "NONE", &[]);
+        let (plans, notes) = plans_from_evidence(&ev, &types, None).expect("plans");
+        assert_eq!(
+            targets(&plans[0]),
+            vec!["111111111111", "222222222222", "333333333333"]
+        );
+        assert!(
+            notes.iter().any(|n| n.contains("no stack instance yet")),
+            "{notes:?}"
+        );
+        let ev = evidence(&["111111111111"], &placed, "DIFFERENCE", &["333333333333"]);
+        let (plans, _) = plans_from_evidence(&ev, &types, None).expect("plans");
+        assert_eq!(targets(&plans[0]), vec!["111111111111", "222222222222"]);
+        let ev = evidence(
+            &["111111111111"],
+            &placed,
+            "INTERSECTION",
+            &["111111111111"],
+        );
+        let (plans, _) = plans_from_evidence(&ev, &types, None).expect("plans");
+        assert_eq!(targets(&plans[0]), vec!["111111111111"]);
+        // Accounts sharing the path (their own level holds only FullAWSAccess) are one group.
+        let ev = evidence(&["111111111111"], &placed, "NONE", &[]);
+        let (plans, _) = plans_from_evidence(&ev, &types, None).expect("plans");
+        assert_eq!(plans[0].groups.len(), 1);
+    }
+
+    #[test]
+    fn an_ou_that_could_not_be_listed_is_said() {
+        let types = ResourceTypes::default();
+        let mut ev = evidence(&["111111111111"], &["111111111111"], "NONE", &[]);
+        ev.coverage.push(crate::evidence::CoverageNote {
+            scope: "organizational unit ou-1".into(),
+            reason: "organizations:ListAccountsForParent: AccessDenied".into(),
+        });
+        let (plans, _) = plans_from_evidence(&ev, &types, None).expect("plans");
+        assert_eq!(targets(&plans[0]), vec!["111111111111"]);
+        assert_eq!(plans[0].unchecked[0].account, "accounts of ou-1");
+    }
+}
