@@ -53,6 +53,9 @@ pub struct OrderingFinding {
     pub why: String,
     /// What to change, in order.
     pub what_to_do: Vec<String>,
+    /// A command that explains the producer's failure, to paste (none when it is missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// The order across stack sets: findings, and what could not be checked.
@@ -136,8 +139,8 @@ fn advice(
         format!("deploy stack set {producer} to {where_} before {consumer} deploys there")
     } else {
         format!(
-            "fix {producer}'s failed instance in {where_} (`stackset-doctor diagnose --stack-set {producer}`) and \
-             redeploy it before {consumer} deploys there"
+            "fix {producer}'s failed instance in {where_} (diagnose it: the command below) and redeploy it before \
+             {consumer} deploys there"
         )
     }];
     // DependsOn orders the two stack sets' auto-deployments within one account: it helps when the thing lives in
@@ -396,5 +399,6 @@ fn push(
         producer_status,
         why,
         what_to_do,
+        command: (!missing).then(|| format!("stackset-doctor diagnose --stack-set {producer}")),
     });
 }

@@ -143,6 +143,12 @@ fn ordering(reports: &Reports, md: bool) -> String {
             for w in &f.what_to_do {
                 o.push_str(&format!("  - {}\n", e(w)));
             }
+            if let Some(c) = &f.command {
+                o.push_str(&format!(
+                    "\n  ```sh\n  {}\n  ```\n",
+                    sanitize(c).replace("```", "`\u{200b}``")
+                ));
+            }
         } else {
             o.push_str(&format!(
                 "  ORDER {} needs {}\n        ({})\n        created by stack set {}: its instance in {} is {}\n        for {}\n",
@@ -156,6 +162,9 @@ fn ordering(reports: &Reports, md: bool) -> String {
             ));
             for w in &f.what_to_do {
                 o.push_str(&format!("        to do: {}\n", e(w)));
+            }
+            if let Some(c) = &f.command {
+                o.push_str(&format!("          {}\n", e(c)));
             }
         }
     }
