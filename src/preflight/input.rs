@@ -314,7 +314,9 @@ fn path_unknown(evidence: &Evidence, account: &str) -> Option<String> {
         .any(|p| crate::scp::is_evaluated_type(&p.policy_type));
     if !evaluated {
         return Some(format!(
-            "no SCP or RCP in the evidence: the organisation's policies were not read{}",
+            "no SCP or RCP in the evidence: the organisation's policies were not read{} (run from the management \
+             account or a delegated administrator for Organizations, or give them as files: preflight --template \
+             FILE --policy FILE... --account ID)",
             gaps(&|s| s == "organization" || s == format!("account {account}"))
         ));
     }
