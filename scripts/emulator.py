@@ -1136,6 +1136,60 @@ def build_vague() -> Scenario:
     return sc
 
 
+RACE_SAMPLE = "role-propagation-race"
+RACE_SAMPLE_REGION = "eu-central-1"
+
+
+def build_from_sample(name: str, folder: str, sample_region: str) -> Scenario:
+    """A scenario from a saved sample folder: each sub-folder holding a describe-stack-set.json is a stack set,
+    with its operations (the saved results belong to the newest), its instances and its stacks' events. The
+    emulator serves one Region, so the sample's Region is read as it."""
+    sc = Scenario(name, name)
+    base = SAMPLES.parent / folder
+
+    def read(path: Path) -> Any:
+        return json.loads(path.read_text().replace(sample_region, REGION))
+
+    for d in sorted(p for p in base.iterdir() if (p / "describe-stack-set.json").exists()):
+        described = read(d / "describe-stack-set.json")["StackSet"]
+        summary = {k: described[k] for k in ("StackSetName", "StackSetId", "Description", "Status",
+                                             "AutoDeployment", "PermissionModel", "ManagedExecution")
+                   if k in described}
+        summary["DriftStatus"] = "NOT_CHECKED"
+        results = read(d / "list-stack-set-operation-results.json")["Summaries"] \
+            if (d / "list-stack-set-operation-results.json").exists() else []
+        described_op = read(d / "describe-stack-set-operation.json")["StackSetOperation"] \
+            if (d / "describe-stack-set-operation.json").exists() else {}
+        operations = []
+        for n, o in enumerate(read(d / "list-stack-set-operations.json")["Summaries"]):
+            o = {**o, **(described_op if described_op.get("OperationId") == o["OperationId"] else {})}
+            o.setdefault("StackSetId", described["StackSetId"])
+            o["Results"] = results if n == 0 else []
+            for k in ("CreationTimestamp", "EndTimestamp"):
+                if k in o:
+                    o[k] = ts(o[k])
+            operations.append(o)
+        instances = read(d / "list-stack-instances.json")["Summaries"]
+        for inst in instances:
+            one = d / f"describe-stack-instance-{inst['Account']}-{sample_region}.json"
+            if one.exists():
+                inst.update(read(one)["StackInstance"])
+        sc.stack_sets[described["StackSetName"]] = {"described": described, "summary": summary,
+                                                    "operations": operations, "instances": instances}
+        for f in sorted(d.glob("describe-stack-events-*.json")):
+            events = read(f)["StackEvents"]
+            sc.add_stack(events[0]["StackId"].split(":")[4], described["StackSetName"], events)
+    sc.members = sorted({i["Account"] for s in sc.stack_sets.values() for i in s["instances"]} - {ADMIN})
+    return sc
+
+
+def build_race() -> Scenario:
+    """The role-propagation race (samples/role-propagation-race): org-audit-roles created OrgAuditReadRole and
+    SUCCEEDED; org-audit-bucket started two seconds later and its bucket policy, naming the role, failed 30 s after
+    the role's operation ended with "Invalid principal in policy"."""
+    return build_from_sample("race", RACE_SAMPLE, RACE_SAMPLE_REGION)
+
+
 # ==================================================================================================
 # Seeding moto's backends directly (no API calls: fast at scale, and free to set any state).
 # ==================================================================================================
@@ -1545,7 +1599,7 @@ def stdin_tells_parent_exit() -> bool:
 def main(argv: list[str] | None = None) -> None:
     global EVENTS_PAGE, DESCRIBE_EVENTS, TRAIL_PAGE
     p = argparse.ArgumentParser(prog="emulator.sh run", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--scenario", choices=("reference", "scale", "edge", "vague-deny"), default="reference")
+    p.add_argument("--scenario", choices=("reference", "scale", "edge", "vague-deny", "race"), default="reference")
     p.add_argument("--accounts", type=int, help="scale: member accounts, one stack instance each (default 1000)")
     p.add_argument("--failed", type=int, help="scale: how many of those instances failed (default 5)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -1577,12 +1631,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
 
     started = time.monotonic()
-    sc = {"reference": build_reference, "edge": build_edge, "vague-deny": build_vague}.get(
+    sc = {"reference": build_reference, "edge": build_edge, "vague-deny": build_vague, "race": build_race}.get(
         args.scenario, lambda: build_scale(accounts, failed))()
     scp_id = seed_organization(sc.members)
     seed_cloudformation(sc)
-    # The edge and vague-deny scenarios have no Quick Setup: no configuration manager, no Automation execution.
-    manager, execution = quick_setup_data(sc) if sc.name not in ("edge", "vague-deny") else (None, None)
+    # The edge, vague-deny and race scenarios have no Quick Setup: no configuration manager, no Automation execution.
+    manager, execution = quick_setup_data(sc) if sc.name not in ("edge", "vague-deny", "race") else (None, None)
     moto_app = DomainDispatcherApplication(create_backend_app)
     for service in ("cloudformation", "sts", "organizations", "ssm", "iam"):  # not on each one's first request
         moto_app.app_instances[service] = create_backend_app(service)

@@ -23,7 +23,7 @@ flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --d
 
 for dir in "$root"/samples/*/; do
   name="$(basename "$dir")"
-  case "$name" in invalid | encodings) continue ;; esac
+  case "$name" in invalid | encodings | events) continue ;; esac
   "$bin" diagnose "$dir" --format html --exit-zero >"$out/$name.html"
   for shot in "phone 390 ${PHONE_HEIGHT:-6000}" "desktop 1280 ${DESKTOP_HEIGHT:-3600}"; do
     read -r kind width height <<<"$shot"

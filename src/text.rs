@@ -222,3 +222,20 @@ mod wrap_tests {
         assert_eq!(clip_to("short", 10), "short");
     }
 }
+
+/// A resource type's last part in words: `AWS::IAM::InstanceProfile` → `instance profile`.
+pub fn type_words(resource_type: &str) -> String {
+    let ty = resource_type.rsplit("::").next().unwrap_or_default();
+    let mut out = String::new();
+    for (i, c) in ty.char_indices() {
+        if c.is_ascii_uppercase() && i > 0 && !ty[..i].ends_with(|p: char| p.is_ascii_uppercase()) {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    if out.is_empty() {
+        "resource".into()
+    } else {
+        out
+    }
+}

@@ -295,6 +295,30 @@ impl LinkKind {
     }
 }
 
+/// A race the timeline shows behind a failure whose message names none (docs/races.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RaceKind {
+    /// A principal created seconds before was not yet visible: IAM is eventually consistent.
+    IamPropagation,
+    /// Another Region of the same stack set created what this Region needed, seconds before: the Regions ran in
+    /// parallel.
+    ParallelRegions,
+    /// A global resource with one name, created by every Region of the stack set: the first wins, the rest find
+    /// it existing.
+    GlobalInParallelRegions,
+}
+
+impl RaceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RaceKind::IamPropagation => "iam-propagation",
+            RaceKind::ParallelRegions => "parallel-regions",
+            RaceKind::GlobalInParallelRegions => "global-in-parallel-regions",
+        }
+    }
+}
+
 /// How much each kind of link, and each kind of root cause, is trusted (0–1). Reports show them; the best cause
 /// of a failure is its most confident link.
 pub mod confidence {
@@ -331,6 +355,10 @@ pub mod confidence {
     pub const ROOT_BY_RULE: f32 = 0.9;
     /// A root cause only a consequence rule matched, with nothing upstream found.
     pub const ROOT_BY_CONSEQUENCE_RULE: f32 = 0.5;
+    /// A race the producer's own completion event shows, seconds before the failure (docs/races.md).
+    pub const RACE_BY_EVENT: f32 = 0.85;
+    /// A race only the end of the producer's operation bounds: it finished no later than that.
+    pub const RACE_BY_OPERATION_END: f32 = 0.7;
     /// A root cause no rule matched.
     pub const ROOT_WITHOUT_RULE: f32 = 0.3;
 
@@ -434,6 +462,27 @@ pub mod status {
     /// status is still `*_IN_PROGRESS`), or a stack-level rollback whose reason names what failed. Only these
     /// events are kept as evidence; successful ones are not stored, since at organisation scale they are most of
     /// the bytes and none of the diagnosis.
+    /// Whether an event is kept as evidence: a failure ([`event_is_failure`]), or a global resource's
+    /// completion (an IAM principal or policy, an S3 bucket), which dates what a later failure may have raced for
+    /// (docs/races.md#the-evidence). Those are few per stack.
+    pub fn event_is_kept(
+        status: &str,
+        reason: Option<&str>,
+        is_stack: bool,
+        hook_status: Option<&str>,
+        resource_type: Option<&str>,
+    ) -> bool {
+        event_is_failure(status, reason, is_stack, hook_status)
+            || (matches!(status, "CREATE_COMPLETE" | "UPDATE_COMPLETE")
+                && resource_type.is_some_and(is_global_type))
+    }
+
+    /// A resource type whose names are global, not per Region: IAM's, and S3 buckets' (one namespace per
+    /// partition).
+    pub fn is_global_type(resource_type: &str) -> bool {
+        resource_type.starts_with("AWS::IAM::") || resource_type == "AWS::S3::Bucket"
+    }
+
     pub fn event_is_failure(
         status: &str,
         reason: Option<&str>,

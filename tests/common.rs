@@ -15,14 +15,17 @@ pub fn diagnose(paths: &[&str]) -> Diagnosis {
     stackset_doctor::diagnose(&loaded.evidence, &catalog, loaded.warnings)
 }
 
-/// The scenario folders under samples/: every folder but the broken inputs and the re-encoded ones.
+/// The scenario folders under samples/: every folder but the broken inputs, the re-encoded ones and the
+/// EventBridge events (`samples/events/`: inputs of `--event`, not evidence).
 pub fn scenarios() -> Vec<String> {
+    // "invalid" and "encodings" are evidence of another kind; "events" is no evidence at all.
+    const NOT_SCENARIOS: [&str; 3] = ["invalid", "encodings", "events"];
     let mut v: Vec<String> = std::fs::read_dir("samples")
         .expect("samples/ exists")
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| n != "invalid" && n != "encodings")
+        .filter(|n| !NOT_SCENARIOS.contains(&n.as_str()))
         .collect();
     v.sort();
     v

@@ -1,5 +1,5 @@
-//! Broken inputs: each gets a clear error naming the file (and position where there is one), exit code 1,
-//! and never a panic.
+//! Broken inputs: each gets a clear error naming the file (and position where there is one), exit code 1 (2
+//! when given as an EventBridge event, `--event`), and never a panic.
 
 use crate::common::run;
 
@@ -47,6 +47,37 @@ fn garbage_bytes_and_empty_files_are_errors() {
     assert_error(
         &["diagnose", "samples/invalid/empty.json"],
         &["empty.json", "empty file"],
+    );
+}
+
+/// Every broken input, given as an EventBridge event, is a usage error naming the file: never a panic, never a
+/// collection (docs/eventbridge.md#what-is-refused); and an event given as a PATH says to use --event.
+#[test]
+fn broken_inputs_as_events_are_usage_errors_naming_the_file() {
+    let mut seen = 0;
+    for e in std::fs::read_dir("samples/invalid").expect("samples/invalid") {
+        let p = e.expect("entry").path();
+        if !p.is_file() {
+            continue;
+        }
+        let path = p.to_str().expect("utf-8");
+        let (code, out, err) = run(&["diagnose", "--event", path], None);
+        assert_eq!(code, 2, "{path}: {err}");
+        assert!(out.is_empty(), "{path}: {out}");
+        assert!(
+            err.contains(path) && !err.contains("panicked"),
+            "{path}: {err}"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 6, "{seen}");
+    assert_error(
+        &["diagnose", "samples/events/operation-failed.json"],
+        &[
+            "operation-failed.json",
+            "an EventBridge event",
+            "--event FILE",
+        ],
     );
 }
 

@@ -52,7 +52,7 @@ impl Drop for Emulator {
 }
 
 /// Environment for a process that must talk to the emulator only: dummy keys, no profile, no IMDS.
-const ENV: &[(&str, &str)] = &[
+pub const ENV: &[(&str, &str)] = &[
     ("AWS_ACCESS_KEY_ID", "testing"),
     ("AWS_SECRET_ACCESS_KEY", "testing"),
     ("AWS_SESSION_TOKEN", ""),
@@ -61,7 +61,7 @@ const ENV: &[(&str, &str)] = &[
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
 
-fn run_bin(args: &[&str]) -> (i32, String, String) {
+pub fn run_bin(args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
     cmd.args(args).stdin(Stdio::null());
     for (k, v) in ENV {
@@ -908,3 +908,34 @@ fn a_vague_access_denied_comes_with_the_explicit_scp_deny_from_cloudtrail() {
 
 /// A CloudTrail search as the bundle records it: account, Region, attribute, pages, events kept, complete.
 type Lookup<'a> = (&'a str, &'a str, Option<&'a str>, u32, usize, bool);
+
+/// `--scenario race`: org-audit-roles created the role and SUCCEEDED; org-audit-bucket's bucket policy naming it
+/// failed 30 s after that operation ended. Collected live, the diagnosis is a race, not a missing role.
+#[test]
+fn a_role_created_seconds_before_is_diagnosed_live_as_a_race() {
+    let emu = Emulator::start(&["--scenario", "race"]);
+    let c = collect_at(&emu.url, &["org-audit-roles", "org-audit-bucket"]);
+    // The producer's instances and operation are in the bundle, with the operation's end.
+    let op = c
+        .evidence
+        .operations
+        .iter()
+        .find(|o| o.stack_set.as_deref() == Some("org-audit-roles"))
+        .expect("the producer's operation");
+    assert_eq!(op.status, "SUCCEEDED");
+    assert!(op.ended.is_some());
+    let catalog = stackset_doctor::classify::Catalog::builtin().expect("catalog");
+    let d = stackset_doctor::diagnose(&c.evidence, &catalog, Vec::new());
+    assert_eq!(d.root_causes.len(), 1, "{:#?}", d.root_causes);
+    let rc = &d.root_causes[0];
+    let f = &d.failures[rc.failure];
+    assert_eq!(f.logical_id.as_deref(), Some("AuditBucketPolicy"));
+    let race = rc.race.as_ref().expect("a race");
+    assert_eq!(
+        race.kind,
+        stackset_doctor::vocabulary::RaceKind::IamPropagation
+    );
+    assert_eq!(race.producer_stack_set.as_deref(), Some("org-audit-roles"));
+    assert_eq!(race.gap_seconds, 30);
+    assert!(rc.remediation.steps[0].starts_with("Nothing is missing"));
+}

@@ -389,6 +389,7 @@ fn live_options_that_mean_nothing_to_a_preflight_are_usage_errors() {
         &["--operation-id", "0b6e7c1a-5f1e-4b7e-9a61-8f0c2d3e4f50"],
         &["--no-cloudtrail"],
         &["--redact"],
+        &["--event", "-"],
         &["--account", "121212121212"],
         &["--policy", "samples/quicksetup-scp-deny/scp.json"],
     ] {

@@ -437,3 +437,52 @@ fn a_vague_root_cause_says_it_looked_and_found_nothing() {
         t.text
     );
 }
+
+#[test]
+fn a_vague_root_cause_lists_the_stacks_failed_hooks() {
+    let stack = "arn:aws:cloudformation:us-east-1:111122223333:stack/StackSet-org-baseline-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/5d6c7b8a";
+    let name = "StackSet-org-baseline-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    let events = serde_json::json!({"StackEvents": [
+        {"StackId": stack, "EventId": "e2", "StackName": name, "LogicalResourceId": "Queue",
+         "PhysicalResourceId": "", "ResourceType": "AWS::SQS::Queue", "Timestamp": "2025-11-20T10:00:09.000Z",
+         "ResourceStatus": "CREATE_FAILED",
+         "ResourceStatusReason": "Resource handler returned message: \"null\" (RequestToken: 0c1d, HandlerErrorCode: GeneralServiceException)"},
+        {"StackId": stack, "EventId": "e1", "StackName": name, "LogicalResourceId": "AuditTopic",
+         "PhysicalResourceId": "", "ResourceType": "AWS::SNS::Topic", "Timestamp": "2025-11-20T10:00:05.000Z",
+         "ResourceStatus": "CREATE_IN_PROGRESS", "HookType": "Private::Guard::SnsEncryptionHook",
+         "HookStatus": "HOOK_COMPLETE_FAILED",
+         "HookStatusReason": "Hook failed with message: Template failed validation, the following rule(s) failed: sns_topic_encrypted.",
+         "HookInvocationPoint": "PRE_PROVISION", "HookInvocationId": "4f3e2d1c-0b9a-4877-a665-544332211000",
+         "HookFailureMode": "FAIL"}
+    ]});
+    let dir = tempfile::tempdir().expect("scratch");
+    std::fs::write(dir.path().join("events.json"), events.to_string()).expect("written");
+    let d = crate::common::diagnose(&[dir.path().to_str().expect("utf-8")]);
+    let r = vague_root(&d);
+    assert_eq!(d.failures[r.failure].logical_id.as_deref(), Some("Queue"));
+    let hooks = r
+        .looked_for
+        .iter()
+        .find(|f| f.source == "hooks")
+        .expect("hooks looked for");
+    assert_eq!(hooks.outcome, "found", "{}", hooks.text);
+    let hook_failure = d
+        .failures
+        .iter()
+        .find(|f| f.logical_id.as_deref() == Some("AuditTopic"))
+        .expect("the hook's failure");
+    assert!(
+        hooks.text.contains(&hook_failure.id.to_string()),
+        "{}",
+        hooks.text
+    );
+    // Where no hook failed, it says so.
+    let d = crate::common::diagnose(&[VAGUE]);
+    let hooks = vague_root(&d)
+        .looked_for
+        .iter()
+        .find(|f| f.source == "hooks")
+        .cloned()
+        .expect("hooks");
+    assert_eq!(hooks.outcome, "nothing-found", "{}", hooks.text);
+}

@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod cli_shapes;
+pub mod event;
 pub mod live;
 pub mod offline;
 pub mod read;

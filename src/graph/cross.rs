@@ -264,6 +264,17 @@ impl CrossLinker {
             .take(MAX_FANOUT)
             .collect();
         if targets.is_empty() {
+            g.add_unfailed_producer(
+                i,
+                super::UnfailedProducer {
+                    stack_set: p.stack_set.clone(),
+                    logical_id: p.logical_id.clone(),
+                    resource_type: p.resource_type.clone(),
+                    identifier: n.text.clone(),
+                    account,
+                    region,
+                },
+            );
             return false;
         }
         let what = format!("{} {}", kind_word(p), n.text);
@@ -308,15 +319,7 @@ fn kind_word(p: &Provider) -> String {
     if p.kind == IdKind::Export {
         return "export".into();
     }
-    let ty = p.resource_type.rsplit("::").next().unwrap_or("resource");
-    let mut out = String::new();
-    for (i, c) in ty.char_indices() {
-        if c.is_ascii_uppercase() && i > 0 && !ty[..i].ends_with(|p: char| p.is_ascii_uppercase()) {
-            out.push(' ');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+    crate::text::type_words(&p.resource_type)
 }
 
 /// The producer's failures that show the provided thing missing, in `account` and `region` (None: any).

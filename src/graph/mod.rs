@@ -71,6 +71,22 @@ pub struct LockHolder {
     pub failures: usize,
 }
 
+/// What a failure names that another stack set creates, where that stack set shows no failure: the thing may
+/// exist, and the failure then needs another explanation (a race, docs/races.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnfailedProducer {
+    /// The stack set that creates it: a name, or a topology's pattern (`*` wildcards).
+    pub stack_set: String,
+    /// The creating resource, when a template names it.
+    pub logical_id: Option<String>,
+    pub resource_type: String,
+    /// The identifier as the failure names it.
+    pub identifier: String,
+    /// Where it lives (None: not scoped by it).
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
 /// The most causes one consequence links to (the earliest: the failures that triggered it). Keeps links linear
 /// when a stack or an account has many distinct failures.
 pub const MAX_FANOUT: usize = 8;
@@ -97,6 +113,8 @@ pub struct DeploymentGraph {
     notes: Vec<String>,
     /// Per refused failure: the operation holding its stack set.
     holders: HashMap<FailureId, LockHolder>,
+    /// Per failure: what it names that a stack set with no failure there creates.
+    unfailed: HashMap<FailureId, Vec<UnfailedProducer>>,
 }
 
 impl DeploymentGraph {
@@ -118,6 +136,7 @@ impl DeploymentGraph {
             trees: HashMap::new(),
             notes: Vec::new(),
             holders: HashMap::new(),
+            unfailed: HashMap::new(),
         };
         let ix = index::Index::new(failures, evidence, topologies, types);
         let mut linker = link::Linker::default();
@@ -310,6 +329,21 @@ impl DeploymentGraph {
 
     pub(super) fn set_lock_holder(&mut self, i: usize, h: LockHolder) {
         self.holders.insert(FailureId(i), h);
+    }
+
+    /// What failure `id` names that another stack set creates, where that stack set has no failure to link to.
+    pub fn unfailed_producers(&self, id: FailureId) -> &[UnfailedProducer] {
+        self.unfailed
+            .get(&id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    pub(super) fn add_unfailed_producer(&mut self, i: usize, p: UnfailedProducer) {
+        let v = self.unfailed.entry(FailureId(i)).or_default();
+        if !v.contains(&p) {
+            v.push(p);
+        }
     }
 
     /// What the graph could not learn from the evidence, for the report's notes.

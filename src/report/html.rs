@@ -323,6 +323,16 @@ fn root_cause(
             esc(&super::model::holder_line(h))
         );
     }
+    if let Some(r) = &rc.race {
+        let _ = writeln!(
+            s,
+            "<dt>Race</dt><dd>{} — ready {}, failed {} ({} s later)</dd>",
+            esc(r.kind.as_str()),
+            r.ready.format("%H:%M:%S UTC"),
+            r.failed.format("%H:%M:%S UTC"),
+            r.gap_seconds
+        );
+    }
     if let Some(e) = &rc.explanation {
         let _ = writeln!(s, "<dt>Why</dt><dd>{}</dd>", esc(e));
     }

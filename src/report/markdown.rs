@@ -257,6 +257,16 @@ fn root_cause(
     if let Some(h) = &rc.lock_holder {
         writeln!(out, "- **Held by:** {}", esc(&super::model::holder_line(h)))?;
     }
+    if let Some(r) = &rc.race {
+        writeln!(
+            out,
+            "- **Race:** {} — ready {}, failed {} ({} s later)",
+            r.kind.as_str(),
+            r.ready.format("%H:%M:%S UTC"),
+            r.failed.format("%H:%M:%S UTC"),
+            r.gap_seconds
+        )?;
+    }
     if let Some(e) = &rc.explanation {
         writeln!(out, "- **Why:** {}", esc(e))?;
     }

@@ -102,6 +102,9 @@ pub struct RootCauseOut {
     /// (docs/cloudtrail.md#looked-or-could-not-look).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub looked_for: Vec<Finding>,
+    /// The race the timeline shows behind it: the named thing existed, seconds before (docs/races.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub race: Option<crate::trace::race::Race>,
 }
 
 /// A matched CloudTrail event, with its page in the console.
@@ -398,7 +401,12 @@ impl Report {
                     rule: f.class.rule.clone(),
                     matched_by: f.class.matched_by.clone(),
                     layer: f.class.layer,
-                    title: f.class.title.clone(),
+                    // A race changes what the failure means: "not yet visible", not "does not exist".
+                    title: r
+                        .race
+                        .as_ref()
+                        .map(|x| x.title())
+                        .or_else(|| f.class.title.clone()),
                     category: f.class.category.as_str().to_owned(),
                     stack_set: f.stack_set.clone(),
                     account: f.account.clone(),
@@ -438,6 +446,7 @@ impl Report {
                     trail: f.trail.as_ref().map(TrailOut::of),
                     lock_holder: d.lock_holders.get(r.failure.index()).cloned().flatten(),
                     looked_for: r.looked_for.clone(),
+                    race: r.race.clone(),
                 }
             })
             .collect::<Vec<_>>();

@@ -485,6 +485,19 @@ fn root_cause(
     if let Some(h) = &rc.lock_holder {
         out.wrapped("  holder    ", None, &sanitize(&holder_line(h)))?;
     }
+    if let Some(r) = &rc.race {
+        out.wrapped(
+            "  race      ",
+            None,
+            &sanitize(&format!(
+                "{}: ready {}, failed {} ({} s)",
+                r.kind.as_str(),
+                r.ready.format("%H:%M:%S"),
+                r.failed.format("%H:%M:%S"),
+                r.gap_seconds
+            )),
+        )?;
+    }
     if let Some(e) = &rc.explanation {
         out.wrapped("  why       ", None, &sanitize(e))?;
     }

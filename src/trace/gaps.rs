@@ -19,7 +19,9 @@ pub(super) fn missing_causes(
     let mut gaps: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for r in roots {
         let f = &failures[r.failure];
+        // A race explains it too: its cause is a timing, not a failure (docs/races.md).
         if f.class.role != Role::Consequence
+            || r.race.is_some()
             || holders.get(r.failure.index()).is_some_and(Option::is_some)
         {
             continue;

@@ -1,6 +1,6 @@
 //! What was looked for behind a vague root cause — one no specific rule explains (no rule, or only an error
 //! code, handler code, status, wording or envelope decided) — and what was found: the CloudTrail events of its
-//! window and the stack's other failures; and whether the engine looked and found nothing or could not look, with
+//! window, the stack's hook results and the stack's other failures; and whether the engine looked and found nothing or could not look, with
 //! the permission to add (docs/cloudtrail.md#looked-or-could-not-look).
 
 use std::collections::HashMap;
@@ -14,8 +14,8 @@ use crate::vocabulary::{confidence, FailureId};
 /// One place looked in.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
-    /// `cloudtrail` or `stack-events`.
-    #[schemars(extend("enum" = ["cloudtrail", "stack-events"]))]
+    /// `cloudtrail`, `hooks` or `stack-events`.
+    #[schemars(extend("enum" = ["cloudtrail", "hooks", "stack-events"]))]
     pub source: &'static str,
     /// `found`, `nothing-found`, `incomplete` (looked, but not to the end) or `could-not-look`.
     #[schemars(extend("enum" = ["found", "nothing-found", "incomplete", "could-not-look"]))]
@@ -38,17 +38,23 @@ pub(super) fn vague(f: &Failure) -> bool {
 /// The failures of each stack, built once.
 pub(super) struct Stacks<'f> {
     by_stack: HashMap<&'f str, Vec<FailureId>>,
+    /// Per stack: its failed hook invocations (a failure sighted on a hook's status).
+    hooks: HashMap<&'f str, Vec<FailureId>>,
 }
 
 impl<'f> Stacks<'f> {
     pub(super) fn new(failures: &'f [Failure]) -> Self {
         let mut by_stack: HashMap<&str, Vec<FailureId>> = HashMap::new();
+        let mut hooks: HashMap<&str, Vec<FailureId>> = HashMap::new();
         for f in failures {
             if let Some(s) = f.stack_id.as_deref() {
                 by_stack.entry(s).or_default().push(f.id);
+                if f.sources.iter().any(|x| x.kind == "hook") {
+                    hooks.entry(s).or_default().push(f.id);
+                }
             }
         }
-        Stacks { by_stack }
+        Stacks { by_stack, hooks }
     }
 }
 
@@ -57,7 +63,53 @@ pub(super) fn looked_for(f: &Failure, stacks: &Stacks<'_>) -> Vec<Finding> {
     if !vague(f) {
         return Vec::new();
     }
-    vec![cloudtrail(f), stack_events(f, stacks)]
+    vec![cloudtrail(f), hooks(f, stacks), stack_events(f, stacks)]
+}
+
+/// The stack's hook results: a hook that failed on the stack may be what the vague message hides (a hook's
+/// failure often reaches the resource only as "The following hook(s)/validations failed").
+fn hooks(f: &Failure, stacks: &Stacks<'_>) -> Finding {
+    let Some(stack) = f
+        .stack_id
+        .as_deref()
+        .filter(|s| stacks.by_stack.contains_key(s))
+    else {
+        return Finding {
+            source: "hooks",
+            outcome: "could-not-look",
+            text: "hook results: the stack's events are not in the evidence (collect describe-stack-events or \
+                   describe-events of the failed stack)"
+                .into(),
+            permission: None,
+        };
+    };
+    let ids: Vec<String> = stacks
+        .hooks
+        .get(stack)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|&&j| j != f.id)
+        .map(|j| j.to_string())
+        .collect();
+    match ids.len() {
+        0 => Finding {
+            source: "hooks",
+            outcome: "nothing-found",
+            text: "hook results: no hook failed on this stack".into(),
+            permission: None,
+        },
+        n => Finding {
+            source: "hooks",
+            outcome: "found",
+            text: format!(
+                "hook results: {n} failed hook invocation{} on this stack ({})",
+                if n == 1 { "" } else { "s" },
+                crate::text::shorten(&ids, 5, 4, "failures")
+            ),
+            permission: None,
+        },
+    }
 }
 
 fn cloudtrail(f: &Failure) -> Finding {

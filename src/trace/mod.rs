@@ -7,6 +7,7 @@
 mod gaps;
 pub mod inquiry;
 mod notes;
+pub mod race;
 pub mod remediation;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,9 @@ pub struct RootCause {
     pub remediation: Remediation,
     /// For a root cause no specific rule explains: what was looked for, and found.
     pub looked_for: Vec<inquiry::Finding>,
+    /// The race the timeline shows behind it, when it shows one (docs/races.md): then the explanation and the fix
+    /// are the race's.
+    pub race: Option<race::Race>,
 }
 
 /// The result of tracing: every failure with its immediate cause, and the root causes.
@@ -156,6 +160,7 @@ pub fn trace(
     let policies = remediation::EvidencePolicies::new(evidence);
     let placement = remediation::Placement::new(evidence);
     let stacks = inquiry::Stacks::new(&failures);
+    let timeline = race::Timeline::new(evidence);
     let mut root_causes: Vec<RootCause> = graph
         .root_causes()
         .iter()
@@ -172,25 +177,45 @@ pub fn trace(
                 Some(_) => confidence::ROOT_BY_CONSEQUENCE_RULE,
                 None => confidence::ROOT_WITHOUT_RULE,
             };
+            let race = timeline.race(f, graph, r);
+            let mut remediation = remediation::build(
+                f,
+                rule,
+                &fields,
+                &policies,
+                &catalog.topologies,
+                &remediation::RetryTargets::of(
+                    std::iter::once(r)
+                        .chain(graph.explains(r).iter().copied())
+                        .map(|j| &failures[j]),
+                    &placement,
+                ),
+            );
+            let mut explanation = rule.map(|r| rules::render(&r.explanation, &fields));
+            if let Some(race) = &race {
+                // The message's own fix ("create the role") is wrong when the role exists: the race's replaces it.
+                let (summary, mut steps) = race.fix(f);
+                let fix_len = steps.len();
+                steps.extend(remediation.steps.drain(remediation.retry_from..));
+                remediation.summary = summary;
+                remediation.steps = steps;
+                remediation.retry_from = fix_len;
+                remediation
+                    .references
+                    .insert(0, race.reference().to_owned());
+                explanation = Some(race.line());
+            }
+            let confidence = race
+                .as_ref()
+                .map_or(confidence, |x| confidence.max(x.confidence()));
             RootCause {
                 failure: r,
                 looked_for: inquiry::looked_for(f, &stacks),
                 confidence,
                 explains: graph.explains(r).to_vec(),
-                explanation: rule.map(|r| rules::render(&r.explanation, &fields)),
-                remediation: remediation::build(
-                    f,
-                    rule,
-                    &fields,
-                    &policies,
-                    &catalog.topologies,
-                    &remediation::RetryTargets::of(
-                        std::iter::once(r)
-                            .chain(graph.explains(r).iter().copied())
-                            .map(|j| &failures[j]),
-                        &placement,
-                    ),
-                ),
+                explanation,
+                remediation,
+                race,
             }
         })
         .collect();

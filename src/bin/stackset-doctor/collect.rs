@@ -18,7 +18,11 @@ the failed calls CloudFormation made in the failures' window; --no-cloudtrail sk
 coverage note naming the permission.\n\nExamples:\n  \
 stackset-doctor collect --quick-setup --region ap-northeast-1 --call-as DELEGATED_ADMIN -o bundle.json\n  \
 stackset-doctor collect --stack-set my-set --operation-id 1a2b... --member-role OrganizationAccountAccessRole -o b.json\n  \
-stackset-doctor diagnose bundle.json";
+stackset-doctor collect --event event.json -o bundle.json --redact\n  \
+stackset-doctor diagnose bundle.json\n\n\
+--event FILE (or -) reads an EventBridge event of CloudFormation StackSets and collects what it names; an event \
+that is no failure writes no bundle, says \"nothing to collect: ...\" on stderr and exits 0 (README: \"Run it from \
+EventBridge\").";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -29,10 +33,18 @@ pub struct Args {
     output: PathBuf,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
+pub fn run(mut args: Args, out: &mut dyn Write) -> Result<i32, Failure> {
+    // No AWS call, and no bundle, for an event that is no failure (docs/eventbridge.md).
+    if let Some(why) = args.live.take_event()? {
+        eprintln!(
+            "stackset-doctor: nothing to collect: {}",
+            crate::failure::for_stderr(&why)
+        );
+        return Ok(exit::OK);
+    }
     if !args.live.wanted() {
         return Err(usage(
-            "nothing to collect: give --stack-set NAME (repeatable) or --quick-setup",
+            "nothing to collect: give --stack-set NAME (repeatable), --quick-setup or --event FILE",
         ));
     }
     // The AWS CLI's habit: `--output json` names a format. Here --output names the bundle's file, which is always

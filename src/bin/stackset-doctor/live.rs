@@ -2,11 +2,13 @@
 //! `--redact`.
 
 use std::io::{self, IsTerminal};
+use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use crate::failure::Failure;
+use crate::failure::{usage, warn, Failure};
 use stackset_doctor::collect;
+use stackset_doctor::collect::event::{StackSetEvent, Verdict};
 use stackset_doctor::evidence::Evidence;
 use stackset_doctor::redact::Redactor;
 
@@ -24,6 +26,11 @@ pub enum CallAsArg {
 #[derive(clap::Args)]
 #[command(next_help_heading = "Collect from AWS")]
 pub struct LiveArgs {
+    /// An EventBridge event from CloudFormation StackSets (a file, or - for stdin), as EventBridge delivers it to a
+    /// target: collect exactly the stack set and operation (or stack instance) it names; nothing to do when it is
+    /// no failure (docs/eventbridge.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stack_sets", "quick_setup", "operation_id"])]
+    pub event: Option<PathBuf>,
     /// Stack set to collect (repeat for several).
     #[arg(long = "stack-set", value_name = "NAME")]
     pub stack_sets: Vec<String>,
@@ -65,11 +72,64 @@ pub struct LiveArgs {
     /// Replace account ids, ARNs' account parts, request ids and tokens with consistent pseudonyms.
     #[arg(long)]
     pub redact: bool,
+    /// Only instances in these accounts (set from an instance event, never on the command line).
+    #[arg(skip)]
+    pub accounts: Vec<String>,
 }
 
 impl LiveArgs {
     pub fn wanted(&self) -> bool {
-        !self.stack_sets.is_empty() || self.quick_setup
+        !self.stack_sets.is_empty() || self.quick_setup || self.event.is_some()
+    }
+
+    /// With `--event`: read the event and turn it into what to collect (the stack set, its Region, the
+    /// operation, or the instance's account and Region). `Some(why)` when the event is no failure: there is
+    /// nothing to collect, and `why` says so. A malformed or unrelated event, or a `--region`/`--regions` that
+    /// contradicts it, is a usage error (docs/eventbridge.md).
+    pub fn take_event(&mut self) -> Result<Option<String>, Failure> {
+        let Some(path) = self.event.clone() else {
+            return Ok(None);
+        };
+        let limits = collect::ReadLimits::default();
+        let (name, bytes) = if path.as_os_str() == "-" {
+            ("<stdin>".to_owned(), collect::read::read_stdin(&limits)?)
+        } else {
+            (
+                path.display().to_string(),
+                collect::read::read_path(&path, &limits)?,
+            )
+        };
+        let ev = StackSetEvent::parse(&name, &bytes).map_err(|e| Failure::Usage(e.to_string()))?;
+        if let Some(r) = self.region.as_deref().filter(|r| *r != ev.region) {
+            return Err(usage(&format!(
+                "--region {r} contradicts the event: stack set {} lives in {} (its ARN in {name}), where its \
+                 operations are read; leave --region out",
+                ev.stack_set, ev.region
+            )));
+        }
+        let note = match ev.verdict() {
+            Verdict::Nothing(why) => return Ok(Some(why)),
+            Verdict::Diagnose { note } => note,
+        };
+        eprintln!("stackset-doctor: event: {}", ev.describe());
+        if let Some(n) = note {
+            warn(&n);
+        }
+        self.stack_sets = vec![ev.stack_set.clone()];
+        self.region = Some(ev.region.clone());
+        self.operation_id = ev.operation_id().map(str::to_owned);
+        if let Some((account, region)) = ev.instance() {
+            if !self.regions.is_empty() && !self.regions.iter().any(|r| r == region) {
+                return Err(usage(&format!(
+                    "--regions {} leaves out the event's stack instance ({account} in {region}, from its stack id in \
+                     {name}); leave --regions out",
+                    self.regions.join(",")
+                )));
+            }
+            self.regions = vec![region.to_owned()];
+            self.accounts = vec![account.to_owned()];
+        }
+        Ok(None)
     }
 }
 
@@ -83,6 +143,10 @@ pub fn collect_live_with(
     a: &LiveArgs,
     preflight: bool,
 ) -> Result<collect::live::Collected, Failure> {
+    // A command that flattens LiveArgs must resolve --event first (`take_event`): never collect without it.
+    if a.event.is_some() && a.stack_sets.is_empty() {
+        return Err(usage("--event is not taken by this command"));
+    }
     use collect::aws::{Sdk, SdkOptions};
     use collect::live::{CallAs, Options};
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -101,6 +165,7 @@ pub fn collect_live_with(
         quick_setup: a.quick_setup,
         operation_id: a.operation_id.clone(),
         regions: a.regions.clone(),
+        accounts: a.accounts.clone(),
         call_as: match a.call_as {
             CallAsArg::Auto => CallAs::Auto,
             CallAsArg::SelfAccount => CallAs::SelfAccount,

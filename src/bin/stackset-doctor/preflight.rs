@@ -140,6 +140,7 @@ fn check_live_usage(args: &Args) -> Result<(), Failure> {
         (args.self_managed, "--self-managed (the stack set says its permission model)"),
         (!args.parameters.is_empty(), "--parameter (the stack set's own values are used)"),
         (l.operation_id.is_some(), "--operation-id (a preflight explains no operation)"),
+        (l.event.is_some(), "--event (an event reports a failure: diagnose --event)"),
         (l.member_role.is_some(), "--member-role (a preflight reads no member account's stacks)"),
         (l.no_cloudtrail, "--no-cloudtrail (a preflight never searches CloudTrail)"),
         (l.redact, "--redact (the preflight's output is not redacted; collect a bundle with --redact instead)"),
@@ -153,7 +154,7 @@ fn check_live_usage(args: &Args) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(usage(&format!(
-            "with --stack-set/--quick-setup, these options do not apply: {}",
+            "a live preflight (--stack-set, --quick-setup) takes none of these options: {}",
             given.join("; ")
         )))
     }

@@ -502,11 +502,12 @@ impl Ctx<'_> {
                         && e.logical_resource_id() == Some(stack_name);
                     let reason = e.resource_status_reason();
                     i += 1;
-                    if !status::event_is_failure(
+                    if !status::event_is_kept(
                         &event_status,
                         reason,
                         is_stack,
                         e.hook_status().map(|h| h.as_str()),
+                        e.resource_type(),
                     ) {
                         continue;
                     }
@@ -687,7 +688,7 @@ fn operation_event(
     let is_stack = e.resource_type() == Some("AWS::CloudFormation::Stack")
         && e.logical_resource_id() == Some(stack_name);
     let hook_status = e.hook_status().map(|h| h.as_str());
-    let failure = status::event_is_failure(&status, reason, is_stack, hook_status)
+    let failure = status::event_is_kept(&status, reason, is_stack, hook_status, e.resource_type())
         || matches!(
             event_type.as_deref(),
             Some("VALIDATION_ERROR" | "PROVISIONING_ERROR" | "HOOK_INVOCATION_ERROR")

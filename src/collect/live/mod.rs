@@ -123,6 +123,8 @@ pub struct Options {
     pub operation_id: Option<String>,
     /// Only instances in these regions (empty: all).
     pub regions: Vec<String>,
+    /// Only instances in these accounts (empty: all): an instance event names one (docs/eventbridge.md).
+    pub accounts: Vec<String>,
     pub call_as: CallAs,
     /// Role to assume in member accounts to read their stack events.
     pub member_role: Option<String>,
@@ -146,6 +148,7 @@ impl Default for Options {
             quick_setup: false,
             operation_id: None,
             regions: Vec::new(),
+            accounts: Vec::new(),
             call_as: CallAs::Auto,
             member_role: None,
             concurrency: 8,
@@ -496,5 +499,11 @@ impl<'a> Ctx<'a> {
 
     fn region_wanted(&self, region: &str) -> bool {
         self.o.regions.is_empty() || self.o.regions.iter().any(|r| r == region)
+    }
+
+    /// Whether an instance (or result) in `account` and `region` is collected.
+    fn instance_wanted(&self, account: &str, region: &str) -> bool {
+        self.region_wanted(region)
+            && (self.o.accounts.is_empty() || self.o.accounts.iter().any(|a| a == account))
     }
 }

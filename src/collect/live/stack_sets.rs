@@ -519,7 +519,9 @@ impl Ctx<'_> {
                         .unwrap_or_default();
                     let region = r.region().unwrap_or_default().to_owned();
                     // An emulator (or an older API) may ignore the filter: filter here too.
-                    if st != result_status || !self.region_wanted(&region) {
+                    if st != result_status
+                        || !self.instance_wanted(r.account().unwrap_or_default(), &region)
+                    {
                         return ControlFlow::Continue(());
                     }
                     let gate = r.account_gate_result();
@@ -574,7 +576,9 @@ impl Ctx<'_> {
             |i| {
                 let region = i.region().unwrap_or_default().to_owned();
                 let account = i.account().unwrap_or_default().to_owned();
-                if !self.region_wanted(&region) || !seen.insert((account.clone(), region.clone())) {
+                if !self.instance_wanted(&account, &region)
+                    || !seen.insert((account.clone(), region.clone()))
+                {
                     return ControlFlow::Continue(());
                 }
                 out.push(StackInstance {

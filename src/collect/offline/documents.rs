@@ -55,6 +55,10 @@ pub(super) fn load_bytes(
         let hint = if trimmed.starts_with('[') {
             "; its elements are not records with the CLI's member names (a --query that renames or drops them? \
              keep whole records: --query 'StackEvents[?ResourceStatus==`CREATE_FAILED`]')"
+        } else if crate::collect::event::StackSetEvent::parse(file, text.as_bytes()).is_ok() {
+            // Evidence is what AWS says of a deployment; an event only names one (docs/eventbridge.md).
+            "; it is an EventBridge event from CloudFormation StackSets, which names what to collect: give it \
+             with --event FILE"
         } else {
             ""
         };

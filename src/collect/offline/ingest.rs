@@ -344,11 +344,12 @@ fn stack_event<'t>(cx: &mut Ctx<'t, '_>, raw: Raw<'t>, pointer: String) {
         && e.logical_resource_id.is_some()
         && e.logical_resource_id.as_deref() == e.stack_name.as_deref();
     let reason = e.resource_status_reason.as_deref();
-    let kept = crate::vocabulary::status::event_is_failure(
+    let kept = crate::vocabulary::status::event_is_kept(
         &status,
         reason,
         is_stack,
         hook.as_ref().map(|h| h.status.as_str()),
+        e.resource_type.as_deref(),
     ) || validation
         .as_ref()
         .is_some_and(|v| v.status.as_deref() == Some("FAILED"));
