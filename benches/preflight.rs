@@ -69,6 +69,7 @@ fn preflight_200_resources_1000_accounts_5_paths(bencher: Bencher) {
         parameters: Default::default(),
         role: ExecutionRole::service_managed(),
         groups,
+        unchecked: Vec::new(),
     };
     bencher.bench_local(|| {
         let r = preflight::run(black_box(&plan), d);

@@ -1687,6 +1687,21 @@ class Middleware:
         return {"AutomationExecutionMetadataList": page, **({"NextToken": token} if token else {})}
 
 
+def deny_organizations(app: Callable) -> Callable:
+    """--deny-organizations: every Organizations call answers AccessDeniedException, as AWS answers a caller that is
+    neither the management account nor a delegated administrator for Organizations."""
+    def wrapped(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("AWSOrganizationsV20161128."):
+            return app(environ, start_response)
+        data = json.dumps({"__type": "AccessDeniedException",
+                           "Message": "You don't have permissions to access this resource."}).encode()
+        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
+                                           ("Content-Length", str(len(data))),
+                                           ("x-amzn-RequestId", str(uuid.uuid4()))])
+        return [data]
+    return wrapped
+
+
 # ==================================================================================================
 # Server and lifecycle.
 # ==================================================================================================
@@ -1719,6 +1734,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="answer DescribeEvents with InvalidAction, as an endpoint that does not have it")
     p.add_argument("--running-for", type=float, default=0.0, metavar="SECONDS",
                    help="seeded operations are RUNNING for this long after first asked about, then as seeded")
+    p.add_argument("--deny-organizations", action="store_true",
+                   help="answer every Organizations call with AccessDeniedException")
     p.add_argument("--ignore-stdin", action="store_true", help="do not stop when stdin reaches EOF")
     p.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = p.parse_args(argv)
@@ -1753,7 +1770,10 @@ def main(argv: list[str] | None = None) -> None:
     moto_app = DomainDispatcherApplication(create_backend_app)
     for service in ("cloudformation", "sts", "organizations", "ssm", "iam"):  # not on each one's first request
         moto_app.app_instances[service] = create_backend_app(service)
-    server = make_server(args.host, args.port, Middleware(moto_app, manager, execution, sc.trail), threaded=True)
+    app: Callable = Middleware(moto_app, manager, execution, sc.trail)
+    if args.deny_organizations:
+        app = deny_organizations(app)
+    server = make_server(args.host, args.port, app, threaded=True)
     host, port = server.server_address[:2]
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     log(f"scenario {sc.name} seeded in {time.monotonic() - started:.1f} s: caller (delegated admin) {ADMIN}, "

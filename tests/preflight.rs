@@ -53,6 +53,7 @@ fn plan<'c>(
                 .map(|(a, r)| ((*a).to_owned(), (*r).to_owned()))
                 .collect(),
         }],
+        unchecked: Vec::new(),
     }
 }
 
@@ -532,6 +533,7 @@ fn input_text_is_sanitised_in_the_table() {
             path: path_of(&[&format!("{SAMPLE}/scp.json")]),
             targets: vec![("121212121212".into(), "us-east-1".into())],
         }],
+        unchecked: Vec::new(),
     };
     let reports = Report::merge(vec![preflight::run(&p, d)]);
     assert_eq!(reports.predicted_denies.len(), 1);

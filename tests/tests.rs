@@ -18,6 +18,8 @@ mod live_emulator;
 mod live_faults;
 mod live_watch;
 mod preflight;
+mod preflight_live;
+mod preflight_ordering;
 mod races;
 mod reference;
 mod regressions;

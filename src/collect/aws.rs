@@ -49,6 +49,8 @@ pub const READ_ONLY_OPERATIONS: &[&str] = &[
     "Organizations:ListParents",
     "Organizations:ListPoliciesForTarget",
     "Organizations:DescribePolicy",
+    "Organizations:ListAccountsForParent",
+    "Organizations:ListChildren",
     "SSM:DescribeAutomationExecutions",
     "SSM:GetAutomationExecution",
     "SSM QuickSetup:ListConfigurationManagers",

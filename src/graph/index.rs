@@ -32,7 +32,7 @@ pub(super) fn instance_key(f: &Failure) -> InstanceKey<'_> {
 
 /// A stack set's name from its ARN (`arn:aws:cloudformation:r:a:stackset/NAME:uuid`), its id (`NAME:uuid`) or
 /// its name.
-pub(super) fn stack_set_of_arn(s: &str) -> &str {
+pub(crate) fn stack_set_of_arn(s: &str) -> &str {
     let tail = s.rsplit_once(":stackset/").map_or(s, |(_, t)| t);
     crate::evidence::stack_set_name_from_id(tail)
 }

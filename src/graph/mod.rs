@@ -22,7 +22,8 @@ mod index;
 mod link;
 mod providers;
 
-pub use providers::parse_role_arn;
+pub(crate) use index::stack_set_of_arn;
+pub use providers::{parse_role_arn, Creation, Creators};
 
 use std::collections::{HashMap, HashSet};
 

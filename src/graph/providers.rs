@@ -287,6 +287,63 @@ impl Providers {
     }
 }
 
+/// One stack set that creates an identifier someone names, and where the thing lives: the answer
+/// [`Creators::who_creates`] gives a preflight (docs/preflight.md#ordering).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creation {
+    /// Stack set name, or a pattern (`*` wildcards) for a known topology.
+    pub stack_set: String,
+    /// The creating resource.
+    pub logical_id: Option<String>,
+    pub resource_type: String,
+    /// `name`, `arn`, `url`, `export`.
+    pub kind: &'static str,
+    /// The account and Region the identifier names (captured from the match).
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// The thing lives in one account (its ARN names one) / one Region: a name that does not say which is the
+    /// consumer's own.
+    pub account_scoped: bool,
+    pub regional: bool,
+    /// From a known topology rather than a template in the evidence.
+    pub topology: bool,
+    /// Where this was learned, for people: "the template of stack set X (resource Y)".
+    pub via: String,
+}
+
+/// What the evidence's stack sets (and the known topologies) create, asked one name at a time — the same
+/// learning the cross-stack-set link uses, behind a question.
+pub struct Creators(Providers);
+
+impl Creators {
+    pub fn learn(evidence: &Evidence, topologies: &[Topology], types: &ResourceTypes) -> Creators {
+        Creators(Providers::learn(evidence, topologies, types))
+    }
+
+    /// Who creates `text`, a name a template uses (`import`: through `Fn::ImportValue`, so only an export).
+    pub fn who_creates(&self, text: &str, import: bool) -> Vec<Creation> {
+        self.0
+            .matching(text, import, import)
+            .into_iter()
+            .map(|m| {
+                let p = &self.0.all[m.provider];
+                Creation {
+                    stack_set: p.stack_set.clone(),
+                    logical_id: p.logical_id.clone(),
+                    resource_type: p.resource_type.clone(),
+                    kind: p.kind.as_str(),
+                    account: m.account,
+                    region: m.region,
+                    account_scoped: p.account_scoped,
+                    regional: p.regional,
+                    topology: p.link == LinkKind::KnownTopology,
+                    via: p.via.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// The consumer's resource as its stack set's template declares it, for what it names when the stack event does
 /// not carry its properties.
 pub(super) fn template_resource<'t>(

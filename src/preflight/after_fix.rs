@@ -139,7 +139,11 @@ pub fn check_fixes(d: &mut Diagnosis, evidence: &Evidence, types: &ResourceTypes
         let Ok((plans, _)) = input::plans_from_evidence(&patched, types, None) else {
             continue;
         };
-        let Some(plan) = plans.iter().find(|p| p.stack_set == ss) else {
+        // A failed account whose policies the evidence does not place cannot be said to pass.
+        let Some(plan) = plans
+            .iter()
+            .find(|p| p.stack_set == ss && p.unchecked.is_empty())
+        else {
             continue;
         };
         let (checked_actions, checked_resources, left) = recheck(plan, data);

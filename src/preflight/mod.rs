@@ -12,6 +12,7 @@ pub mod after_fix;
 pub mod data;
 pub mod input;
 pub mod needs;
+pub mod ordering;
 mod render;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,13 +25,16 @@ use crate::template::resolve::Scope;
 use crate::template::{ResourceTypes, Template};
 pub use data::{Data, Provenance};
 pub use needs::{Certainty, Need, Unknown};
+pub use ordering::OrderingFinding;
 pub use render::{write, Format};
 
-/// Exit codes of `preflight` (README "Exit codes"): 0 nothing predicted to be denied, 3 some deny predicted;
-/// bad input is 1 as everywhere.
+/// Exit codes of `preflight` (README "Exit codes"): 0 nothing predicted to be denied and every target checked, 3
+/// some deny (or an ordering problem across stack sets) predicted, 5 nothing predicted but some target could not be
+/// checked (its policies unread: not an all-clear, as `diagnose`'s 5); bad input is 1 as everywhere.
 pub mod exit {
     pub const CLEAR: i32 = 0;
     pub const DENIES_PREDICTED: i32 = 3;
+    pub const INCOMPLETE: i32 = crate::error::exit::INCOMPLETE;
 }
 
 /// The role StackSets deploys each stack with in a target account (docs/preflight.md#principals).
@@ -93,6 +97,18 @@ pub struct Group {
     pub targets: Vec<(String, String)>,
 }
 
+/// A target whose verdicts could not be had: its SCP/RCP path is not in the evidence (Organizations could not be
+/// read for it). Never reported as "no deny predicted".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CouldNotCheck {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stack_set: String,
+    pub account: String,
+    pub region: String,
+    /// Why: what was not read, and the collector's own note when it left one.
+    pub reason: String,
+}
+
 /// Everything one preflight needs.
 pub struct Plan<'a> {
     /// The stack set's name (empty for a template file).
@@ -102,6 +118,8 @@ pub struct Plan<'a> {
     pub parameters: HashMap<String, String>,
     pub role: ExecutionRole,
     pub groups: Vec<Group>,
+    /// Targets left out of every group, and why.
+    pub unchecked: Vec<CouldNotCheck>,
 }
 
 /// One action predicted to be denied.
@@ -184,21 +202,28 @@ pub struct Report {
     pub unsettled: Vec<Unsettled>,
     /// Resources whose actions could not be listed.
     pub not_checked: Vec<Unknown>,
+    /// Targets whose policies could not be read: nothing is claimed for them.
+    pub could_not_check: Vec<CouldNotCheck>,
     pub notes: Vec<String>,
 }
 
-/// The exit code of a preflight: 0 when nothing is predicted, 3 when something is.
-fn exit_for(denies: &[PredictedDeny]) -> i32 {
-    if denies.is_empty() {
-        exit::CLEAR
-    } else {
+/// The exit code of a preflight: 3 when something is predicted, else 5 when something could not be checked, else 0.
+fn exit_for(predicted: bool, incomplete: bool) -> i32 {
+    if predicted {
         exit::DENIES_PREDICTED
+    } else if incomplete {
+        exit::INCOMPLETE
+    } else {
+        exit::CLEAR
     }
 }
 
 impl Report {
     pub fn exit_code(&self) -> i32 {
-        exit_for(&self.predicted_denies)
+        exit_for(
+            !self.predicted_denies.is_empty(),
+            !self.could_not_check.is_empty(),
+        )
     }
 
     /// Several reports (one per stack set of a bundle) as one.
@@ -212,6 +237,12 @@ impl Report {
                 .iter()
                 .flat_map(|r| r.unsettled.iter().cloned())
                 .collect(),
+            could_not_check: reports
+                .iter()
+                .flat_map(|r| r.could_not_check.iter().cloned())
+                .collect(),
+            ordering: Vec::new(),
+            ordering_not_checked: Vec::new(),
             stack_sets: reports,
         }
     }
@@ -223,11 +254,28 @@ pub struct Reports {
     pub stack_sets: Vec<Report>,
     pub predicted_denies: Vec<PredictedDeny>,
     pub unsettled: Vec<Unsettled>,
+    /// Targets whose policies could not be read, every stack set's.
+    pub could_not_check: Vec<CouldNotCheck>,
+    /// What a template needs from another stack set that is not deployed (or failed) where it lives
+    /// (docs/preflight.md#ordering).
+    pub ordering: Vec<OrderingFinding>,
+    /// Needs whose producer's deployment is not in the evidence, so the order could not be checked.
+    pub ordering_not_checked: Vec<String>,
 }
 
 impl Reports {
     pub fn exit_code(&self) -> i32 {
-        exit_for(&self.predicted_denies)
+        exit_for(
+            !self.predicted_denies.is_empty() || !self.ordering.is_empty(),
+            !self.could_not_check.is_empty() || !self.ordering_not_checked.is_empty(),
+        )
+    }
+
+    /// With the order across stack sets checked (`ordering::check`).
+    pub fn with_ordering(mut self, o: ordering::Ordering) -> Reports {
+        self.ordering = o.findings;
+        self.ordering_not_checked = o.not_checked;
+        self
     }
 }
 
@@ -316,6 +364,7 @@ pub fn run(plan: &Plan<'_>, data: &Data) -> Report {
         predicted_denies: Vec::new(),
         unsettled: Vec::new(),
         not_checked: Vec::new(),
+        could_not_check: plan.unchecked.clone(),
         notes: vec![
             "the create handler's actions are checked (a first deployment of each instance); an update calls the \
              update handler's, a deletion the delete handler's"

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::{Certainty, GroupReport, PredictedDeny, Report, Reports, Unsettled};
+use super::{Certainty, GroupReport, OrderingFinding, PredictedDeny, Report, Reports, Unsettled};
 use crate::report::markdown::esc;
 use crate::text::{sanitize, sanitize_lines, shorten};
 
@@ -27,6 +27,7 @@ pub fn write(reports: &Reports, format: Format, out: &mut dyn Write) -> io::Resu
             for r in &reports.stack_sets {
                 out.write_all(text(r, false).as_bytes())?;
             }
+            out.write_all(ordering(reports, false).as_bytes())?;
             writeln!(out, "{}", summary(reports))
         }
         Format::Markdown => {
@@ -34,6 +35,7 @@ pub fn write(reports: &Reports, format: Format, out: &mut dyn Write) -> io::Resu
             for r in &reports.stack_sets {
                 out.write_all(text(r, true).as_bytes())?;
             }
+            out.write_all(ordering(reports, true).as_bytes())?;
             writeln!(out, "{}", esc(&summary(reports)))
         }
     }
@@ -45,7 +47,7 @@ fn summary(reports: &Reports) -> String {
         .iter()
         .filter(|d| d.certainty == Certainty::Certain)
         .count();
-    if reports.predicted_denies.is_empty() {
+    let mut s = if reports.predicted_denies.is_empty() {
         format!(
             "No deny predicted{}.",
             if reports.unsettled.is_empty() {
@@ -64,7 +66,117 @@ fn summary(reports: &Reports) -> String {
             reports.predicted_denies.len() - certain,
             reports.unsettled.len()
         )
+    };
+    if !reports.ordering.is_empty() {
+        s.push_str(&format!(
+            " {} ordering problem{} across stack sets.",
+            reports.ordering.len(),
+            if reports.ordering.len() == 1 { "" } else { "s" }
+        ));
     }
+    let targets: std::collections::BTreeSet<(&str, &str)> = reports
+        .could_not_check
+        .iter()
+        .map(|c| (c.account.as_str(), c.region.as_str()))
+        .collect();
+    if !targets.is_empty() {
+        s.push_str(&format!(
+            " {} target{} could not be checked (policies not read): not an all-clear for {}.",
+            targets.len(),
+            if targets.len() == 1 { "" } else { "s" },
+            if targets.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    if !reports.ordering_not_checked.is_empty() {
+        s.push_str(&format!(
+            " The order across stack sets could not be checked for {} need{} (producer not in the evidence).",
+            reports.ordering_not_checked.len(),
+            if reports.ordering_not_checked.len() == 1 { "" } else { "s" }
+        ));
+    }
+    s
+}
+
+/// The order across stack sets: each (needed name, producer, status) once, with its targets.
+fn ordering(reports: &Reports, md: bool) -> String {
+    let e = |s: &str| if md { esc(s) } else { sanitize(s) };
+    let mut o = String::new();
+    if reports.ordering.is_empty() && reports.ordering_not_checked.is_empty() {
+        return o;
+    }
+    o.push_str(if md {
+        "## Order across stack sets\n\n"
+    } else {
+        "Order across stack sets\n"
+    });
+    type Row<'a> = (&'a str, &'a str, &'a str, &'a str, String, &'a str);
+    let mut rows: BTreeMap<Row<'_>, (Vec<String>, &OrderingFinding)> = BTreeMap::new();
+    for f in &reports.ordering {
+        let there = match &f.producer_region {
+            Some(r) => format!("{} {r}", f.producer_account),
+            None => format!("{} (any Region)", f.producer_account),
+        };
+        rows.entry((
+            f.stack_set.as_str(),
+            f.needed.as_str(),
+            f.needed_by.as_str(),
+            f.producer.as_str(),
+            there,
+            f.producer_status.as_str(),
+        ))
+        .or_insert_with(|| (Vec::new(), f))
+        .0
+        .push(format!("{} {}", f.account, f.region));
+    }
+    for ((consumer, needed, by, producer, there, st), (targets, f)) in rows {
+        if md {
+            o.push_str(&format!(
+                "- **{}** needs `{}` ({}), created by stack set **{}**, whose instance in {} is **{}**; for {}\n",
+                e(consumer),
+                e(needed),
+                e(by),
+                e(producer),
+                e(&there),
+                e(st),
+                e(&accounts_shown(&targets))
+            ));
+            for w in &f.what_to_do {
+                o.push_str(&format!("  - {}\n", e(w)));
+            }
+            if let Some(c) = &f.command {
+                o.push_str(&format!(
+                    "\n  ```sh\n  {}\n  ```\n",
+                    sanitize(c).replace("```", "`\u{200b}``")
+                ));
+            }
+        } else {
+            o.push_str(&format!(
+                "  ORDER {} needs {}\n        ({})\n        created by stack set {}: its instance in {} is {}\n        for {}\n",
+                e(consumer),
+                e(needed),
+                e(by),
+                e(producer),
+                e(&there),
+                e(st),
+                e(&accounts_shown(&targets))
+            ));
+            for w in &f.what_to_do {
+                o.push_str(&format!("        to do: {}\n", e(w)));
+            }
+            if let Some(c) = &f.command {
+                o.push_str(&format!("          {}\n", e(c)));
+            }
+        }
+    }
+    for n in &reports.ordering_not_checked {
+        o.push_str(&format!(
+            "{}not checked: {}\n",
+            if md { "- " } else { "  " },
+            e(n)
+        ));
+    }
+    o.push('\n');
+    o
 }
 
 fn accounts_shown(accounts: &[String]) -> String {
@@ -137,6 +249,27 @@ fn text(r: &Report, md: bool) -> String {
                 e(&u.logical_id),
                 e(&u.resource_type),
                 e(&u.reason)
+            ));
+        }
+    }
+    if !r.could_not_check.is_empty() {
+        o.push_str(if md {
+            "\n### Could not check\n\n"
+        } else {
+            "\n  COULD NOT CHECK (nothing is claimed for these targets):\n"
+        });
+        let mut by: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for c in &r.could_not_check {
+            by.entry(c.reason.as_str())
+                .or_default()
+                .push(format!("{} {}", c.account, c.region));
+        }
+        for (why, targets) in by {
+            o.push_str(&format!(
+                "{}{}: {}\n",
+                if md { "- " } else { "    " },
+                e(&accounts_shown(&targets)),
+                e(why)
             ));
         }
     }

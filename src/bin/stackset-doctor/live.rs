@@ -135,6 +135,14 @@ impl LiveArgs {
 
 /// Run the live collector on a small tokio runtime and report its cost on stderr.
 pub fn collect_live(a: &LiveArgs) -> Result<collect::live::Collected, Failure> {
+    collect_live_with(a, false)
+}
+
+/// The same, for a diagnosis (`preflight: false`) or for what a preflight reads (`collect::live::Options::preflight`).
+pub fn collect_live_with(
+    a: &LiveArgs,
+    preflight: bool,
+) -> Result<collect::live::Collected, Failure> {
     // A command that flattens LiveArgs must resolve --event first (`take_event`): never collect without it.
     if a.event.is_some() && a.stack_sets.is_empty() {
         return Err(usage("--event is not taken by this command"));
@@ -165,8 +173,9 @@ pub fn collect_live(a: &LiveArgs) -> Result<collect::live::Collected, Failure> {
         },
         member_role: a.member_role.clone(),
         concurrency: usize::from(a.concurrency),
-        cloudtrail: !a.no_cloudtrail,
+        cloudtrail: !a.no_cloudtrail && !preflight,
         progress: io::stderr().is_terminal(),
+        preflight,
     };
     let collected = rt.block_on(async {
         let sdk = Sdk::load(&sdk_opts).await?;

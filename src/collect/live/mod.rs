@@ -16,7 +16,9 @@
 //!   `FailedEvents` filter, else `DescribeStackEvents`), and `GetHookResult` for a failed hook whose reason was cut;
 //! - `trail`, in each account and Region with failing stacks (through the same credentials): `LookupEvents` over
 //!   the failures' window, keeping the failed calls CloudFormation made (docs/cloudtrail-collection.md);
-//! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root;
+//! - `organizations`, where the caller may: the SCPs/RCPs on the path from each failing account to the root (for a
+//!   preflight, `Options::preflight`: every target account's, and the accounts of a service-managed stack set's
+//!   target OUs, `ListAccountsForParent`/`ListChildren`; no stack events, CloudTrail or Automation executions);
 //! - `quick_setup`, with `--quick-setup`: the configuration managers, the `AWS-QuickSetup-*` stack sets and the
 //!   Automation executions that did not succeed.
 //!
@@ -137,6 +139,10 @@ pub struct Options {
     pub cloudtrail: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Collect for a preflight (docs/preflight.md#live): the descriptions and every instance, and the SCP/RCP
+    /// path of every instance's account, not only the failing ones'; no failed stacks' events, no CloudTrail, no
+    /// Automation executions (what a diagnosis reads and a preflight does not use).
+    pub preflight: bool,
 }
 
 impl Default for Options {
@@ -152,6 +158,7 @@ impl Default for Options {
             concurrency: 8,
             cloudtrail: true,
             progress: false,
+            preflight: false,
         }
     }
 }
@@ -234,16 +241,27 @@ pub async fn collect(o: &Options, sdk: &Sdk) -> Result<Collected, Error> {
         .operations
         .iter()
         .any(|op| status::holds_lock(&op.status));
-    if o.cloudtrail && (!ev.stack_events.is_empty() || holders) {
+    if o.cloudtrail && !o.preflight && (!ev.stack_events.is_empty() || holders) {
         ctx.step("searching CloudTrail in the failing accounts");
         ctx.trail(&mut ev).await;
     }
-    let failing = failing_accounts(&ev);
-    if !failing.is_empty() {
-        ctx.step("reading SCPs/RCPs on the failing accounts' paths");
-        ctx.organization(&failing, &mut ev).await;
+    let accounts: BTreeSet<String> = if o.preflight {
+        ctx.step("listing the accounts of the target OUs");
+        let mut a = ctx.ou_accounts(&ev).await;
+        a.extend(ev.stack_instances.iter().map(|i| i.account.clone()));
+        a
+    } else {
+        failing_accounts(&ev)
+    };
+    if !accounts.is_empty() {
+        ctx.step(if o.preflight {
+            "reading SCPs/RCPs on the target accounts' paths"
+        } else {
+            "reading SCPs/RCPs on the failing accounts' paths"
+        });
+        ctx.organization(&accounts, &mut ev).await;
     }
-    if o.quick_setup {
+    if o.quick_setup && !o.preflight {
         let since = ev.operations.iter().filter_map(|op| op.created).min();
         ctx.step("reading Quick Setup's Automation executions");
         ev.automation_executions = ctx.automation_executions(since).await;

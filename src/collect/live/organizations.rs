@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
-use aws_sdk_organizations::types::PolicyType;
+use aws_sdk_organizations::types::{AccountStatus, ChildType, PolicyType};
 use futures_util::stream::{self, StreamExt};
 
 use super::{limits, src, Ctx};
 use crate::collect::aws::{describe_error, error_code};
 use crate::evidence::{AccountPath, Evidence, OrgPolicy, Organization};
+use crate::vocabulary::status;
 
 /// Policies attached to a node (account, OU or root): (policy id, policy type).
 type Attached = Vec<(String, String)>;
@@ -61,6 +62,103 @@ impl Ctx<'_> {
         // AWS's own FullAWSAccess is attached everywhere and denies nothing: keep it, the evaluator needs the Allow.
         ev.policies
             .extend(self.describe_policies(&orgs, &attached).await);
+    }
+
+    /// For a preflight: the accounts of the OUs each service-managed stack set's newest described deployment
+    /// targeted (`DeploymentTargets.OrganizationalUnitIds`, with their sub-OUs), suspended ones left out — the
+    /// accounts it deploys to that may have no instance yet (docs/preflight.md#live). An OU that cannot be listed
+    /// is a gap (`organizational unit <id>`), which the preflight reports as not checked.
+    pub(super) async fn ou_accounts(&self, ev: &Evidence) -> BTreeSet<String> {
+        let service_managed: BTreeSet<&str> = ev
+            .stack_sets
+            .iter()
+            .filter(|s| {
+                s.permission_model
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("SERVICE_MANAGED"))
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        let ous: BTreeSet<String> = ev
+            .operations
+            .iter()
+            .filter(|o| {
+                o.stack_set
+                    .as_deref()
+                    .is_some_and(|s| service_managed.contains(s))
+                    && status::is_deployment(o.action.as_deref())
+            })
+            .filter_map(|o| o.deployment_targets.as_ref())
+            .flat_map(|t| t.organizational_units.iter().cloned())
+            .collect();
+        let orgs = self.sdk.organizations();
+        let mut accounts = BTreeSet::new();
+        let mut todo: Vec<(String, usize)> = ous.into_iter().map(|o| (o, 0)).collect();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        while let Some((parent, depth)) = todo.pop() {
+            if !seen.insert(parent.clone()) || depth > limits::ORGANIZATION_DEPTH {
+                continue;
+            }
+            let _p = self.sem.acquire().await;
+            let pages = orgs
+                .list_accounts_for_parent()
+                .parent_id(&parent)
+                .into_paginator()
+                .send();
+            self.drain(
+                pages,
+                |e| {
+                    Some((
+                        format!("organizational unit {parent}"),
+                        format!(
+                            "organizations:ListAccountsForParent: {}; its accounts without a stack instance are not \
+                             checked",
+                            describe_error(e)
+                        ),
+                    ))
+                },
+                |page| {
+                    for a in page.accounts() {
+                        if a.status() != Some(&AccountStatus::Suspended) {
+                            if let Some(id) = a.id() {
+                                accounts.insert(id.to_owned());
+                            }
+                        }
+                    }
+                    ControlFlow::Continue(())
+                },
+            )
+            .await;
+            let pages = orgs
+                .list_children()
+                .parent_id(&parent)
+                .child_type(ChildType::OrganizationalUnit)
+                .into_paginator()
+                .send();
+            self.drain(
+                pages,
+                |e| {
+                    Some((
+                        format!("organizational unit {parent}"),
+                        format!(
+                            "organizations:ListChildren (ORGANIZATIONAL_UNIT): {}; the accounts of its child OUs \
+                             without a stack instance are not checked",
+                            describe_error(e)
+                        ),
+                    ))
+                },
+                |page| {
+                    for c in page.children() {
+                        if let Some(id) = c.id() {
+                            todo.push((id.to_owned(), depth + 1));
+                        }
+                    }
+                    ControlFlow::Continue(())
+                },
+            )
+            .await;
+        }
+        accounts
     }
 
     /// The account's parents, nearest first, ending at the root; None (and a gap) when a call failed.

@@ -151,7 +151,8 @@ impl Ctx<'_> {
         let op = ops.chosen.clone();
         // The failed operation's window: events outside it belong to other operations.
         let window = op.as_ref().and_then(op_window);
-        if op.is_none() {
+        // A preflight reads no stack's events, and needs no failed operation: none is no gap.
+        if op.is_none() && !self.o.preflight {
             self.gap(
                 format!("stack set {name}"),
                 "no failed operation found (none FAILED or STOPPED, none with failed instances; DETECT_DRIFT \
@@ -159,14 +160,15 @@ impl Ctx<'_> {
                  per stack",
             );
         }
-        if let Some(op) = &op {
+        if let Some(op) = op.as_ref().filter(|_| !self.o.preflight) {
             ev.operation_results = self
                 .operation_results(&name, &op.operation_id, call_as)
                 .await;
         }
         ev.operations.extend(op.clone());
         for o in ops.also.iter().filter(|o| {
-            status::holds_lock(&o.status)
+            !self.o.preflight
+                && status::holds_lock(&o.status)
                 && Some(&o.operation_id) != op.as_ref().map(|c| &c.operation_id)
         }) {
             let results = self
@@ -254,6 +256,12 @@ impl Ctx<'_> {
         ev.stack_instances = described;
         ev.stack_instances.extend(rest);
 
+        // A preflight reads no stack's events: what failed before is not what it predicts.
+        let with_stacks = if self.o.preflight {
+            Vec::new()
+        } else {
+            with_stacks
+        };
         let stacks: Vec<Evidence> = stream::iter(with_stacks)
             .map(|(account, region, stack_id, w)| {
                 self.member_stack(&name, account, region, stack_id, w)
@@ -391,6 +399,12 @@ impl Ctx<'_> {
                 .cloned()
         };
         let mut chosen = newest(&failed_deployment);
+        // A preflight wants the targets of the newest deployment, failed or not (its DeploymentTargets).
+        if chosen.is_none() && self.o.preflight {
+            chosen = newest(&|o: &Operation| {
+                matches!(o.action.as_deref(), Some("CREATE") | Some("UPDATE"))
+            });
+        }
         let mut also: Vec<Operation> = Vec::new();
         // The last operation, whatever it did: a healthy stack set's evidence says what ran last.
         also.extend(newest(&|_| true));
