@@ -57,6 +57,8 @@ for p in files:
         put("scp_policy", content)
     if "Policy" in doc or "Statement" in doc or "levels" in doc:
         put("scp_policy", raw)
+    if isinstance(doc, dict) and doc.get("source") == "aws.cloudformation":
+        put("event", raw)
 
 for line in (ROOT / "tests/corpus/holdout.jsonl").read_text().splitlines():
     if line.strip():

@@ -16,7 +16,7 @@ fi
 # No sanitizer: the crate has no unsafe code, so AddressSanitizer would only slow every run;
 # debug assertions on, so an arithmetic overflow is a finding too.
 FLAGS=(--sanitizer none --debug-assertions)
-TARGETS=(unwrap classify offline scp_policy yaml)
+TARGETS=(unwrap classify offline scp_policy yaml event)
 
 # Keep the fewest inputs that cover every edge (not every hit count): a small corpus to commit and replay in CI.
 cmin() {

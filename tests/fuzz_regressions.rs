@@ -110,3 +110,8 @@ fn scp_policy_inputs() {
 fn yaml_inputs() {
     run("yaml", harness::yaml, 5);
 }
+
+#[test]
+fn event_inputs() {
+    run("event", harness::event, 4);
+}

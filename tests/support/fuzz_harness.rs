@@ -170,3 +170,26 @@ pub fn yaml(data: &[u8]) {
         let _ = scope.resolve(&o.value);
     }
 }
+
+/// `event`: one EventBridge event as `diagnose --event FILE` reads it. What parses has a stack set, a Region and a
+/// verdict; an instance event names a 12-digit account; nothing panics.
+pub fn event(data: &[u8]) {
+    use stackset_doctor::collect::event::StackSetEvent;
+    let Ok(e) = StackSetEvent::parse("fuzz.json", data) else {
+        return;
+    };
+    assert!(
+        !e.stack_set.is_empty(),
+        "a parsed event names its stack set"
+    );
+    assert!(!e.region.is_empty(), "a parsed event names its Region");
+    let _ = e.verdict();
+    let _ = e.describe();
+    let _ = e.operation_id();
+    if let Some((account, _)) = e.instance() {
+        assert!(
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+            "{account:?}"
+        );
+    }
+}
