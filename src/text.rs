@@ -239,3 +239,8 @@ pub fn type_words(resource_type: &str) -> String {
         out
     }
 }
+
+/// `1 deny`, `2 denies`: a count with its noun.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -40,11 +40,10 @@ impl TemplateCheck {
     pub fn sentence(&self) -> String {
         if self.passes() {
             format!(
-                "the patched policies allow every action the template of {} needs ({} actions on {} resources \
-                 checked, for {})",
+                "the patched policies allow every action the template of {} needs ({} on {} checked, for {})",
                 self.stack_set,
-                self.checked_actions,
-                self.checked_resources,
+                crate::text::count(self.checked_actions, "action", "actions"),
+                crate::text::count(self.checked_resources, "resource", "resources"),
                 crate::text::shorten(&self.accounts, 4, 3, "accounts")
             )
         } else {

@@ -61,8 +61,8 @@ fn summary(reports: &Reports) -> String {
         )
     } else {
         format!(
-            "{} denies predicted ({certain} certain, {} possible), {} unsettled.",
-            reports.predicted_denies.len(),
+            "{} predicted ({certain} certain, {} possible), {} unsettled.",
+            crate::text::count(reports.predicted_denies.len(), "deny", "denies"),
             reports.predicted_denies.len() - certain,
             reports.unsettled.len()
         )
@@ -305,10 +305,10 @@ fn group(o: &mut String, r: &Report, gi: usize, g: &GroupReport, md: bool) {
     let unsettled: Vec<&Unsettled> = r.unsettled.iter().filter(|d| d.group == gi).collect();
     if denies.is_empty() {
         o.push_str(&format!(
-            "{}no deny predicted ({} actions on {} resources checked)\n",
+            "{}no deny predicted ({} on {} checked)\n",
             if md { "" } else { "    " },
-            g.checked_actions,
-            g.checked_resources
+            crate::text::count(g.checked_actions, "action", "actions"),
+            crate::text::count(g.checked_resources, "resource", "resources")
         ));
     } else {
         if md {

@@ -565,7 +565,7 @@ impl Report {
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    crate::text::count(n, one, many)
 }
 
 fn verdict(
