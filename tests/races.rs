@@ -379,3 +379,56 @@ fn a_create_that_finds_what_a_running_delete_has_not_removed_raced_it() {
     let d = diagnose(&[dir.path().to_str().expect("utf-8")]);
     assert!(d.root_causes.iter().all(|r| r.race.is_none()));
 }
+
+#[test]
+fn an_assume_role_denial_seconds_after_the_role_was_created_is_a_race_too() {
+    let denied = "Resource handler returned message: \"User: arn:aws:sts::510238746192:assumed-role/\
+                  stacksets-exec-4f1e/7c2d is not authorized to perform: sts:AssumeRole on resource: \
+                  arn:aws:iam::510238746192:role/OrgAuditReadRole (Service: Sts, Status Code: 403, Request ID: 9a1b)\" \
+                  (RequestToken: 0d2e, HandlerErrorCode: AccessDenied)";
+    let (_dir, d) = sample_with(|path, v| {
+        if !path.starts_with("org-audit-bucket") {
+            return;
+        }
+        let swap = |s: &mut Value| {
+            if let Some(t) = s.as_str() {
+                if t.contains("Invalid principal in policy") {
+                    let composite = t.starts_with("ResourceLogicalId:");
+                    *s = json!(if composite {
+                        format!(
+                            "ResourceLogicalId:AuditBucketPolicy, ResourceType:AWS::S3::BucketPolicy, \
+                             ResourceStatusReason:{denied}."
+                        )
+                    } else {
+                        denied.to_owned()
+                    });
+                }
+            }
+        };
+        for key in ["StackEvents", "Summaries"] {
+            for e in v
+                .get_mut(key)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                for k in ["ResourceStatusReason", "StatusReason"] {
+                    if let Some(s) = e.get_mut(k) {
+                        swap(s);
+                    }
+                }
+            }
+        }
+    });
+    let rc = only_root(&d);
+    let f = &d.failures[rc.failure];
+    assert_eq!(
+        f.class.category.as_str(),
+        "identity-policy-missing",
+        "{}",
+        f.message
+    );
+    let race = rc.race.as_ref().expect("a race");
+    assert_eq!(race.kind, RaceKind::IamPropagation);
+    assert_eq!(race.producer_stack_set.as_deref(), Some("org-audit-roles"));
+}

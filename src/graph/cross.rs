@@ -35,6 +35,8 @@ const CONSUMERS: &[Category] = &[
     Category::Kms,
     Category::InvalidRequest,
     Category::AccessDeniedOther,
+    // "not authorized to perform: sts:AssumeRole on resource: <role>": the role may never have been created.
+    Category::IdentityPolicyMissing,
     Category::MalformedPolicy,
     Category::Validation,
     Category::StacksetExecutionRole,
