@@ -4,8 +4,6 @@
 //! checked too (edge scenario); with Organizations refused, the accounts are "could not check" and the exit is 5;
 //! the collection for a preflight makes only allow-listed calls and reads no stack events or CloudTrail.
 
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
 use stackset_doctor::classify::Catalog;
 use stackset_doctor::collect::aws::{Sdk, READ_ONLY_OPERATIONS};
@@ -14,34 +12,11 @@ use stackset_doctor::preflight::{input, ordering};
 
 use crate::live_emulator::Emulator;
 
-/// Environment for a process that must talk to the emulator only: dummy keys, no profile, no IMDS.
-const ENV: &[(&str, &str)] = &[
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_SESSION_TOKEN", ""),
-    ("AWS_CONFIG_FILE", "/dev/null"),
-    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-];
-
 fn preflight(emu: &Emulator, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackset-doctor"));
-    cmd.arg("preflight")
-        .args(args)
-        .args(["--endpoint-url", &emu.url, "--region", "ap-northeast-1"])
-        .stdin(Stdio::null());
-    for (k, v) in ENV {
-        cmd.env(k, v);
-    }
-    cmd.env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_REGION");
-    let out = cmd.output().expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["preflight"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--endpoint-url", &emu.url, "--region", "ap-northeast-1"]);
+    crate::live_emulator::run_bin(&all)
 }
 
 fn json_of(out: &str) -> Value {
