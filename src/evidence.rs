@@ -568,6 +568,24 @@ pub struct CollectionStats {
 }
 
 impl Evidence {
+    /// Give back what the vectors reserved beyond their records: a file's evidence waits, with every other file's,
+    /// until all are read and merged, and a vector that grew to one record holds room for four.
+    pub fn shrink_to_fit(&mut self) {
+        self.stack_sets.shrink_to_fit();
+        self.operations.shrink_to_fit();
+        self.operation_results.shrink_to_fit();
+        self.stack_instances.shrink_to_fit();
+        self.stacks.shrink_to_fit();
+        self.stack_events.shrink_to_fit();
+        self.policies.shrink_to_fit();
+        self.coverage.shrink_to_fit();
+        self.account_paths.shrink_to_fit();
+        self.quick_setup.shrink_to_fit();
+        self.automation_executions.shrink_to_fit();
+        self.trail_events.shrink_to_fit();
+        self.trail_lookups.shrink_to_fit();
+    }
+
     pub fn extend(&mut self, other: Evidence) {
         // Every field by name (no `..`): a field added to the model does not compile until it is merged here.
         let Evidence {
