@@ -477,8 +477,12 @@ pub mod status {
         resource_type: Option<&str>,
     ) -> bool {
         event_is_failure(status, reason, is_stack, hook_status)
-            || (matches!(status, "CREATE_COMPLETE" | "UPDATE_COMPLETE")
-                && resource_type.is_some_and(is_global_type))
+            || (completed(status) && resource_type.is_some_and(is_global_type))
+    }
+
+    /// A resource (or stack) that finished creating or updating.
+    pub fn completed(status: &str) -> bool {
+        matches!(status, "CREATE_COMPLETE" | "UPDATE_COMPLETE")
     }
 
     /// A resource type whose names are global, not per Region: IAM's, and S3 buckets' (one namespace per

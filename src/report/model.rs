@@ -564,10 +564,6 @@ impl Report {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    crate::text::count(n, one, many)
-}
-
 fn verdict(
     d: &Diagnosis,
     roots: &[RootCauseOut],
@@ -580,10 +576,10 @@ fn verdict(
     }
     let mut s = format!(
         "{} in {} and {}, explained by {}",
-        plural(d.failures.len(), "failure", "failures"),
-        plural(sets.len(), "stack set", "stack sets"),
-        plural(accounts.len(), "account", "accounts"),
-        plural(roots.len(), "root cause", "root causes"),
+        crate::text::count(d.failures.len(), "failure", "failures"),
+        crate::text::count(sets.len(), "stack set", "stack sets"),
+        crate::text::count(accounts.len(), "account", "accounts"),
+        crate::text::count(roots.len(), "root cause", "root causes"),
     );
     if let Some(top) = roots.first() {
         // Plain words first (the rule's title), the slugs after for those who grep.
@@ -600,14 +596,14 @@ fn verdict(
         if top.impact.failures > 0 {
             s.push_str(&format!(
                 ", which explains {} more",
-                plural(top.impact.failures, "failure", "failures")
+                crate::text::count(top.impact.failures, "failure", "failures")
             ));
         }
     }
     if unexplained > 0 {
         s.push_str(&format!(
             "; {} matched no rule",
-            plural(unexplained, "root cause", "root causes")
+            crate::text::count(unexplained, "root cause", "root causes")
         ));
     }
     s.push('.');
@@ -621,7 +617,7 @@ fn healthy_verdict(d: &Diagnosis) -> String {
         format!(
             "No failure found in what could be read, but {} could not be read or collected (see coverage): \
              this is not an all-clear",
-            plural(d.coverage.len(), "piece of evidence", "pieces of evidence")
+            crate::text::count(d.coverage.len(), "piece of evidence", "pieces of evidence")
         )
     } else {
         "No failure found".to_owned()
@@ -630,7 +626,7 @@ fn healthy_verdict(d: &Diagnosis) -> String {
     if !e.stack_sets.is_empty() {
         parts.push(format!(
             "{} ({})",
-            plural(e.stack_sets.len(), "stack set", "stack sets"),
+            crate::text::count(e.stack_sets.len(), "stack set", "stack sets"),
             crate::text::shorten(&e.stack_sets, 4, 3, "stack sets")
         ));
     }
@@ -643,22 +639,22 @@ fn healthy_verdict(d: &Diagnosis) -> String {
             .collect();
         parts.push(format!(
             "{}: {}",
-            plural(n, "stack instance", "stack instances"),
+            crate::text::count(n, "stack instance", "stack instances"),
             by.join(", ")
         ));
     }
     if e.accounts > 0 || e.regions > 0 {
         parts.push(format!(
             "{} × {}",
-            plural(e.accounts, "account", "accounts"),
-            plural(e.regions, "Region", "Regions")
+            crate::text::count(e.accounts, "account", "accounts"),
+            crate::text::count(e.regions, "Region", "Regions")
         ));
     }
     if e.stacks > 0 {
-        parts.push(plural(e.stacks, "stack", "stacks"));
+        parts.push(crate::text::count(e.stacks, "stack", "stacks"));
     }
     if e.stack_events > 0 {
-        parts.push(plural(
+        parts.push(crate::text::count(
             e.stack_events as usize,
             "stack event",
             "stack events",

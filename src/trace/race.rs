@@ -244,7 +244,7 @@ impl<'e> Timeline<'e> {
         let mut completed: HashMap<&str, Vec<&StackEvent>> = HashMap::new();
         let mut failed: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
         for e in &evidence.stack_events {
-            if e.status.ends_with("_FAILED") {
+            if status::failed(&e.status) {
                 if let Some(l) = e.logical_id.as_deref() {
                     let t = failed
                         .entry((e.stack_id.as_str(), l))
@@ -252,7 +252,7 @@ impl<'e> Timeline<'e> {
                     *t = (*t).min(e.timestamp);
                 }
             }
-            if matches!(e.status.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE")
+            if status::completed(&e.status)
                 && e.resource_type.as_deref() != Some("AWS::CloudFormation::Stack")
                 && e.physical_id.as_deref().is_some_and(|p| p.len() >= 3)
             {
@@ -288,14 +288,14 @@ impl<'e> Timeline<'e> {
         if !PROPAGATION.contains(&f.class.category) {
             return None;
         }
-        let named = self.completed_and_named(f, account, failed);
-        let from_graph = graph
-            .unfailed_producers(id)
-            .iter()
-            .filter_map(|p| self.producer_ready(p, f, account, failed))
-            .max_by_key(|r| r.ready);
         // The resource's own event says more than an operation's end.
-        named.or(from_graph)
+        self.completed_and_named(f, account, failed).or_else(|| {
+            graph
+                .unfailed_producers(id)
+                .iter()
+                .filter_map(|p| self.producer_ready(p, f, account, failed))
+                .max_by_key(|r| r.ready)
+        })
     }
 
     /// An IAM resource that completed shortly before, in the consumer's account, whose name the failure carries.
@@ -346,7 +346,7 @@ impl<'e> Timeline<'e> {
             kind,
             what: format!(
                 "{} {}",
-                kind_word(e.resource_type.as_deref().unwrap_or("")),
+                crate::text::type_words(e.resource_type.as_deref().unwrap_or("")),
                 e.physical_id.as_deref().unwrap_or("")
             ),
             producer,
@@ -376,7 +376,11 @@ impl<'e> Timeline<'e> {
             ss.is_some_and(|s| wildcard::matches(&p.stack_set, s, false))
                 && ss != f.stack_set.as_deref()
         };
-        let what = format!("{} {}", kind_word(&p.resource_type), p.identifier);
+        let what = format!(
+            "{} {}",
+            crate::text::type_words(&p.resource_type),
+            p.identifier
+        );
         // Its resource's completion, when the producer's stack events are in the evidence.
         let by_event = p.logical_id.as_ref().and_then(|logical| {
             self.completed.get(account)?.iter().find(|e| {
@@ -497,7 +501,7 @@ impl<'e> Timeline<'e> {
         let physical = e.physical_id.clone().unwrap_or_default();
         Some(Race {
             kind: RaceKind::GlobalInParallelRegions,
-            what: format!("{} {physical}", kind_word(ty)),
+            what: format!("{} {physical}", crate::text::type_words(ty)),
             producer: format!("the same stack set's stack in {region}"),
             producer_stack_set: Some(ss.to_owned()),
             producer_region: Some(region),
@@ -576,10 +580,6 @@ fn names(text: &str, name: &str) -> bool {
     })
 }
 
-fn kind_word(resource_type: &str) -> String {
-    crate::text::type_words(resource_type)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -600,8 +600,11 @@ mod tests {
 
     #[test]
     fn kinds_read_as_words() {
-        assert_eq!(kind_word("AWS::IAM::InstanceProfile"), "instance profile");
-        assert_eq!(kind_word("AWS::IAM::Role"), "role");
-        assert_eq!(kind_word("AWS::S3::Bucket"), "bucket");
+        assert_eq!(
+            crate::text::type_words("AWS::IAM::InstanceProfile"),
+            "instance profile"
+        );
+        assert_eq!(crate::text::type_words("AWS::IAM::Role"), "role");
+        assert_eq!(crate::text::type_words("AWS::S3::Bucket"), "bucket");
     }
 }

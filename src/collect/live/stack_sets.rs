@@ -166,11 +166,12 @@ impl Ctx<'_> {
                 .await;
         }
         ev.operations.extend(op.clone());
-        for o in ops.also.iter().filter(|o| {
-            !self.o.preflight
-                && status::holds_lock(&o.status)
-                && Some(&o.operation_id) != op.as_ref().map(|c| &c.operation_id)
-        }) {
+        // `also` never holds the chosen operation, whose results are read above.
+        for o in ops
+            .also
+            .iter()
+            .filter(|o| !self.o.preflight && status::holds_lock(&o.status))
+        {
             let results = self
                 .operation_results(&name, &o.operation_id, call_as)
                 .await;
@@ -437,8 +438,9 @@ impl Ctx<'_> {
             }
         }
         let chosen_id = chosen.as_ref().map(|c| c.operation_id.clone());
-        also.retain(|o| Some(&o.operation_id) != chosen_id.as_ref());
-        also.dedup_by(|a, b| a.operation_id == b.operation_id);
+        // Once each: the newest operation may also hold the stack set (not always next to it in `also`).
+        let mut seen: std::collections::HashSet<String> = chosen_id.into_iter().collect();
+        also.retain(|o| seen.insert(o.operation_id.clone()));
         Operations {
             chosen,
             also,
